@@ -1,0 +1,159 @@
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { ErrorObject } from 'ajv';
+import type { Principal } from '../core/iam.ts';
+import type { Services } from '../core/services.ts';
+import { ApiError, codedError, gatewayError } from './errors.ts';
+import { ERROR_KEYWORDS } from './schema.ts';
+import { SIGNED_BODY_LIMIT, assertProject, authenticate } from './auth/authenticate.ts';
+import { iamRoutes } from './iam/routes.ts';
+import { catalogueRoutes } from './cph/catalogue.ts';
+import { serverRoutes } from './cph/servers.ts';
+import { phoneRoutes } from './cph/phones.ts';
+import { jobRoutes } from './cph/jobs.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    rawBody?: Buffer;
+    principal?: Principal;
+  }
+  interface FastifyContextConfig {
+    /** 'project': a CPH route with `{project_id}`; 'any': any valid credential; 'none': public. */
+    auth?: 'project' | 'any' | 'none';
+  }
+}
+
+export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+export interface AppOptions {
+  services: Services;
+  logLevel: string;
+  /** Base URL clients use, for the token catalog. */
+  publicUrl: () => string;
+}
+
+export async function buildApp(options: AppOptions): Promise<App> {
+  const { services } = options;
+  const app = Fastify({
+    logger: { level: options.logLevel },
+    genReqId: () => services.ids.hex32(),
+    requestIdHeader: false,
+    bodyLimit: SIGNED_BODY_LIMIT,
+    ajv: {
+      customOptions: { verbose: true, allErrors: false, coerceTypes: 'array', removeAdditional: false },
+      plugins: [registerErrorKeywords],
+    },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  // Keep the raw bytes: AK/SK signatures are computed over them, not over re-serialised JSON.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
+    request.rawBody = body;
+    if (body.length === 0) return done(null, undefined);
+    const type = request.headers['content-type'] ?? '';
+    if (!/json/i.test(type) && type !== '') return done(null, body);
+    try {
+      done(null, JSON.parse(body.toString('utf8')));
+    } catch {
+      done(malformedBody(request), undefined);
+    }
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('X-Request-Id', request.id);
+  });
+
+  app.addHook('preValidation', async (request) => {
+    const mode = request.routeOptions.config.auth ?? 'project';
+    if (mode === 'none') return;
+    request.principal = await authenticate(request, services.iam, services.clock);
+    if (mode === 'project') assertProject(request.principal, (request.params as { project_id: string }).project_id);
+  });
+
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(toApiError(error, request), request, reply));
+  app.setNotFoundHandler((request, reply) => sendError(gatewayError('APIGW.0101'), request, reply));
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'OpenCPH', description: 'Huawei Cloud CPH-compatible cloud phone API', version: '0.1.0' },
+      components: {
+        securitySchemes: {
+          token: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' },
+        },
+      },
+      security: [{ token: [] }],
+    },
+    transform: ({ schema, url }) => ({ schema: stripErrorKeywords(schema) as typeof schema, url }),
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+
+  await app.register(async (scope) => {
+    iamRoutes(scope as App, services, options.publicUrl);
+    catalogueRoutes(scope as App, services);
+    serverRoutes(scope as App, services);
+    phoneRoutes(scope as App, services);
+    jobRoutes(scope as App, services);
+  });
+  return app;
+}
+
+function registerErrorKeywords<T extends { addKeyword(keyword: string): unknown }>(ajv: T): T {
+  for (const keyword of ERROR_KEYWORDS) ajv.addKeyword(keyword);
+  return ajv;
+}
+
+function sendError(error: ApiError, request: FastifyRequest, reply: FastifyReply) {
+  if (error.statusCode >= 500) request.log.error(error);
+  return reply.status(error.statusCode).send({ request_id: request.id, error_code: error.errorCode, error_msg: error.message });
+}
+
+function toApiError(error: FastifyError, request: FastifyRequest): ApiError {
+  if (error instanceof ApiError) return error;
+  if (error.validation) return validationError(error.validation as ErrorObject[], request);
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return gatewayError('APIGW.0201');
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return malformedBody(request);
+  if (error.statusCode && error.statusCode < 500) return malformedBody(request);
+  request.log.error(error);
+  return new ApiError(500, 'CPS.0003', 'Service internal error.');
+}
+
+/** The documented code of the schema node that failed (see `coded`), else the route's body code. */
+function validationError(errors: ErrorObject[], request: FastifyRequest): ApiError {
+  const first = errors[0];
+  const node = first.parentSchema as Record<string, unknown> | undefined;
+  let code: unknown;
+  if (first.keyword === 'required') {
+    const missing = (node?.properties as Record<string, Record<string, unknown>> | undefined)?.[(first.params as { missingProperty: string }).missingProperty];
+    code = missing?.['x-empty-code'] ?? missing?.['x-code'] ?? node?.['x-empty-code'] ?? node?.['x-code'];
+  } else if ((first.keyword === 'minLength' || first.keyword === 'minItems') && isEmpty(first.data)) {
+    code = node?.['x-empty-code'] ?? node?.['x-code'];
+  } else {
+    code = node?.['x-code'];
+  }
+  return typeof code === 'string' ? codedError(code) : malformedBody(request);
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === '' || (Array.isArray(value) && value.length === 0);
+}
+
+/** A body that is not JSON, or a value no field rule covers: the route body's own code. */
+function malformedBody(request: FastifyRequest): ApiError {
+  const body = request.routeOptions.schema?.body as Record<string, unknown> | undefined;
+  return codedError((body?.['x-code'] as string | undefined) ?? 'CPS.0003');
+}
+
+function stripErrorKeywords(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(stripErrorKeywords);
+  if (!value || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value as Record<string, unknown>)
+      .filter(([key]) => !(ERROR_KEYWORDS as readonly string[]).includes(key))
+      .map(([key, inner]) => [key, stripErrorKeywords(inner)]),
+  );
+}

@@ -1,0 +1,179 @@
+import { Type } from '@sinclair/typebox';
+import type { App } from '../app.ts';
+import type { Services } from '../../core/services.ts';
+import { PHONE_STATUS_VALUES } from '../../core/model.ts';
+import { wireTime } from '../../core/runtime.ts';
+import type { ServerAddress, ServerPort } from '../../store/schema.ts';
+import { Metadata, ProjectParams, coded, jobEntry, paging } from '../schema.ts';
+
+const base = '/v1/:project_id/cloud-phone';
+
+const PhoneWire = Type.Object({
+  phone_name: Type.String(),
+  server_id: Type.String(),
+  phone_id: Type.String(),
+  phone_model_name: Type.String(),
+  image_id: Type.String(),
+  image_version: Type.String(),
+  vnc_enable: Type.String(),
+  status: Type.Integer(),
+  type: Type.Integer(),
+  imei: Type.String(),
+  traffic_type: Type.String(),
+  volume_mode: Type.Integer(),
+  availability_zone: Type.String(),
+  metadata: Metadata,
+  has_encrypt: Type.Boolean(),
+  create_time: Type.String(),
+  update_time: Type.String(),
+});
+
+const AccessInfo = Type.Object({
+  type: Type.String(),
+  phone_ip: Type.String(),
+  device_ip: Type.String(),
+  server_ip: Type.String(),
+  intranet_ip: Type.String(),
+  public_ip: Type.String(),
+  access_ip: Type.String(),
+  listen_port: Type.Integer(),
+  access_port: Type.Integer(),
+});
+
+const PhoneDetail = Type.Object({
+  request_id: Type.String(),
+  phone_name: Type.String(),
+  server_id: Type.String(),
+  phone_id: Type.String(),
+  image_id: Type.String(),
+  vnc_enable: Type.String(),
+  phone_model_name: Type.String(),
+  status: Type.Integer(),
+  property: Type.String(),
+  access_infos: Type.Array(AccessInfo),
+  metadata: Metadata,
+  availability_zone: Type.String(),
+  create_time: Type.String(),
+  update_time: Type.String(),
+});
+
+/** ResetCloudPhone and RestartCloudPhone share this body. */
+const PhoneBatchBody = coded(
+  Type.Object({
+    phones: coded(
+      Type.Array(Type.Object({ phone_id: coded(Type.String(), 'CPS.0004'), property: Type.Optional(coded(Type.String(), 'CPS.0078')) })),
+      'CPS.0077',
+      'CPS.0009',
+    ),
+    image_id: Type.Optional(coded(Type.String({ minLength: 1, maxLength: 32 }), 'CPS.0030')),
+  }),
+  'CPS.0077',
+);
+
+/** Phone queries and RestartCloudPhone. */
+export function phoneRoutes(app: App, { phones, engine }: Services) {
+  app.get(`${base}/phones`, {
+    schema: {
+      tags: ['Phones'],
+      summary: 'ListCloudPhones',
+      params: ProjectParams,
+      querystring: Type.Object({
+        ...paging(200),
+        phone_name: Type.Optional(coded(Type.String({ maxLength: 65 }), 'CPS.0025')),
+        server_id: Type.Optional(coded(Type.String({ maxLength: 32 }), 'CPS.0016')),
+        status: Type.Optional(coded(Type.Union(PHONE_STATUS_VALUES.map((v) => Type.Literal(v))), 'CPS.0010')),
+        type: Type.Optional(coded(Type.Union([Type.Literal(0), Type.Literal(1)]), 'CPS.0116')),
+      }),
+      response: { 200: Type.Object({ request_id: Type.String(), count: Type.Integer(), phones: Type.Array(PhoneWire) }) },
+    },
+  }, async (request) => {
+    const { offset = 0, limit = 200, ...filters } = request.query;
+    const page = await phones.list(request.params.project_id, { offset, limit, ...filters });
+    return {
+      request_id: request.id,
+      count: page.count,
+      phones: page.phones.map((phone) => ({
+        phone_name: phone.name,
+        server_id: phone.server_id,
+        phone_id: phone.id,
+        phone_model_name: phone.phone_model_name,
+        image_id: phone.image_id,
+        image_version: phones.imageVersion(phone.image_id),
+        vnc_enable: 'true',
+        status: phone.status,
+        type: phone.type,
+        imei: phone.imei,
+        traffic_type: phone.traffic_type,
+        volume_mode: phone.volume_mode,
+        availability_zone: phone.availability_zone,
+        metadata: { order_id: phone.order_id, product_id: phone.product_id },
+        has_encrypt: phone.has_encrypt,
+        create_time: wireTime(phone.created_at),
+        update_time: wireTime(phone.updated_at),
+      })),
+    };
+  });
+
+  app.get(`${base}/phones/:phone_id`, {
+    schema: {
+      tags: ['Phones'],
+      summary: 'ShowCloudPhoneDetail',
+      params: Type.Object({ project_id: Type.String(), phone_id: Type.String() }),
+      response: { 200: PhoneDetail },
+    },
+  }, async (request) => {
+    const phone = await phones.get(request.params.project_id, request.params.phone_id);
+    return {
+      request_id: request.id,
+      phone_name: phone.name,
+      server_id: phone.server_id,
+      phone_id: phone.id,
+      image_id: phone.image_id,
+      vnc_enable: 'true',
+      phone_model_name: phone.phone_model_name,
+      status: phone.status,
+      property: phone.property,
+      access_infos: accessInfos(phone.phone_ip, phone.slot, phone.addresses, phone.ports),
+      metadata: { order_id: phone.order_id, product_id: phone.product_id },
+      availability_zone: phone.availability_zone,
+      create_time: wireTime(phone.created_at),
+      update_time: wireTime(phone.updated_at),
+    };
+  });
+
+  app.post(`${base}/phones/batch-restart`, {
+    schema: {
+      tags: ['Phones'],
+      summary: 'RestartCloudPhone',
+      params: ProjectParams,
+      body: PhoneBatchBody,
+      response: { 200: Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('phone_id')) }) },
+    },
+  }, async (request) => {
+    const jobs = await phones.restart(request.params.project_id, request.id, request.body.phones, request.body.image_id);
+    engine.wake();
+    return { request_id: request.id, jobs };
+  });
+}
+
+/**
+ * One entry per application port bought with the server. Phones of a server share its addresses; each
+ * phone gets its own public port per application port, so access ports never collide within a server.
+ */
+function accessInfos(phoneIp: string, slot: number, addresses: ServerAddress[], ports: ServerPort[]) {
+  const address = addresses[(slot - 1) % Math.max(addresses.length, 1)] ?? { server_ip: '', public_ip: '' };
+  return ports.map((port, index) => {
+    const publicIp = port.internet_accessible ? address.public_ip : '';
+    return {
+      type: port.name,
+      phone_ip: phoneIp,
+      device_ip: phoneIp,
+      server_ip: address.server_ip,
+      intranet_ip: address.server_ip,
+      public_ip: publicIp,
+      access_ip: publicIp,
+      listen_port: port.listen_port,
+      access_port: 10000 + (slot - 1) * ports.length + index,
+    };
+  });
+}

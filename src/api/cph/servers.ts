@@ -1,0 +1,231 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { App } from '../app.ts';
+import type { Services } from '../../core/services.ts';
+import type { Server } from '../../store/schema.ts';
+import { wireTime } from '../../core/runtime.ts';
+import { ProjectParams, coded, paging } from '../schema.ts';
+
+const v1 = '/v1/:project_id/cloud-phone';
+const v2 = '/v2/:project_id/cloud-phone';
+
+const Port = Type.Object({
+  name: coded(Type.String(), 'CPS.0038'),
+  listen_port: coded(Type.Integer(), 'CPS.0040'),
+  internet_accessible: coded(Type.String(), 'CPS.0093', 'CPS.0093'),
+});
+
+const ExtendParam = coded(
+  Type.Object({
+    charging_mode: coded(Type.Integer(), 'CPS.0056'),
+    period_type: coded(Type.Integer(), 'CPS.0057'),
+    period_num: coded(Type.Integer(), 'CPS.0058'),
+    is_auto_pay: Type.Optional(coded(Type.Integer(), 'CPS.0060')),
+    is_auto_renew: Type.Optional(coded(Type.Integer(), 'CPS.0059')),
+    enterprise_project_id: Type.Optional(coded(Type.String(), 'CPS.0316')),
+  }),
+  'CPS.0055',
+);
+
+const BandWidth = coded(
+  Type.Object({
+    band_width_id: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0033')),
+    band_width_share_type: Type.Optional(coded(Type.Integer(), 'CPS.0034')),
+    band_width_size: Type.Optional(coded(Type.Integer(), 'CPS.0036')),
+    band_width_charge_mode: Type.Optional(coded(Type.Integer(), 'CPS.0035')),
+  }),
+  'CPS.0031',
+);
+
+/** Fields both purchase APIs share, with the documented code of each. */
+const purchaseFields = {
+  server_name: coded(Type.String({ minLength: 1, maxLength: 60, pattern: '^[A-Za-z0-9_-]+$' }), 'CPS.0087'),
+  server_model_name: coded(Type.String({ minLength: 1, maxLength: 64 }), 'CPS.0089', 'CPS.0088'),
+  phone_model_name: coded(Type.String({ minLength: 1, maxLength: 64 }), 'CPS.0028', 'CPS.0027'),
+  image_id: coded(Type.String({ minLength: 1, maxLength: 32 }), 'CPS.0030', 'CPS.0029'),
+  count: coded(Type.Integer({ minimum: 1, maximum: 10 }), 'CPS.0024'),
+  keypair_name: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0067')),
+  vnc_enable: Type.Optional(Type.String()),
+  ports: Type.Optional(coded(Type.Array(Port), 'CPS.0037')),
+  band_width: BandWidth,
+  extend_param: ExtendParam,
+};
+
+const CreateV1Body = coded(
+  Type.Object({ ...purchaseFields, subnet_cidr: Type.Optional(coded(Type.String(), 'CPS.0191')) }),
+  'CPS.0055',
+);
+
+const CreateV2Body = coded(
+  Type.Object({
+    ...purchaseFields,
+    tenant_vpc_id: coded(Type.String({ minLength: 1 }), 'CPS.0223'),
+    nics: coded(Type.Array(Type.Object({ subnet_id: coded(Type.String(), 'CPS.0224') }), { minItems: 1 }), 'CPS.0226'),
+    public_ip: coded(
+      Type.Object({
+        eip: Type.Optional(Type.Union([coded(Type.Object({ type: coded(Type.String(), 'CPS.0239') }), 'CPS.0239'), Type.Null()])),
+        ids: Type.Optional(Type.Union([Type.Array(Type.String()), Type.String(), Type.Null()])),
+      }),
+      'CPS.0238',
+    ),
+    availability_zone: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0211')),
+  }),
+  'CPS.0055',
+);
+
+const PurchaseResponse = Type.Object({
+  request_id: Type.String(),
+  order_id: Type.String(),
+  product_id: Type.String(),
+  server_ids: Type.Array(Type.String()),
+});
+
+const Address = Type.Object({ intranet_ip: Type.String(), access_ip: Type.String(), server_ip: Type.String(), public_ip: Type.String() });
+
+const ServerWire = Type.Object({
+  server_name: Type.String(),
+  availability_zone: Type.String(),
+  server_id: Type.String(),
+  server_model_name: Type.String(),
+  phone_model_name: Type.String(),
+  keypair_name: Type.Union([Type.String(), Type.Null()]),
+  status: Type.Integer(),
+  vpc_id: Type.String(),
+  resource_project_id: Type.String(),
+  cidr: Type.String(),
+  vpc_cidr: Type.String(),
+  subnet_id: Type.String(),
+  subnet_cidr: Type.String(),
+  metadata: Type.Object({ order_id: Type.String(), product_id: Type.String() }),
+  addresses: Type.Array(Address),
+  network_version: Type.String(),
+  enterprise_project_id: Type.String(),
+  create_time: Type.String(),
+  update_time: Type.String(),
+});
+
+const ServerDetail = Type.Composite([
+  Type.Object({ request_id: Type.String() }),
+  ServerWire,
+  Type.Object({
+    band_widths: Type.Array(
+      Type.Object({
+        band_width_name: Type.String(),
+        band_width_id: Type.String(),
+        band_width_size: Type.Integer(),
+        band_width_charge_mode: Type.Integer(),
+        band_width_share_type: Type.Integer(),
+        create_time: Type.String(),
+        update_time: Type.String(),
+      }),
+    ),
+    volumes: Type.Array(
+      Type.Object({
+        volume_name: Type.String(),
+        volume_id: Type.String(),
+        volume_size: Type.Integer(),
+        volume_type: Type.String(),
+        create_time: Type.String(),
+        update_time: Type.String(),
+      }),
+    ),
+    security_groups: Type.Array(Type.String()),
+  }),
+]);
+
+const ServerIdParams = Type.Object({ project_id: Type.String(), server_id: Type.String() });
+
+/** Servers: both purchase APIs, list, detail, delete. */
+export function serverRoutes(app: App, { servers, engine }: Services) {
+  const purchase = (network: 'v1' | 'v2') => async (request: { id: string; params: { project_id: string }; body: Static<typeof CreateV2Body> | Static<typeof CreateV1Body> }) => {
+    const result = await servers.purchase(request.params.project_id, request.id, request.body, network);
+    engine.wake();
+    return { request_id: request.id, ...result };
+  };
+
+  app.post(`${v1}/phones`, {
+    schema: { tags: ['Servers'], summary: 'CreateCloudPhoneServer', params: ProjectParams, body: CreateV1Body, response: { 200: PurchaseResponse } },
+  }, purchase('v1'));
+
+  app.post(`${v2}/servers`, {
+    schema: { tags: ['Servers'], summary: 'CreateNet2CloudPhoneServer', params: ProjectParams, body: CreateV2Body, response: { 200: PurchaseResponse } },
+  }, purchase('v2'));
+
+  app.get(`${v1}/servers`, {
+    schema: {
+      tags: ['Servers'],
+      summary: 'ListCloudPhoneServers',
+      params: ProjectParams,
+      querystring: Type.Object({
+        ...paging(100),
+        server_name: Type.Optional(Type.String()),
+        server_id: Type.Optional(coded(Type.String({ pattern: '^[0-9a-f]{32}$' }), 'CPS.0097')),
+        network_version: Type.Optional(coded(Type.String({ pattern: '^[vV][12]$' }), 'CPS.0240')),
+      }),
+      response: { 200: Type.Object({ request_id: Type.String(), servers: Type.Array(ServerWire) }) },
+    },
+  }, async (request) => {
+    const { offset = 0, limit = 100, ...filters } = request.query;
+    const rows = await servers.list(request.params.project_id, { offset, limit, ...filters });
+    return { request_id: request.id, servers: rows.map(serverWire) };
+  });
+
+  app.get(`${v1}/servers/:server_id`, {
+    schema: { tags: ['Servers'], summary: 'ShowCloudPhoneServerDetail', params: ServerIdParams, response: { 200: ServerDetail } },
+  }, async (request) => {
+    const server = await servers.get(request.params.project_id, request.params.server_id);
+    const bandwidths = await servers.bandwidthsOf(server.id);
+    return {
+      request_id: request.id,
+      ...serverWire(server),
+      band_widths: bandwidths.map((b) => ({
+        band_width_name: b.name,
+        band_width_id: b.id,
+        band_width_size: b.size,
+        band_width_charge_mode: b.charge_mode,
+        band_width_share_type: b.share_type,
+        create_time: wireTime(b.created_at),
+        update_time: wireTime(b.updated_at),
+      })),
+      volumes: server.volumes.map((v) => ({ ...v, create_time: wireTime(server.created_at), update_time: wireTime(server.updated_at) })),
+      security_groups: server.security_groups,
+    };
+  });
+
+  app.delete(`${v2}/servers`, {
+    schema: {
+      tags: ['Servers'],
+      summary: 'DeleteCloudPhoneServer',
+      params: ProjectParams,
+      body: coded(Type.Object({ server_ids: coded(Type.Array(coded(Type.String(), 'CPS.0094'), { minItems: 1, maxItems: 100 }), 'CPS.0094', 'CPS.0095') }), 'CPS.0094'),
+      response: { 200: Type.Object({ request_id: Type.String(), job_id: Type.String() }) },
+    },
+  }, async (request) => {
+    const jobId = await servers.delete(request.params.project_id, request.id, request.body.server_ids);
+    engine.wake();
+    return { request_id: request.id, job_id: jobId };
+  });
+}
+
+function serverWire(server: Server) {
+  return {
+    server_name: server.name,
+    availability_zone: server.availability_zone,
+    server_id: server.id,
+    server_model_name: server.server_model_name,
+    phone_model_name: server.phone_model_name,
+    keypair_name: server.keypair_name,
+    status: server.status,
+    vpc_id: server.vpc_id,
+    resource_project_id: server.project_id,
+    cidr: server.vpc_cidr,
+    vpc_cidr: server.vpc_cidr,
+    subnet_id: server.subnet_id,
+    subnet_cidr: server.subnet_cidr,
+    metadata: { order_id: server.order_id, product_id: server.product_id },
+    addresses: server.addresses.map((a) => ({ intranet_ip: a.server_ip, access_ip: a.public_ip, server_ip: a.server_ip, public_ip: a.public_ip })),
+    network_version: server.network_version,
+    enterprise_project_id: server.enterprise_project_id,
+    create_time: wireTime(server.created_at),
+    update_time: wireTime(server.updated_at),
+  };
+}

@@ -1,0 +1,105 @@
+import { Type } from '@sinclair/typebox';
+import type { App } from '../app.ts';
+import type { Services } from '../../core/services.ts';
+import { ApiError, gatewayError } from '../errors.ts';
+import { coded } from '../schema.ts';
+
+const NameOrId = Type.Object({ name: Type.Optional(Type.String()), id: Type.Optional(Type.String()) });
+
+const TokenRequest = coded(
+  Type.Object({
+    auth: Type.Object({
+      identity: Type.Object({
+        methods: Type.Array(Type.String(), { minItems: 1 }),
+        password: Type.Object({
+          user: Type.Object({
+            name: Type.String({ minLength: 1 }),
+            password: Type.String({ minLength: 1 }),
+            domain: NameOrId,
+          }),
+        }),
+      }),
+      scope: Type.Optional(
+        Type.Object({
+          project: Type.Optional(Type.Object({ name: Type.Optional(Type.String()), id: Type.Optional(Type.String()), domain: Type.Optional(NameOrId) })),
+          domain: Type.Optional(NameOrId),
+        }),
+      ),
+    }),
+  }),
+  'IAM.0011',
+);
+
+/** The IAM subset CPH clients need: password tokens and the documented way to find a project id. */
+export function iamRoutes(app: App, services: Services, publicUrl: () => string) {
+  const { iam } = services;
+
+  app.post('/v3/auth/tokens', { config: { auth: 'none' }, schema: { tags: ['IAM'], summary: 'KeystoneCreateUserTokenByPassword', body: TokenRequest, security: [] } }, async (request, reply) => {
+    const { identity, scope } = request.body.auth;
+    if (!identity.methods.includes('password')) throw new ApiError(400, 'IAM.0011', 'Request parameter error.');
+    const user = identity.password.user;
+    const domainName = user.domain.name ?? (user.domain.id ? (await iam.domainById(user.domain.id))?.name : undefined);
+    const login = domainName ? await iam.checkPassword(domainName, user.name, user.password) : undefined;
+    if (!login) throw gatewayError('APIGW.0301', 'the account, user name or password is wrong');
+    let project: { id: string; name: string } | undefined;
+    if (scope?.project) {
+      project = await iam.project(login.domainId, { id: scope.project.id, name: scope.project.name });
+      if (!project) throw gatewayError('APIGW.0301', 'the scoped project does not exist in this account');
+    } else if (scope?.domain && scope.domain.name !== login.domainName && scope.domain.id !== login.domainId) {
+      throw gatewayError('APIGW.0301', 'the scoped domain is not the user\'s account');
+    }
+    const { token, claims } = iam.issueToken({ ...login, projectId: project?.id, projectName: project?.name, methods: ['password'] });
+    const domain = { id: login.domainId, name: login.domainName };
+    const endpoint = publicUrl();
+    reply.header('X-Subject-Token', token).status(201);
+    return {
+      token: {
+        expires_at: new Date(claims.expiresAt).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z'),
+        issued_at: new Date(claims.issuedAt).toISOString().replace(/\.(\d{3})Z$/, '.$1000Z'),
+        methods: claims.methods,
+        user: { id: login.userId, name: login.userName, domain, password_expires_at: '' },
+        ...(project ? { project: { id: project.id, name: project.name, domain } } : { domain }),
+        roles: [{ id: '0', name: 'op_service' }, { id: '1', name: 'te_admin' }],
+        catalog: [
+          {
+            type: 'cph',
+            id: 'cph',
+            name: 'cph',
+            endpoints: [{ id: 'cph', interface: 'public', region: project?.name ?? '*', region_id: project?.name ?? '*', url: endpoint }],
+          },
+          {
+            type: 'identity',
+            id: 'iam',
+            name: 'iam',
+            endpoints: [{ id: 'iam', interface: 'public', region: '*', region_id: '*', url: `${endpoint}/v3` }],
+          },
+        ],
+      },
+    };
+  });
+
+  const listProjects = async (domainId: string, name: string | undefined) => {
+    const base = publicUrl();
+    const projects = await iam.projectsOfDomain(domainId, name);
+    return {
+      projects: projects.map((p) => ({
+        domain_id: p.domain_id,
+        is_domain: false,
+        parent_id: p.domain_id,
+        name: p.name,
+        description: '',
+        links: { next: null, previous: null, self: `${base}/v3/projects/${p.id}` },
+        id: p.id,
+        enabled: true,
+      })),
+      links: { next: null, previous: null, self: `${base}/v3/projects` },
+    };
+  };
+  const projectQuery = Type.Object({ name: Type.Optional(Type.String()) });
+  app.get('/v3/projects', { config: { auth: 'any' }, schema: { tags: ['IAM'], summary: 'KeystoneListProjects', querystring: projectQuery } }, async (request) =>
+    listProjects(request.principal!.domainId, request.query.name),
+  );
+  app.get('/v3/auth/projects', { config: { auth: 'any' }, schema: { tags: ['IAM'], summary: 'KeystoneListAuthProjects' } }, async (request) =>
+    listProjects(request.principal!.domainId, undefined),
+  );
+}

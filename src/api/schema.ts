@@ -1,0 +1,36 @@
+import { Type, type TSchema, type TString } from '@sinclair/typebox';
+import type { CpsCode } from './errors.ts';
+
+/**
+ * Schema keywords that carry the documented error of a field: `x-code` when the value is invalid,
+ * `x-empty-code` when it is missing or empty. The error handler reads them from the failing schema node.
+ */
+export const ERROR_KEYWORDS = ['x-code', 'x-empty-code'] as const;
+
+export function coded<T extends TSchema>(schema: T, code: CpsCode | 'IAM.0011', emptyCode?: CpsCode): T {
+  return Object.assign(schema, { 'x-code': code }, emptyCode ? { 'x-empty-code': emptyCode } : {});
+}
+
+/** `offset`/`limit` query parameters: both invalid → CPS.0002. */
+export function paging(maxLimit: number) {
+  return {
+    offset: Type.Optional(coded(Type.Integer({ minimum: 0, maximum: 2_147_483_647 }), 'CPS.0002')),
+    limit: Type.Optional(coded(Type.Integer({ minimum: 1, maximum: maxLimit }), 'CPS.0002')),
+  };
+}
+
+export const ProjectParams = Type.Object({ project_id: Type.String() });
+
+export const Metadata = Type.Object({ order_id: Type.String(), product_id: Type.String() });
+
+/** Per-item entry of a batch response: `job_id` when accepted, `error_code`/`error_msg` when refused. */
+export function jobEntry<K extends string>(idField: K) {
+  return Type.Object({
+    ...({ [idField]: Type.String() } as Record<K, TString>),
+    job_id: Type.Optional(Type.String()),
+    error_code: Type.Optional(Type.String()),
+    error_msg: Type.Optional(Type.String()),
+  });
+}
+
+export const ErrorBody = Type.Object({ request_id: Type.String(), error_code: Type.String(), error_msg: Type.String() });

@@ -1,0 +1,98 @@
+import { resolve } from 'node:path';
+
+/** Everything the server needs to know about its environment, validated once at start. */
+export interface Config {
+  host: string;
+  port: number;
+  dataDir: string;
+  /** PostgreSQL; absent → PGlite in `<dataDir>/pglite`. */
+  databaseUrl?: string;
+  /** Multiplies every simulated duration: 0 = instant, 1 = realistic. */
+  simTimeScale: number;
+  logLevel: string;
+  /** The URL clients use to reach this server (printed, put in the token catalog). */
+  publicUrl?: string;
+  /** Region name of the default project and of the endpoint catalog. */
+  region: string;
+  /** How long a worker owns a claimed job before another process may take it over. */
+  jobLeaseSeconds: number;
+  /** Fixed first-start credentials (CI); generated when absent. */
+  bootstrap: BootstrapCredentials;
+}
+
+export interface BootstrapCredentials {
+  domainName?: string;
+  userName?: string;
+  password?: string;
+  projectId?: string;
+  projectName?: string;
+  ak?: string;
+  sk?: string;
+}
+
+export class ConfigError extends Error {}
+
+/** Command-line flags win over the environment. */
+export interface ConfigFlags {
+  port?: string;
+  host?: string;
+  dataDir?: string;
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Config {
+  const port = integer('PORT / --port', flags.port ?? env.PORT ?? '8443', 0, 65535);
+  const simTimeScale = number('OPENCPH_SIM_TIME_SCALE', env.OPENCPH_SIM_TIME_SCALE ?? '1', 0, 1000);
+  const jobLeaseSeconds = number('OPENCPH_JOB_LEASE_SECONDS', env.OPENCPH_JOB_LEASE_SECONDS ?? '30', 1, 3600);
+  const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
+  if (!LOG_LEVELS.includes(logLevel)) {
+    throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${env.LOG_LEVEL}"`);
+  }
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL must be a postgres:// or postgresql:// URL');
+  }
+  const projectId = env.OPENCPH_PROJECT_ID || undefined;
+  if (projectId && !/^[0-9a-f]{32}$/.test(projectId)) {
+    throw new ConfigError('OPENCPH_PROJECT_ID must be 32 lowercase hex characters');
+  }
+  const publicUrl = env.OPENCPH_PUBLIC_URL || undefined;
+  if (publicUrl && !/^https?:\/\/[^/]+$/.test(publicUrl)) {
+    throw new ConfigError('OPENCPH_PUBLIC_URL must look like http://host:port (no path)');
+  }
+  return {
+    host: flags.host ?? env.HOST ?? '127.0.0.1',
+    port,
+    dataDir: resolve(flags.dataDir ?? env.OPENCPH_DATA_DIR ?? './data'),
+    databaseUrl,
+    simTimeScale,
+    logLevel,
+    publicUrl,
+    region: env.OPENCPH_REGION || 'cn-north-4',
+    jobLeaseSeconds,
+    bootstrap: {
+      domainName: env.OPENCPH_DOMAIN_NAME || undefined,
+      userName: env.OPENCPH_USER_NAME || undefined,
+      password: env.OPENCPH_PASSWORD || undefined,
+      projectId,
+      projectName: env.OPENCPH_PROJECT_NAME || undefined,
+      ak: env.OPENCPH_AK || undefined,
+      sk: env.OPENCPH_SK || undefined,
+    },
+  };
+}
+
+function number(name: string, raw: string, min: number, max: number): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value) || value < min || value > max) {
+    throw new ConfigError(`${name} must be a number from ${min} to ${max}; got "${raw}"`);
+  }
+  return value;
+}
+
+function integer(name: string, raw: string, min: number, max: number): number {
+  const value = number(name, raw, min, max);
+  if (!Number.isInteger(value)) throw new ConfigError(`${name} must be a whole number; got "${raw}"`);
+  return value;
+}

@@ -1,0 +1,221 @@
+import { createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import type { Db } from '../store/db.ts';
+import type { Clock, Ids } from './runtime.ts';
+
+/**
+ * Accounts (domains), IAM users, projects, access keys and tokens.
+ * A domain is a tenant; a project belongs to one domain; an access key belongs to a user and one project.
+ */
+
+export const TOKEN_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+/** Who a request acts as, once authenticated. */
+export interface Principal {
+  userId: string;
+  userName: string;
+  domainId: string;
+  domainName: string;
+  /** The project the credential is scoped to; undefined for a domain-scoped token. */
+  projectId?: string;
+  method: 'token' | 'aksk';
+}
+
+export interface TokenClaims {
+  userId: string;
+  userName: string;
+  domainId: string;
+  domainName: string;
+  projectId?: string;
+  projectName?: string;
+  methods: string[];
+  issuedAt: number;
+  expiresAt: number;
+}
+
+export class IamError extends Error {}
+
+export class Iam {
+  private tokenSecret?: Buffer;
+
+  constructor(
+    private readonly db: Db,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+  ) {}
+
+  /** Loads (or creates, on first start) the key that signs tokens; shared by every process on the store. */
+  async init(): Promise<void> {
+    await this.db
+      .insertInto('settings')
+      .values({ key: 'token_secret', value: randomBytes(32).toString('hex') })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+    const row = await this.db.selectFrom('settings').select('value').where('key', '=', 'token_secret').executeTakeFirstOrThrow();
+    this.tokenSecret = Buffer.from(row.value, 'hex');
+  }
+
+  async createDomain(name: string): Promise<{ id: string; name: string }> {
+    assertName('account name', name);
+    const id = this.ids.hex32();
+    await this.unique(() => this.db.insertInto('domains').values({ id, name, created_at: this.clock.now() }).execute(), `account "${name}" exists`);
+    return { id, name };
+  }
+
+  async createUser(domainName: string, name: string, password?: string): Promise<{ id: string; name: string; password: string }> {
+    assertName('user name', name);
+    const domain = await this.domainByName(domainName);
+    const secret = password ?? generatePassword();
+    if (secret.length < 8) throw new IamError('password must have at least 8 characters');
+    const id = this.ids.hex32();
+    await this.unique(
+      () => this.db.insertInto('users').values({ id, domain_id: domain.id, name, password_hash: hashPassword(secret), created_at: this.clock.now() }).execute(),
+      `user "${name}" exists in account "${domainName}"`,
+    );
+    return { id, name, password: secret };
+  }
+
+  async createProject(domainName: string, name: string, id = this.ids.hex32()): Promise<{ id: string; name: string }> {
+    assertName('project name', name);
+    const domain = await this.domainByName(domainName);
+    await this.unique(
+      () => this.db.insertInto('projects').values({ id, domain_id: domain.id, name, created_at: this.clock.now() }).execute(),
+      `project "${name}" exists in account "${domainName}"`,
+    );
+    return { id, name };
+  }
+
+  async createAccessKey(domainName: string, userName: string, projectName: string, fixed?: { ak: string; sk: string }): Promise<{ ak: string; sk: string }> {
+    const user = await this.userByName(domainName, userName);
+    const project = await this.db.selectFrom('projects').select('id').where('domain_id', '=', user.domain_id).where('name', '=', projectName).executeTakeFirst();
+    if (!project) throw new IamError(`no project "${projectName}" in account "${domainName}"`);
+    const ak = fixed?.ak ?? randomBytes(15).toString('base64').replace(/[^A-Z0-9]/gi, '').toUpperCase().padEnd(20, 'X').slice(0, 20);
+    const sk = fixed?.sk ?? randomBytes(30).toString('base64').replace(/[^A-Za-z0-9]/g, '').slice(0, 40);
+    await this.unique(
+      () => this.db.insertInto('access_keys').values({ ak, sk, user_id: user.id, project_id: project.id, created_at: this.clock.now() }).execute(),
+      `access key ${ak} exists`,
+    );
+    return { ak, sk };
+  }
+
+  async listAccounts() {
+    return this.db
+      .selectFrom('domains')
+      .leftJoin('users', 'users.domain_id', 'domains.id')
+      .leftJoin('projects', 'projects.domain_id', 'domains.id')
+      .select(['domains.name as domain', 'users.name as user', 'projects.name as project', 'projects.id as project_id'])
+      .orderBy('domains.created_at')
+      .execute();
+  }
+
+  /** Password login; undefined when the account, user or password is wrong (the caller must not say which). */
+  async checkPassword(domainName: string, userName: string, password: string) {
+    const user = await this.db
+      .selectFrom('users')
+      .innerJoin('domains', 'domains.id', 'users.domain_id')
+      .select(['users.id', 'users.name', 'users.password_hash', 'domains.id as domain_id', 'domains.name as domain_name'])
+      .where('domains.name', '=', domainName)
+      .where('users.name', '=', userName)
+      .executeTakeFirst();
+    if (!user || !verifyPassword(password, user.password_hash)) return undefined;
+    return { userId: user.id, userName: user.name, domainId: user.domain_id, domainName: user.domain_name };
+  }
+
+  async project(domainId: string, scope: { id?: string; name?: string }) {
+    let query = this.db.selectFrom('projects').select(['id', 'name', 'domain_id']).where('domain_id', '=', domainId);
+    if (scope.id) query = query.where('id', '=', scope.id);
+    if (scope.name) query = query.where('name', '=', scope.name);
+    return query.executeTakeFirst();
+  }
+
+  async projectsOfDomain(domainId: string, name?: string) {
+    let query = this.db.selectFrom('projects').select(['id', 'name', 'domain_id']).where('domain_id', '=', domainId);
+    if (name !== undefined) query = query.where('name', '=', name);
+    return query.orderBy('created_at').execute();
+  }
+
+  async domainById(domainId: string) {
+    return this.db.selectFrom('domains').select(['id', 'name']).where('id', '=', domainId).executeTakeFirst();
+  }
+
+  /** The SK and identity of an access key, for signature checks. */
+  async accessKey(ak: string) {
+    return this.db
+      .selectFrom('access_keys')
+      .innerJoin('users', 'users.id', 'access_keys.user_id')
+      .innerJoin('domains', 'domains.id', 'users.domain_id')
+      .select(['access_keys.sk', 'access_keys.project_id', 'users.id as user_id', 'users.name as user_name', 'domains.id as domain_id', 'domains.name as domain_name'])
+      .where('access_keys.ak', '=', ak)
+      .executeTakeFirst();
+  }
+
+  /** Tokens are self-contained and signed, so checking one on every request costs no query. */
+  issueToken(claims: Omit<TokenClaims, 'issuedAt' | 'expiresAt'>): { token: string; claims: TokenClaims } {
+    const issuedAt = this.clock.now().getTime();
+    const full: TokenClaims = { ...claims, issuedAt, expiresAt: issuedAt + TOKEN_LIFETIME_MS };
+    const payload = Buffer.from(JSON.stringify(full)).toString('base64url');
+    return { token: `MII${payload}.${this.mac(payload)}`, claims: full };
+  }
+
+  /** The token's claims, or a reason why it is refused. */
+  verifyToken(token: string): TokenClaims | { refused: string } {
+    const match = /^MII([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(token);
+    if (!match) return { refused: 'the token is malformed' };
+    const expected = Buffer.from(this.mac(match[1]));
+    const given = Buffer.from(match[2]);
+    if (expected.length !== given.length || !timingSafeEqual(expected, given)) return { refused: 'the token is invalid' };
+    const claims = JSON.parse(Buffer.from(match[1], 'base64url').toString()) as TokenClaims;
+    if (claims.expiresAt <= this.clock.now().getTime()) return { refused: 'the token has expired' };
+    return claims;
+  }
+
+  private mac(payload: string): string {
+    if (!this.tokenSecret) throw new Error('Iam.init() was not called');
+    return createHmac('sha256', this.tokenSecret).update(payload).digest('base64url');
+  }
+
+  private async domainByName(name: string) {
+    const domain = await this.db.selectFrom('domains').select(['id', 'name']).where('name', '=', name).executeTakeFirst();
+    if (!domain) throw new IamError(`no account "${name}"`);
+    return domain;
+  }
+
+  private async userByName(domainName: string, userName: string) {
+    const user = await this.db
+      .selectFrom('users')
+      .innerJoin('domains', 'domains.id', 'users.domain_id')
+      .select(['users.id', 'users.domain_id'])
+      .where('domains.name', '=', domainName)
+      .where('users.name', '=', userName)
+      .executeTakeFirst();
+    if (!user) throw new IamError(`no user "${userName}" in account "${domainName}"`);
+    return user;
+  }
+
+  private async unique(insert: () => Promise<unknown>, message: string): Promise<void> {
+    try {
+      await insert();
+    } catch (error) {
+      if ((error as { code?: string }).code === '23505') throw new IamError(message);
+      throw error;
+    }
+  }
+}
+
+function assertName(what: string, name: string): void {
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new IamError(`${what} must be 1-64 letters, digits, "_", "-" or "."`);
+}
+
+function generatePassword(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+function hashPassword(password: string): string {
+  const salt = randomBytes(16);
+  return `scrypt:${salt.toString('hex')}:${scryptSync(password, salt, 32).toString('hex')}`;
+}
+
+function verifyPassword(password: string, stored: string): boolean {
+  const [, salt, hash] = stored.split(':');
+  const actual = scryptSync(password, Buffer.from(salt, 'hex'), 32);
+  return timingSafeEqual(actual, Buffer.from(hash, 'hex'));
+}

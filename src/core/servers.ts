@@ -1,0 +1,369 @@
+import { randomInt } from 'node:crypto';
+import type { Db } from '../store/db.ts';
+import type { NewJob, NewPhone, NewServer, Server, ServerPort } from '../store/schema.ts';
+import { cpsError, notFound } from '../api/errors.ts';
+import { Catalogue, type PhoneModel, type ServerModel } from './catalogue.ts';
+import type { Clock, Ids } from './runtime.ts';
+import { PHONE_STATUS, SERVER_STATUS } from './model.ts';
+
+/** A purchase as both buy APIs describe it (v1: system network, v2: custom network). */
+export interface PurchaseInput {
+  server_name: string;
+  server_model_name: string;
+  phone_model_name: string;
+  image_id: string;
+  count: number;
+  keypair_name?: string;
+  ports?: Array<{ name: string; listen_port: number; internet_accessible: string }>;
+  band_width: { band_width_id?: string; band_width_share_type?: number; band_width_size?: number; band_width_charge_mode?: number };
+  extend_param: { charging_mode: number; period_type: number; period_num: number; is_auto_pay?: number; is_auto_renew?: number; enterprise_project_id?: string };
+  /** v1 only. */
+  subnet_cidr?: string;
+  /** v2 only. */
+  tenant_vpc_id?: string;
+  nics?: Array<{ subnet_id: string }>;
+  public_ip?: { eip?: { type: string } | null; ids?: string[] | string | null };
+  availability_zone?: string;
+}
+
+export interface ServerFilters {
+  offset: number;
+  limit: number;
+  server_name?: string;
+  server_id?: string;
+  network_version?: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const EIP_TYPES = ['5_telcom', '5_union', '5_bgp', '5_sbgp'];
+const RESERVED_PORT_NAMES = ['adb', 'vnc'];
+const MAX_PORTS = 8;
+
+export class ServerService {
+  constructor(
+    private readonly db: Db,
+    private readonly catalogue: Catalogue,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+  ) {}
+
+  /**
+   * Buys `count` servers: records them, their phones and bandwidth, and one provisioning job per server,
+   * in one transaction. Everything is validated first, so a refused purchase writes nothing.
+   */
+  async purchase(projectId: string, requestId: string, input: PurchaseInput, network: 'v1' | 'v2') {
+    const plan = this.validatePurchase(input, network);
+    if (input.band_width.band_width_id) await this.assertBandwidth(projectId, input.band_width.band_width_id);
+    const now = this.clock.now();
+    const orderId = `CS${formatOrderTime(now)}${randomAlnum(5)}`;
+    const productId = `OFFI${String(randomInt(1e9)).padStart(9, '0')}${String(randomInt(1e9)).padStart(9, '0')}`;
+    const servers: NewServer[] = [];
+    const phones: NewPhone[] = [];
+    const jobs: NewJob[] = [];
+    const vpcId = input.tenant_vpc_id ?? this.ids.uuid();
+    const subnetCidr = input.subnet_cidr ?? '192.168.0.0/24';
+    for (let index = 1; index <= input.count; index++) {
+      const serverId = this.ids.hex32();
+      const name = input.count > 1 ? `${input.server_name}-${String(index).padStart(4, '0')}` : input.server_name;
+      servers.push({
+        id: serverId,
+        project_id: projectId,
+        request_id: requestId,
+        name,
+        server_model_name: plan.serverModel.server_model_name,
+        phone_model_name: plan.phoneModel.phone_model_name,
+        image_id: input.image_id,
+        keypair_name: input.keypair_name ?? null,
+        status: SERVER_STATUS.ordered,
+        network_version: network,
+        availability_zone: plan.availabilityZone,
+        vpc_id: vpcId,
+        vpc_cidr: network === 'v1' ? '192.168.0.0/16' : '172.16.0.0/12',
+        subnet_id: input.nics?.[0]?.subnet_id ?? this.ids.uuid(),
+        subnet_cidr: network === 'v1' ? subnetCidr : '172.16.0.0/16',
+        order_id: orderId,
+        product_id: productId,
+        enterprise_project_id: input.extend_param.enterprise_project_id ?? '0',
+        addresses: JSON.stringify(this.addresses(plan.serverModel, network, subnetCidr)),
+        security_groups: JSON.stringify(network === 'v2' ? [this.ids.uuid()] : []),
+        ports: JSON.stringify(plan.ports),
+        volumes: JSON.stringify([
+          {
+            volume_id: this.ids.uuid(),
+            volume_name: `VOLUME_${this.ids.hex32()}`,
+            volume_size: plan.phoneModel.disk * plan.phoneModel.phone_capacity,
+            volume_type: /GPSSD/.test(plan.phoneModel.phone_model_name) ? 'GPSSD' : 'SSD',
+          },
+        ]),
+        extend_param: JSON.stringify(input.extend_param),
+        created_at: now,
+        updated_at: now,
+      });
+      for (let slot = 1; slot <= plan.phoneModel.phone_capacity; slot++) {
+        phones.push({
+          id: this.ids.hex32(),
+          project_id: projectId,
+          server_id: serverId,
+          slot,
+          name: `mobile-${String(slot).padStart(4, '0')}`,
+          phone_model_name: plan.phoneModel.phone_model_name,
+          image_id: input.image_id,
+          status: PHONE_STATUS.creating,
+          type: 0,
+          imei: generateImei(),
+          traffic_type: 'direct',
+          volume_mode: 0,
+          has_encrypt: false,
+          property: '{}',
+          phone_ip: `10.${randomInt(224, 240)}.${randomInt(256)}.${randomInt(2, 255)}`,
+          created_at: now,
+          updated_at: now,
+        });
+      }
+      jobs.push({
+        id: this.ids.hex32(),
+        project_id: projectId,
+        request_id: requestId,
+        type: 'server.create',
+        server_id: serverId,
+        phone_id: null,
+        lock_key: serverId,
+        params: '{}',
+        state: 'queued',
+        status: 1,
+        begin_time: now,
+      });
+    }
+    await this.db.transaction().execute(async (trx) => {
+      await trx.insertInto('servers').values(servers).execute();
+      let bandwidthId = input.band_width.band_width_id;
+      if (!bandwidthId) {
+        bandwidthId = this.ids.uuid();
+        await trx
+          .insertInto('bandwidths')
+          .values({
+            id: bandwidthId,
+            project_id: projectId,
+            name: `BANDWIDTH_${this.ids.hex32()}`,
+            size: plan.bandwidthSize,
+            charge_mode: input.band_width.band_width_charge_mode ?? 1,
+            share_type: input.band_width.band_width_share_type ?? 0,
+            created_at: now,
+            updated_at: now,
+          })
+          .execute();
+      }
+      await trx.insertInto('server_bandwidths').values(servers.map((s) => ({ server_id: s.id, bandwidth_id: bandwidthId }))).execute();
+      // Multi-row inserts in slices keep the statement under PostgreSQL's parameter limit.
+      for (let i = 0; i < phones.length; i += 500) await trx.insertInto('phones').values(phones.slice(i, i + 500)).execute();
+      await trx.insertInto('jobs').values(jobs).execute();
+    });
+    return { order_id: orderId, product_id: productId, server_ids: servers.map((s) => s.id) };
+  }
+
+  async list(projectId: string, filters: ServerFilters) {
+    let query = this.db.selectFrom('servers').selectAll().where('project_id', '=', projectId);
+    if (filters.server_name) query = query.where('name', 'like', `%${escapeLike(filters.server_name)}%`);
+    if (filters.server_id) query = query.where('id', '=', filters.server_id);
+    if (filters.network_version) query = query.where('network_version', '=', filters.network_version.toLowerCase() as 'v1' | 'v2');
+    return query.orderBy('seq', 'desc').offset(filters.offset).limit(filters.limit).execute();
+  }
+
+  async get(projectId: string, serverId: string): Promise<Server> {
+    const server = await this.db.selectFrom('servers').selectAll().where('project_id', '=', projectId).where('id', '=', serverId).executeTakeFirst();
+    if (!server) throw notFound('CPS.0015');
+    return server;
+  }
+
+  async bandwidthsOf(serverId: string) {
+    return this.db
+      .selectFrom('server_bandwidths')
+      .innerJoin('bandwidths', 'bandwidths.id', 'server_bandwidths.bandwidth_id')
+      .selectAll('bandwidths')
+      .where('server_bandwidths.server_id', '=', serverId)
+      .execute();
+  }
+
+  /** Removes the servers and their phones now; one job frees what their phones held on the devices. */
+  async delete(projectId: string, requestId: string, serverIds: string[]): Promise<string> {
+    const unique = [...new Set(serverIds)];
+    const found = await this.db.selectFrom('servers').select('id').where('project_id', '=', projectId).where('id', 'in', unique).execute();
+    if (found.length !== unique.length) throw cpsError('CPS.0015');
+    const jobId = this.ids.hex32();
+    await this.db.transaction().execute(async (trx) => {
+      const phones = await trx.selectFrom('phones').select('id').where('server_id', 'in', unique).execute();
+      await trx.deleteFrom('servers').where('project_id', '=', projectId).where('id', 'in', unique).execute();
+      await trx
+        .insertInto('jobs')
+        .values({
+          id: jobId,
+          project_id: projectId,
+          request_id: requestId,
+          type: 'server.delete',
+          server_id: unique.length === 1 ? unique[0] : null,
+          phone_id: null,
+          lock_key: `delete:${jobId}`,
+          params: JSON.stringify({ server_ids: unique, phone_ids: phones.map((p) => p.id) }),
+          state: 'queued',
+          status: 1,
+          begin_time: this.clock.now(),
+        })
+        .execute();
+    });
+    return jobId;
+  }
+
+  private validatePurchase(input: PurchaseInput, network: 'v1' | 'v2') {
+    const serverModel = this.catalogue.serverModel(input.server_model_name);
+    if (!serverModel) throw cpsError('CPS.0089');
+    if (!serverModel.opencph.network_versions.includes(network)) throw cpsError('CPS.0256');
+    const phoneModel = this.catalogue.phoneModel(input.phone_model_name);
+    if (!phoneModel) throw cpsError('CPS.0028');
+    if (phoneModel.server_model_name !== serverModel.server_model_name) throw cpsError('CPS.0157');
+    if (phoneModel.status !== 1) throw cpsError('CPS.0257');
+    const image = this.catalogue.image(input.image_id);
+    if (!image) throw cpsError('CPS.0030');
+    if (!this.catalogue.imageFitsPhoneModel(image, phoneModel)) throw cpsError('CPS.0255');
+    if (input.keypair_name === '') throw cpsError('CPS.0068');
+    const ports = validatePorts(input.ports ?? []);
+    validateBilling(input.extend_param);
+    const bandwidthSize = network === 'v1' ? validateV1Bandwidth(input.band_width) : validateV2Bandwidth(input.band_width);
+    let availabilityZone = serverModel.opencph.availability_zones[0];
+    if (network === 'v1') {
+      if (input.subnet_cidr !== undefined && !isPrivateCidr(input.subnet_cidr)) throw cpsError('CPS.0191');
+    } else {
+      if (!input.tenant_vpc_id || !UUID.test(input.tenant_vpc_id)) throw cpsError('CPS.0223');
+      if (!input.nics || input.nics.length === 0) throw cpsError('CPS.0226');
+      if (input.nics.some((nic) => !UUID.test(nic.subnet_id))) throw cpsError('CPS.0224');
+      validatePublicIp(input.public_ip, input.count, phoneModel);
+      if (input.availability_zone) {
+        if (!serverModel.opencph.availability_zones.includes(input.availability_zone)) throw cpsError('CPS.0211');
+        availabilityZone = input.availability_zone;
+      }
+    }
+    return { serverModel, phoneModel, ports, bandwidthSize, availabilityZone };
+  }
+
+  private async assertBandwidth(projectId: string, bandwidthId: string) {
+    const bandwidth = await this.db.selectFrom('bandwidths').select('share_type').where('project_id', '=', projectId).where('id', '=', bandwidthId).executeTakeFirst();
+    if (!bandwidth || bandwidth.share_type !== 1) throw cpsError('CPS.0033');
+  }
+
+  private addresses(serverModel: ServerModel, network: 'v1' | 'v2', subnetCidr: string) {
+    const prefix = network === 'v1' ? subnetCidr.split('.').slice(0, 3).join('.') : `172.16.${randomInt(256)}`;
+    return Array.from({ length: serverModel.opencph.address_count }, () => ({
+      server_ip: `${prefix}.${randomInt(2, 255)}`,
+      public_ip: `100.${randomInt(64, 128)}.${randomInt(256)}.${randomInt(1, 255)}`,
+    }));
+  }
+}
+
+function validatePorts(ports: NonNullable<PurchaseInput['ports']>): ServerPort[] {
+  if (ports.length > MAX_PORTS) throw cpsError('CPS.0145');
+  const names = new Set<string>();
+  const listenPorts = new Set<number>();
+  return ports.map((port) => {
+    if (!/^[A-Za-z0-9_-]{1,16}$/.test(port.name) || RESERVED_PORT_NAMES.includes(port.name.toLowerCase())) throw cpsError('CPS.0038');
+    if (names.has(port.name)) throw cpsError('CPS.0039');
+    if (!Number.isInteger(port.listen_port) || port.listen_port < 10000 || port.listen_port > 50000) throw cpsError('CPS.0040');
+    if (listenPorts.has(port.listen_port)) throw cpsError('CPS.0041');
+    if (port.internet_accessible === '') throw cpsError('CPS.0093');
+    names.add(port.name);
+    listenPorts.add(port.listen_port);
+    return { name: port.name, listen_port: port.listen_port, internet_accessible: port.internet_accessible.toLowerCase() === 'true' };
+  });
+}
+
+function validateBilling(param: PurchaseInput['extend_param']) {
+  if (param.charging_mode !== 0) throw cpsError('CPS.0056');
+  if (param.period_type !== 2 && param.period_type !== 3) throw cpsError('CPS.0057');
+  const maxPeriods = param.period_type === 2 ? 9 : 10;
+  if (param.period_num < 1 || param.period_num > maxPeriods) throw cpsError('CPS.0058');
+  if (param.is_auto_renew !== undefined && param.is_auto_renew !== 0 && param.is_auto_renew !== 1) throw cpsError('CPS.0059');
+  if (param.is_auto_pay !== undefined && param.is_auto_pay !== 0 && param.is_auto_pay !== 1) throw cpsError('CPS.0060');
+  const epid = param.enterprise_project_id;
+  if (epid !== undefined && epid !== '0' && !UUID.test(epid)) throw cpsError('CPS.0316');
+}
+
+/** v1: an existing shared bandwidth wins; else share type 1 needs a size of 5–2,000, share type 0 gets 300. */
+function validateV1Bandwidth(bandwidth: PurchaseInput['band_width']): number {
+  if (bandwidth.band_width_id) return 0;
+  const shareType = bandwidth.band_width_share_type;
+  if (shareType !== 0 && shareType !== 1) throw cpsError('CPS.0034');
+  if (bandwidth.band_width_charge_mode !== undefined && ![0, 1].includes(bandwidth.band_width_charge_mode)) throw cpsError('CPS.0035');
+  if (shareType === 0) return bandwidth.band_width_size ?? 300;
+  const size = bandwidth.band_width_size;
+  if (size === undefined || size < 5 || size > 2000) throw cpsError('CPS.0036');
+  return size;
+}
+
+/** v2: shared needs an existing bandwidth id; dedicated needs a size on the documented steps. */
+function validateV2Bandwidth(bandwidth: PurchaseInput['band_width']): number {
+  const shareType = bandwidth.band_width_share_type;
+  if (shareType !== 0 && shareType !== 1) throw cpsError('CPS.0034');
+  if (bandwidth.band_width_charge_mode !== 0 && bandwidth.band_width_charge_mode !== 1) throw cpsError('CPS.0035');
+  if (shareType === 1) {
+    if (!bandwidth.band_width_id) throw cpsError('CPS.0032');
+    return 0;
+  }
+  const size = bandwidth.band_width_size;
+  if (size === undefined || !isValidBandwidthSize(size)) throw cpsError('CPS.0036');
+  return size;
+}
+
+/** 1–300 in steps of 1, 301–1,000 in steps of 50, 1,001–2,000 in steps of 500. */
+export function isValidBandwidthSize(size: number): boolean {
+  if (!Number.isInteger(size) || size < 1 || size > 2000) return false;
+  if (size <= 300) return true;
+  if (size <= 1000) return size % 50 === 0;
+  return size % 500 === 0;
+}
+
+function validatePublicIp(publicIp: PurchaseInput['public_ip'], count: number, phoneModel: PhoneModel) {
+  if (!publicIp || typeof publicIp !== 'object') throw cpsError('CPS.0238');
+  // The documented example sends `"ids": ""` beside `eip`: empty values count as absent.
+  const ids = publicIp.ids === '' || publicIp.ids === null || (Array.isArray(publicIp.ids) && publicIp.ids.length === 0) ? undefined : publicIp.ids;
+  const eip = publicIp.eip ?? undefined;
+  if ((eip !== undefined) === (ids !== undefined)) throw cpsError('CPS.0238');
+  if (eip) {
+    if (!EIP_TYPES.includes(eip.type)) throw cpsError('CPS.0239');
+    return;
+  }
+  if (!Array.isArray(ids) || ids.length !== 1 || typeof ids[0] !== 'string' || !UUID.test(ids[0])) throw cpsError('CPS.0253');
+  if (count > 1) throw cpsError('CPS.0251');
+  if (Catalogue.extendSpec(phoneModel).eip_count > 1) throw cpsError('CPS.0252');
+}
+
+function isPrivateCidr(cidr: string): boolean {
+  const match = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!match) return false;
+  const [a, b, c, d, bits] = match.slice(1).map(Number);
+  if ([a, b, c, d].some((octet) => octet > 255) || bits < 8 || bits > 28) return false;
+  return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168);
+}
+
+function formatOrderTime(date: Date): string {
+  return date.toISOString().replace(/[-T:]/g, '').slice(2, 12);
+}
+
+function randomAlnum(length: number): string {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+  return Array.from({ length }, () => alphabet[randomInt(alphabet.length)]).join('');
+}
+
+/** A 15-digit IMEI whose last digit is the Luhn check digit, as real devices report. */
+export function generateImei(): string {
+  const body = '86' + Array.from({ length: 12 }, () => randomInt(10)).join('');
+  let sum = 0;
+  for (let i = 0; i < body.length; i++) {
+    let digit = Number(body[i]);
+    if (i % 2 === 1) digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
+    sum += digit;
+  }
+  return body + ((10 - (sum % 10)) % 10);
+}
+
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+

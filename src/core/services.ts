@@ -1,0 +1,56 @@
+import type { Config } from '../config.ts';
+import type { Store } from '../store/db.ts';
+import type { FastifyBaseLogger } from 'fastify';
+import { JobEngine } from '../jobs/engine.ts';
+import { jobHandlers } from '../jobs/handlers.ts';
+import { SimDriver } from '../devices/sim/driver.ts';
+import { Catalogue } from './catalogue.ts';
+import { Iam } from './iam.ts';
+import { JobQueries } from './jobs.ts';
+import { PhoneService } from './phones.ts';
+import { randomIds, systemClock, type Clock, type Ids } from './runtime.ts';
+import { ServerService } from './servers.ts';
+
+/** Everything the API layer calls, wired once per process. */
+export interface Services {
+  clock: Clock;
+  ids: Ids;
+  catalogue: Catalogue;
+  iam: Iam;
+  servers: ServerService;
+  phones: PhoneService;
+  jobs: JobQueries;
+  engine: JobEngine;
+}
+
+export async function createServices(
+  config: Pick<Config, 'simTimeScale' | 'jobLeaseSeconds'>,
+  store: Store,
+  log: FastifyBaseLogger,
+  overrides: { clock?: Clock; ids?: Ids } = {},
+): Promise<Services> {
+  const clock = overrides.clock ?? systemClock;
+  const ids = overrides.ids ?? randomIds;
+  const catalogue = Catalogue.load();
+  const iam = new Iam(store.db, clock, ids);
+  await iam.init();
+  const driver = new SimDriver(config.simTimeScale);
+  const engine = new JobEngine({
+    db: store.db,
+    clock,
+    ids,
+    log,
+    leaseSeconds: config.jobLeaseSeconds,
+    handlers: jobHandlers({ db: store.db, catalogue, driver, clock }),
+  });
+  return {
+    clock,
+    ids,
+    catalogue,
+    iam,
+    servers: new ServerService(store.db, catalogue, clock, ids),
+    phones: new PhoneService(store.db, catalogue, clock, ids),
+    jobs: new JobQueries(store.db),
+    engine,
+  };
+}

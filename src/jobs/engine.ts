@@ -1,0 +1,230 @@
+import { sql } from 'kysely';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Db } from '../store/db.ts';
+import type { Job } from '../store/schema.ts';
+import type { Clock, Ids } from '../core/runtime.ts';
+import { cpsMessage, type CpsCode } from '../api/errors.ts';
+
+/** How a job ended. Status effects are applied in the same transaction that closes the job. */
+export interface JobResult {
+  ok: boolean;
+  errorCode?: CpsCode;
+  executeMsg?: string;
+  phoneStatus?: number;
+  /** Phone settings that take effect with the job's success (new attributes, new image). */
+  phoneFields?: { property?: string; image_id?: string };
+  serverStatus?: number;
+}
+
+export interface JobHandler {
+  run(job: Job): Promise<JobResult>;
+  /**
+   * What a job left behind by a dead worker becomes: 'retry' runs it again (the handler is idempotent),
+   * otherwise the result closes it.
+   */
+  recover(job: Job): 'retry' | JobResult;
+}
+
+export const JOB_STATUS = { running: 1, succeeded: 2, failed: -1 } as const;
+/** A job abandoned this many times ends failed instead of running again. */
+const MAX_ATTEMPTS = 3;
+const EXECUTE_MSG_LIMIT = 1024;
+
+export interface EngineOptions {
+  db: Db;
+  clock: Clock;
+  ids: Ids;
+  log: FastifyBaseLogger;
+  handlers: Record<string, JobHandler>;
+  leaseSeconds: number;
+  /** Most jobs this process runs at once. */
+  concurrency?: number;
+}
+
+/**
+ * Durable job engine. Jobs are rows; workers claim the oldest queued job of each lock key (a phone or a
+ * server) that has nothing running, so one phone runs one job at a time and the rest wait in order.
+ * A claim is a lease: the owner renews it while the job runs; a lease that runs out (the process died)
+ * is taken back and the job retried or failed, so no job stays running forever.
+ */
+export class JobEngine {
+  readonly owner: string;
+  private readonly inFlight = new Set<string>();
+  private timers: NodeJS.Timeout[] = [];
+  private polling?: Promise<void>;
+  private pollAgain = false;
+  private stopped = true;
+  private readonly concurrency: number;
+
+  constructor(private readonly options: EngineOptions) {
+    this.owner = options.ids.hex32();
+    this.concurrency = options.concurrency ?? 512;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.reclaimExpiredLeases();
+    const leaseMs = this.options.leaseSeconds * 1000;
+    this.timers.push(
+      setInterval(() => this.wake(), 250),
+      setInterval(() => void this.renewLeases().catch((e) => this.options.log.error(e, 'lease renewal failed')), leaseMs / 3),
+      setInterval(() => void this.reclaimExpiredLeases().catch((e) => this.options.log.error(e, 'lease recovery failed')), leaseMs / 2),
+    );
+    for (const timer of this.timers) timer.unref();
+    this.wake();
+  }
+
+  /** Stops claiming; waits for the jobs in flight to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.timers = [];
+    await this.polling;
+    while (this.inFlight.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  /** Asks for a claim round soon (after new jobs are committed). */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.polling) {
+      this.pollAgain = true;
+      return;
+    }
+    this.polling = this.claimAndRun()
+      .catch((error) => this.options.log.error(error, 'job claim failed'))
+      .finally(() => {
+        this.polling = undefined;
+        if (this.pollAgain) {
+          this.pollAgain = false;
+          this.wake();
+        }
+      });
+  }
+
+  private async claimAndRun(): Promise<void> {
+    const room = this.concurrency - this.inFlight.size;
+    if (room <= 0) return;
+    const now = this.options.clock.now();
+    const leaseUntil = new Date(now.getTime() + this.options.leaseSeconds * 1000);
+    const claimed = await sql<Job>`
+      UPDATE jobs SET state = 'running', lease_owner = ${this.owner}, lease_until = ${leaseUntil}
+      WHERE id IN (
+        SELECT q.id FROM jobs q
+        WHERE q.state = 'queued'
+          AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.lock_key = q.lock_key AND r.state = 'running')
+          AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.lock_key = q.lock_key AND e.state = 'queued' AND e.seq < q.seq)
+        ORDER BY q.seq
+        LIMIT ${room}
+        FOR UPDATE SKIP LOCKED)
+      RETURNING *`.execute(this.options.db);
+    for (const job of claimed.rows) this.runClaimed(job);
+    if (claimed.rows.length === room) this.pollAgain = true;
+  }
+
+  private runClaimed(job: Job): void {
+    this.inFlight.add(job.id);
+    const handler = this.options.handlers[job.type];
+    const running = handler ? handler.run(job) : Promise.resolve<JobResult>({ ok: false, errorCode: 'CPS.0003' });
+    running
+      .catch((error): JobResult => {
+        this.options.log.error({ err: error, job: job.id, type: job.type }, 'job handler threw');
+        return { ok: false, errorCode: 'CPS.0003' };
+      })
+      .then((result) => this.finish(job, result))
+      .catch((error) => this.options.log.error({ err: error, job: job.id }, 'could not record job result'))
+      .finally(() => {
+        this.inFlight.delete(job.id);
+        this.wake();
+      });
+  }
+
+  /** Closes the job and applies its status effects atomically; only the lease owner may close it. */
+  private async finish(job: Job, result: JobResult): Promise<void> {
+    await this.options.db.transaction().execute(async (trx) => {
+      const closed = await trx
+        .updateTable('jobs')
+        .set(closeFields(result, this.options.clock.now()))
+        .where('id', '=', job.id)
+        .where('state', '=', 'running')
+        .where('lease_owner', '=', this.owner)
+        .executeTakeFirst();
+      if (closed.numUpdatedRows === 0n) return; // the lease was lost; the new owner decides
+      await applyEffects(trx, job, result, this.options.clock.now());
+    });
+  }
+
+  private async renewLeases(): Promise<void> {
+    if (this.inFlight.size === 0) return;
+    const until = new Date(this.options.clock.now().getTime() + this.options.leaseSeconds * 1000);
+    await this.options.db
+      .updateTable('jobs')
+      .set({ lease_until: until })
+      .where('state', '=', 'running')
+      .where('lease_owner', '=', this.owner)
+      .execute();
+  }
+
+  /** Takes back jobs whose worker stopped renewing: retried when safe, else failed with their effects. */
+  async reclaimExpiredLeases(): Promise<void> {
+    const now = this.options.clock.now();
+    const expired = await this.options.db
+      .selectFrom('jobs')
+      .selectAll()
+      .where('state', '=', 'running')
+      .where('lease_until', '<', now)
+      .execute();
+    for (const job of expired) {
+      const handler = this.options.handlers[job.type];
+      const decision = handler && job.attempts + 1 < MAX_ATTEMPTS ? handler.recover(job) : { ok: false, errorCode: 'CPS.0054' as const };
+      await this.options.db.transaction().execute(async (trx) => {
+        const stillExpired = trx
+          .updateTable('jobs')
+          .where('id', '=', job.id)
+          .where('state', '=', 'running')
+          .where('lease_until', '<', now);
+        if (decision === 'retry') {
+          await stillExpired.set({ state: 'queued', lease_owner: null, lease_until: null, attempts: job.attempts + 1 }).execute();
+          return;
+        }
+        const closed = await stillExpired.set(closeFields(decision, now)).executeTakeFirst();
+        if (closed.numUpdatedRows > 0n) await applyEffects(trx, job, decision, now);
+      });
+      this.options.log.warn({ job: job.id, type: job.type, decision: decision === 'retry' ? 'retry' : 'failed' }, 'took back an abandoned job');
+    }
+    if (expired.length > 0) this.wake();
+  }
+}
+
+function closeFields(result: JobResult, now: Date) {
+  const errorCode = result.ok ? null : (result.errorCode ?? 'CPS.0003');
+  return {
+    state: 'done' as const,
+    status: result.ok ? JOB_STATUS.succeeded : JOB_STATUS.failed,
+    end_time: now,
+    lease_owner: null,
+    lease_until: null,
+    error_code: errorCode,
+    error_msg: errorCode ? cpsMessage(errorCode) : null,
+    execute_msg: result.executeMsg === undefined ? null : truncateUtf8(result.executeMsg, EXECUTE_MSG_LIMIT),
+  };
+}
+
+async function applyEffects(trx: Db, job: Job, result: JobResult, now: Date): Promise<void> {
+  if ((result.phoneStatus !== undefined || result.phoneFields) && job.phone_id) {
+    await trx
+      .updateTable('phones')
+      .set({ ...result.phoneFields, ...(result.phoneStatus !== undefined && { status: result.phoneStatus }), updated_at: now })
+      .where('id', '=', job.phone_id)
+      .execute();
+  }
+  if (result.serverStatus !== undefined && job.server_id) {
+    await trx.updateTable('servers').set({ status: result.serverStatus, updated_at: now }).where('id', '=', job.server_id).execute();
+  }
+}
+
+/** Cuts a string to at most `limit` UTF-8 bytes without splitting a character. */
+export function truncateUtf8(text: string, limit: number): string {
+  const bytes = Buffer.from(text);
+  if (bytes.length <= limit) return text;
+  return bytes.subarray(0, limit).toString().replace(/\uFFFD$/, '');
+}

@@ -1,0 +1,63 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { pino } from 'pino';
+import type { Config } from './config.ts';
+import { buildApp, type App } from './api/app.ts';
+import { ensureDefaultCredentials, type Credentials } from './core/bootstrap.ts';
+import type { Clock, Ids } from './core/runtime.ts';
+import { createServices, type Services } from './core/services.ts';
+import { openStore, type Store } from './store/db.ts';
+
+export interface RunningServer {
+  app: App;
+  url: string;
+  services: Services;
+  store: Store;
+  credentials: Credentials;
+  credentialsCreated: boolean;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** A migrated PGlite snapshot to start from (tests), instead of the data dir. */
+  pgliteSnapshot?: Blob;
+  clock?: Clock;
+  ids?: Ids;
+}
+
+/** Opens the store, wires the services, serves HTTP and starts the job workers. */
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgliteSnapshot: options.pgliteSnapshot });
+  const log: FastifyBaseLogger = pino({ level: config.logLevel });
+  const services = await createServices(config, store, log, options);
+  let url = '';
+  const app = await buildApp({ services, logLevel: config.logLevel, publicUrl: () => config.publicUrl ?? url });
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`;
+  const { credentials, created } = await ensureDefaultCredentials(store.db, services.iam, {
+    dataDir: config.dataDir,
+    endpoint: config.publicUrl ?? url,
+    region: config.region,
+    fixed: config.bootstrap,
+  });
+  await services.engine.start();
+  return {
+    app,
+    url,
+    services,
+    store,
+    credentials,
+    credentialsCreated: created,
+    async close() {
+      await app.close();
+      await services.engine.stop();
+      await store.close();
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
+import pg from 'pg';
+import * as initial from './migrations/001-initial.ts';
+import { pgliteDialect } from './pglite-dialect.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database>;
+
+export interface StoreOptions {
+  /** PostgreSQL connection string; absent → embedded PGlite. */
+  databaseUrl?: string;
+  /** Where PGlite keeps its files (`<data dir>/pglite`); ignored for PostgreSQL. */
+  dataDir?: string;
+  /** A PGlite data-dir snapshot to start from (tests load a migrated template instead of running initdb). */
+  pgliteSnapshot?: Blob;
+}
+
+export interface Store {
+  db: Db;
+  engine: 'pglite' | 'postgres';
+  close(): Promise<void>;
+}
+
+const migrations: Record<string, Migration> = { '001-initial': initial };
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  let db: Db;
+  let engine: Store['engine'];
+  if (options.databaseUrl) {
+    engine = 'postgres';
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  } else {
+    engine = 'pglite';
+    let dataDir: string | undefined;
+    if (!options.pgliteSnapshot) {
+      if (!options.dataDir) throw new Error('openStore: dataDir or pgliteSnapshot is required for PGlite');
+      dataDir = join(options.dataDir, 'pglite');
+      mkdirSync(dataDir, { recursive: true });
+    }
+    const lite = await PGlite.create({ dataDir, loadDataDir: options.pgliteSnapshot, relaxedDurability: false });
+    db = new Kysely<Database>({ dialect: pgliteDialect(lite) });
+  }
+  await migrate(db);
+  return { db, engine, close: () => db.destroy() };
+}
+
+export async function migrate(db: Db): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+    throw new Error(`database migration ${failed ?? ''} failed: ${String(error)}`);
+  }
+}

@@ -1,0 +1,36 @@
+import { PGlite } from '@electric-sql/pglite';
+import { PostgresDialect } from 'kysely';
+
+/**
+ * Lets Kysely's PostgresDialect drive an embedded PGlite database.
+ *
+ * PGlite is a single session, so the "pool" hands out one connection at a time: a transaction
+ * holds it until it commits, and every other query waits its turn.
+ */
+export function pgliteDialect(db: PGlite): PostgresDialect {
+  let queue: Promise<void> = Promise.resolve();
+  const connection = {
+    async query(sql: string, parameters: readonly unknown[]) {
+      const result = await db.query<Record<string, unknown>>(sql, parameters as unknown[]);
+      return {
+        command: sql.trimStart().slice(0, 6).toUpperCase(),
+        rowCount: result.affectedRows ?? result.rows.length,
+        rows: result.rows,
+      };
+    },
+  };
+  const pool = {
+    async connect() {
+      let release!: () => void;
+      const previous = queue;
+      queue = new Promise<void>((resolve) => (release = resolve));
+      await previous;
+      return { ...connection, release };
+    },
+    async end() {
+      await queue;
+      await db.close();
+    },
+  };
+  return new PostgresDialect({ pool: pool as never });
+}

@@ -14,15 +14,16 @@ export interface JobResult {
   /** Phone settings that take effect with the job's success (new attributes, new image). */
   phoneFields?: { property?: string; image_id?: string };
   serverStatus?: number;
+  /** Phones of the job's server still in status `from` move to `to` (a provisioning that gave up). */
+  serverPhones?: { from: number; to: number };
 }
 
 export interface JobHandler {
   run(job: Job): Promise<JobResult>;
-  /**
-   * What a job left behind by a dead worker becomes: 'retry' runs it again (the handler is idempotent),
-   * otherwise the result closes it.
-   */
-  recover(job: Job): 'retry' | JobResult;
+  /** Whether a job left behind by a dead worker may simply run again (the handler is idempotent). */
+  retryable: boolean;
+  /** The failure that closes a job that cannot run again, with the status effects that leave nothing transitional. */
+  abandoned(job: Job): JobResult;
 }
 
 export const JOB_STATUS = { running: 1, succeeded: 2, failed: -1 } as const;
@@ -175,7 +176,8 @@ export class JobEngine {
       .execute();
     for (const job of expired) {
       const handler = this.options.handlers[job.type];
-      const decision = handler && job.attempts + 1 < MAX_ATTEMPTS ? handler.recover(job) : { ok: false, errorCode: 'CPS.0054' as const };
+      const decision: 'retry' | JobResult =
+        handler?.retryable && job.attempts + 1 < MAX_ATTEMPTS ? 'retry' : (handler?.abandoned(job) ?? { ok: false, errorCode: 'CPS.0054' });
       await this.options.db.transaction().execute(async (trx) => {
         const stillExpired = trx
           .updateTable('jobs')
@@ -215,6 +217,14 @@ async function applyEffects(trx: Db, job: Job, result: JobResult, now: Date): Pr
       .updateTable('phones')
       .set({ ...result.phoneFields, ...(result.phoneStatus !== undefined && { status: result.phoneStatus }), updated_at: now })
       .where('id', '=', job.phone_id)
+      .execute();
+  }
+  if (result.serverPhones && job.server_id) {
+    await trx
+      .updateTable('phones')
+      .set({ status: result.serverPhones.to, updated_at: now })
+      .where('server_id', '=', job.server_id)
+      .where('status', '=', result.serverPhones.from)
       .execute();
   }
   if (result.serverStatus !== undefined && job.server_id) {

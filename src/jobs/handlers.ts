@@ -47,7 +47,13 @@ function serverCreate({ db, catalogue, driver, clock }: HandlerDeps): JobHandler
         ? { ok: true, serverStatus: SERVER_STATUS.normal }
         : { ok: false, errorCode: 'CPS.0092', serverStatus: SERVER_STATUS.abnormal };
     },
-    recover: () => 'retry',
+    retryable: true,
+    abandoned: () => ({
+      ok: false,
+      errorCode: 'CPS.0054',
+      serverStatus: SERVER_STATUS.abnormal,
+      serverPhones: { from: PHONE_STATUS.creating, to: PHONE_STATUS.createFailed },
+    }),
   };
 }
 
@@ -59,7 +65,8 @@ function serverDelete({ driver }: HandlerDeps): JobHandler {
       await eachLimited(phoneIds, BOOT_PARALLELISM, (id) => driver.destroy(id));
       return { ok: true };
     },
-    recover: () => 'retry',
+    retryable: true,
+    abandoned: () => ({ ok: false, errorCode: 'CPS.0054' }),
   };
 }
 
@@ -79,7 +86,8 @@ function phoneRestart({ db, catalogue, driver }: HandlerDeps): JobHandler {
       }
       return { ok: true, phoneStatus: PHONE_STATUS.running, phoneFields: { property, image_id: params.image_id } };
     },
-    recover: () => 'retry',
+    retryable: true,
+    abandoned: () => ({ ok: false, errorCode: 'CPS.0054', phoneStatus: PHONE_STATUS.restartFailed }),
   };
 }
 

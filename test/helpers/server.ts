@@ -6,7 +6,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely } from 'kysely';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { migrate } from '../../src/store/db.ts';
+import { migrate, openStore, type Store } from '../../src/store/db.ts';
 import { pgliteDialect } from '../../src/store/pglite-dialect.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import type { Clock } from '../../src/core/runtime.ts';
@@ -184,6 +184,15 @@ export async function buyServers(target: { url: string; tenant: Tenant }, overri
   return { requestId: bought.body.request_id as string, serverIds, phoneIds };
 }
 
+/** A migrated store of its own: a fresh PostgreSQL database under test:pg, else PGlite from the template. */
+export async function openTestStore(): Promise<Store> {
+  const adminUrl = process.env.OPENCPH_TEST_PG_URL;
+  if (!adminUrl) return openStore({ pgliteSnapshot: await pgliteTemplate() });
+  const database = await createDatabase(adminUrl);
+  const store = await openStore({ databaseUrl: database.url });
+  return { ...store, close: async () => (await store.close(), await database.drop()) };
+}
+
 /** A migrated PGlite data dir, built once per machine and schema and shared by every test file. */
 async function pgliteTemplate(): Promise<Blob> {
   const migrationsDir = new URL('../../src/store/migrations/', import.meta.url);
@@ -203,7 +212,7 @@ async function pgliteTemplate(): Promise<Blob> {
   return new Blob([readFileSync(file)]);
 }
 
-async function createDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `opencph_test_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

@@ -66,13 +66,6 @@ export async function buildApp(options: AppOptions): Promise<App> {
     reply.header('X-Request-Id', request.id);
   });
 
-  app.addHook('preValidation', async (request) => {
-    const mode = request.routeOptions.config.auth ?? 'project';
-    if (mode === 'none') return;
-    request.principal = await authenticate(request, services.iam, services.clock);
-    if (mode === 'project') assertProject(request.principal, (request.params as { project_id: string }).project_id);
-  });
-
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(toApiError(error, request), request, reply));
   app.setNotFoundHandler((request, reply) => sendError(gatewayError('APIGW.0101'), request, reply));
 
@@ -89,10 +82,17 @@ export async function buildApp(options: AppOptions): Promise<App> {
     transform: ({ schema, url }) => ({ schema: stripErrorKeywords(schema) as typeof schema, url }),
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/openapi.json', { config: { auth: 'none' }, schema: { hide: true } }, async () => app.swagger());
-  app.get('/health', { config: { auth: 'none' }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
 
+  // The API routes: authenticated unless a route says otherwise (the token API itself).
   await app.register(async (scope) => {
+    scope.addHook('preValidation', async (request) => {
+      const mode = request.routeOptions.config.auth ?? 'project';
+      if (mode === 'none') return;
+      request.principal = await authenticate(request, services.iam, services.clock);
+      if (mode === 'project') assertProject(request.principal, (request.params as { project_id: string }).project_id);
+    });
     iamRoutes(scope as App, services, options.publicUrl);
     catalogueRoutes(scope as App, services);
     serverRoutes(scope as App, services);
@@ -122,20 +122,30 @@ function toApiError(error: FastifyError, request: FastifyRequest): ApiError {
   return new ApiError(500, 'CPS.0003', 'Service internal error.');
 }
 
-/** The documented code of the schema node that failed (see `coded`), else the route's body code. */
+/**
+ * The documented code of the schema node that failed (see `coded`), else the route's body code. A failed
+ * union reports its branches first and itself last, so the first error that carries a code wins.
+ */
 function validationError(errors: ErrorObject[], request: FastifyRequest): ApiError {
-  const first = errors[0];
-  const node = first.parentSchema as Record<string, unknown> | undefined;
+  for (const error of errors) {
+    const code = errorCode(error);
+    if (code) return codedError(code);
+  }
+  return malformedBody(request);
+}
+
+function errorCode(error: ErrorObject): string | undefined {
+  const node = error.parentSchema as Record<string, unknown> | undefined;
   let code: unknown;
-  if (first.keyword === 'required') {
-    const missing = (node?.properties as Record<string, Record<string, unknown>> | undefined)?.[(first.params as { missingProperty: string }).missingProperty];
+  if (error.keyword === 'required') {
+    const missing = (node?.properties as Record<string, Record<string, unknown>> | undefined)?.[(error.params as { missingProperty: string }).missingProperty];
     code = missing?.['x-empty-code'] ?? missing?.['x-code'] ?? node?.['x-empty-code'] ?? node?.['x-code'];
-  } else if ((first.keyword === 'minLength' || first.keyword === 'minItems') && isEmpty(first.data)) {
+  } else if ((error.keyword === 'minLength' || error.keyword === 'minItems') && isEmpty(error.data)) {
     code = node?.['x-empty-code'] ?? node?.['x-code'];
   } else {
     code = node?.['x-code'];
   }
-  return typeof code === 'string' ? codedError(code) : malformedBody(request);
+  return typeof code === 'string' ? code : undefined;
 }
 
 function isEmpty(value: unknown): boolean {

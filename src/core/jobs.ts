@@ -29,7 +29,12 @@ export class JobQueries {
       .offset(query.offset)
       .limit(query.limit)
       .execute();
-    if (jobs.length === 0 && query.offset === 0) throw cpsError('CPS.0050');
+    if (jobs.length === 0 && (query.offset === 0 || !(await this.anyJobOf(projectId, requestIds)))) throw cpsError('CPS.0050');
     return jobs;
+  }
+
+  private async anyJobOf(projectId: string, requestIds: string[]): Promise<boolean> {
+    const job = await this.db.selectFrom('jobs').select('id').where('project_id', '=', projectId).where('request_id', 'in', requestIds).limit(1).executeTakeFirst();
+    return job !== undefined;
   }
 }

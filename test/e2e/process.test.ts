@@ -91,6 +91,33 @@ describe('a server process', { concurrency: false }, () => {
     }
   });
 
+  test('opencph iam creates another tenant, who can log in and sees none of the first tenant\'s phones', async () => {
+    for (const args of [
+      ['iam', 'create-account', 'acme'],
+      ['iam', 'create-user', 'acme', 'bob', '--password', 'bob-password-1'],
+      ['iam', 'create-project', 'acme', 'cn-north-4'],
+      ['iam', 'create-key', 'acme', 'bob', 'cn-north-4'],
+    ]) {
+      const result = await runCli(args, env);
+      assert.equal(result.code, 0, result.output);
+    }
+    const duplicate = await runCli(['iam', 'create-account', 'acme'], env);
+    assert.notEqual(duplicate.code, 0);
+    assert.match(duplicate.output, /exists/);
+    const server = await spawnServer(env);
+    try {
+      const token = await getToken(server.url, 'acme', 'bob', 'bob-password-1', 'cn-north-4');
+      const projects = await fetch(`${server.url}/v3/projects`, { headers: { 'X-Auth-Token': token } }).then((r) => r.json());
+      assert.equal(projects.projects.length, 1);
+      const acme = { url: server.url, tenant: { projectId: projects.projects[0].id, token } as Tenant };
+      const phones = await call(acme, 'GET', '/v1/{project_id}/cloud-phone/phones');
+      assert.equal(phones.status, 200);
+      assert.equal(phones.body.count, 0);
+    } finally {
+      await stop(server);
+    }
+  });
+
   test('a process killed mid-batch: after the next start every job ends and no phone stays restarting', async () => {
     let server = await spawnServer(env);
     const target = await tenantOf(server);

@@ -81,8 +81,9 @@ export function phoneRoutes(app: App, { phones, engine }: Services) {
         ...paging(200),
         phone_name: Type.Optional(coded(Type.String({ maxLength: 65 }), 'CPS.0025')),
         server_id: Type.Optional(coded(Type.String({ maxLength: 32 }), 'CPS.0016')),
-        status: Type.Optional(coded(Type.Union(PHONE_STATUS_VALUES.map((v) => Type.Literal(v))), 'CPS.0010')),
-        type: Type.Optional(coded(Type.Union([Type.Literal(0), Type.Literal(1)]), 'CPS.0116')),
+        // One node with `enum` (not a union of literals), so that a refused value fails on the node carrying the code.
+        status: Type.Optional(coded(Type.Integer({ enum: PHONE_STATUS_VALUES }), 'CPS.0010')),
+        type: Type.Optional(coded(Type.Integer({ enum: [0, 1] }), 'CPS.0116')),
       }),
       response: { 200: Type.Object({ request_id: Type.String(), count: Type.Integer(), phones: Type.Array(PhoneWire) }) },
     },

@@ -116,7 +116,9 @@ export class Iam {
       .where('domains.name', '=', domainName)
       .where('users.name', '=', userName)
       .executeTakeFirst();
-    if (!user || !verifyPassword(password, user.password_hash)) return undefined;
+    // Hash even for an unknown user, so the answer time does not tell which part was wrong.
+    const matches = verifyPassword(password, user?.password_hash ?? UNKNOWN_USER_HASH);
+    if (!user || !matches) return undefined;
     return { userId: user.id, userName: user.name, domainId: user.domain_id, domainName: user.domain_name };
   }
 
@@ -204,6 +206,8 @@ export class Iam {
 function assertName(what: string, name: string): void {
   if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new IamError(`${what} must be 1-64 letters, digits, "_", "-" or "."`);
 }
+
+const UNKNOWN_USER_HASH = hashPassword(randomBytes(16).toString('hex'));
 
 function generatePassword(): string {
   return randomBytes(12).toString('base64url');

@@ -1,7 +1,7 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
-import { ApiError, gatewayError } from '../errors.ts';
+import { codedError, gatewayError } from '../errors.ts';
 import { coded } from '../schema.ts';
 
 const NameOrId = Type.Object({ name: Type.Optional(Type.String()), id: Type.Optional(Type.String()) });
@@ -30,23 +30,30 @@ const TokenRequest = coded(
   'IAM.0011',
 );
 
+/** The one reason given for every failed login, so that a caller cannot tell which part was wrong. */
+const LOGIN_FAILED = 'the account, user name, password or scope is wrong';
+
 /** The IAM subset CPH clients need: password tokens and the documented way to find a project id. */
 export function iamRoutes(app: App, services: Services, publicUrl: () => string) {
   const { iam } = services;
 
   app.post('/v3/auth/tokens', { config: { auth: 'none' }, schema: { tags: ['IAM'], summary: 'KeystoneCreateUserTokenByPassword', body: TokenRequest, security: [] } }, async (request, reply) => {
     const { identity, scope } = request.body.auth;
-    if (!identity.methods.includes('password')) throw new ApiError(400, 'IAM.0011', 'Request parameter error.');
+    if (!identity.methods.includes('password')) throw codedError('IAM.0011');
+    if (scope?.project && !scope.project.id && !scope.project.name) throw codedError('IAM.0011');
     const user = identity.password.user;
     const domainName = user.domain.name ?? (user.domain.id ? (await iam.domainById(user.domain.id))?.name : undefined);
     const login = domainName ? await iam.checkPassword(domainName, user.name, user.password) : undefined;
-    if (!login) throw gatewayError('APIGW.0301', 'the account, user name or password is wrong');
+    if (!login) throw gatewayError('APIGW.0301', LOGIN_FAILED);
+    // A user can scope a token only to its own account or one of that account's projects.
+    const isOwnDomain = (ref: Static<typeof NameOrId>) => ref.name === login.domainName || ref.id === login.domainId;
     let project: { id: string; name: string } | undefined;
     if (scope?.project) {
-      project = await iam.project(login.domainId, { id: scope.project.id, name: scope.project.name });
-      if (!project) throw gatewayError('APIGW.0301', 'the scoped project does not exist in this account');
-    } else if (scope?.domain && scope.domain.name !== login.domainName && scope.domain.id !== login.domainId) {
-      throw gatewayError('APIGW.0301', 'the scoped domain is not the user\'s account');
+      const { id, name, domain } = scope.project;
+      project = !domain || isOwnDomain(domain) ? await iam.project(login.domainId, { id, name }) : undefined;
+      if (!project) throw gatewayError('APIGW.0301', LOGIN_FAILED);
+    } else if (scope?.domain && !isOwnDomain(scope.domain)) {
+      throw gatewayError('APIGW.0301', LOGIN_FAILED);
     }
     const { token, claims } = iam.issueToken({ ...login, projectId: project?.id, projectName: project?.name, methods: ['password'] });
     const domain = { id: login.domainId, name: login.domainName };

@@ -43,7 +43,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     requestIdHeader: false,
     bodyLimit: SIGNED_BODY_LIMIT,
     ajv: {
-      customOptions: { verbose: true, allErrors: false, coerceTypes: 'array', removeAdditional: false },
+      // Numbers sent as numeric strings are accepted, as Huawei's Java services accept them; a lone value
+      // is never turned into an array (a string where a list belongs is an error).
+      customOptions: { verbose: true, allErrors: false, coerceTypes: true, removeAdditional: false },
       plugins: [registerErrorKeywords],
     },
   }).withTypeProvider<TypeBoxTypeProvider>();

@@ -134,26 +134,11 @@ export class ServerService {
         begin_time: now,
       });
     }
+    const bandwidths = this.bandwidths(projectId, input.band_width, plan, servers, now);
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('servers').values(servers).execute();
-      let bandwidthId = input.band_width.band_width_id;
-      if (!bandwidthId) {
-        bandwidthId = this.ids.uuid();
-        await trx
-          .insertInto('bandwidths')
-          .values({
-            id: bandwidthId,
-            project_id: projectId,
-            name: `BANDWIDTH_${this.ids.hex32()}`,
-            size: plan.bandwidthSize,
-            charge_mode: input.band_width.band_width_charge_mode ?? 1,
-            share_type: input.band_width.band_width_share_type ?? 0,
-            created_at: now,
-            updated_at: now,
-          })
-          .execute();
-      }
-      await trx.insertInto('server_bandwidths').values(servers.map((s) => ({ server_id: s.id, bandwidth_id: bandwidthId }))).execute();
+      if (bandwidths.rows.length) await trx.insertInto('bandwidths').values(bandwidths.rows).execute();
+      await trx.insertInto('server_bandwidths').values(bandwidths.links).execute();
       // Multi-row inserts in slices keep the statement under PostgreSQL's parameter limit.
       for (let i = 0; i < phones.length; i += 500) await trx.insertInto('phones').values(phones.slice(i, i + 500)).execute();
       await trx.insertInto('jobs').values(jobs).execute();
@@ -184,7 +169,10 @@ export class ServerService {
       .execute();
   }
 
-  /** Removes the servers and their phones now; one job frees what their phones held on the devices. */
+  /**
+   * Removes the servers, their phones and their dedicated bandwidths now; one job frees what their phones held
+   * on the devices. Shared bandwidths stay.
+   */
   async delete(projectId: string, requestId: string, serverIds: string[]): Promise<string> {
     const unique = [...new Set(serverIds)];
     const found = await this.db.selectFrom('servers').select('id').where('project_id', '=', projectId).where('id', 'in', unique).execute();
@@ -192,7 +180,15 @@ export class ServerService {
     const jobId = this.ids.hex32();
     await this.db.transaction().execute(async (trx) => {
       const phones = await trx.selectFrom('phones').select('id').where('server_id', 'in', unique).execute();
+      const dedicated = await trx
+        .selectFrom('server_bandwidths')
+        .innerJoin('bandwidths', 'bandwidths.id', 'server_bandwidths.bandwidth_id')
+        .select('bandwidths.id')
+        .where('server_bandwidths.server_id', 'in', unique)
+        .where('bandwidths.share_type', '=', 0)
+        .execute();
       await trx.deleteFrom('servers').where('project_id', '=', projectId).where('id', 'in', unique).execute();
+      if (dedicated.length) await trx.deleteFrom('bandwidths').where('id', 'in', dedicated.map((b) => b.id)).execute();
       await trx
         .insertInto('jobs')
         .values({
@@ -244,6 +240,33 @@ export class ServerService {
     return { serverModel, phoneModel, ports, bandwidthSize, availabilityZone };
   }
 
+  /**
+   * The bandwidths a purchase uses: the existing shared one it names, or one new shared one for all its
+   * servers, or a dedicated one per server address (each public IP has its own, as in the §3.2 v2 example).
+   */
+  private bandwidths(projectId: string, input: PurchaseInput['band_width'], plan: { serverModel: ServerModel; bandwidthSize: number }, servers: NewServer[], now: Date) {
+    const existing = input.band_width_id;
+    if (existing) return { rows: [], links: servers.map((server) => ({ server_id: server.id, bandwidth_id: existing })) };
+    const newBandwidth = (shareType: number) => ({
+      id: this.ids.uuid(),
+      project_id: projectId,
+      name: `BANDWIDTH_${this.ids.hex32()}`,
+      size: plan.bandwidthSize,
+      charge_mode: input.band_width_charge_mode ?? 1,
+      share_type: shareType,
+      created_at: now,
+      updated_at: now,
+    });
+    if (input.band_width_share_type === 1) {
+      const shared = newBandwidth(1);
+      return { rows: [shared], links: servers.map((server) => ({ server_id: server.id, bandwidth_id: shared.id })) };
+    }
+    const perAddress = servers.flatMap((server) =>
+      Array.from({ length: plan.serverModel.opencph.address_count }, () => ({ server_id: server.id, bandwidth: newBandwidth(0) })),
+    );
+    return { rows: perAddress.map((entry) => entry.bandwidth), links: perAddress.map((entry) => ({ server_id: entry.server_id, bandwidth_id: entry.bandwidth.id })) };
+  }
+
   private async assertBandwidth(projectId: string, bandwidthId: string) {
     const bandwidth = await this.db.selectFrom('bandwidths').select('share_type').where('project_id', '=', projectId).where('id', '=', bandwidthId).executeTakeFirst();
     if (!bandwidth || bandwidth.share_type !== 1) throw cpsError('CPS.0033');
@@ -291,7 +314,11 @@ function validateV1Bandwidth(bandwidth: PurchaseInput['band_width']): number {
   const shareType = bandwidth.band_width_share_type;
   if (shareType !== 0 && shareType !== 1) throw cpsError('CPS.0034');
   if (bandwidth.band_width_charge_mode !== undefined && ![0, 1].includes(bandwidth.band_width_charge_mode)) throw cpsError('CPS.0035');
-  if (shareType === 0) return bandwidth.band_width_size ?? 300;
+  if (shareType === 0) {
+    const size = bandwidth.band_width_size ?? 300;
+    if (!isValidBandwidthSize(size)) throw cpsError('CPS.0036');
+    return size;
+  }
   const size = bandwidth.band_width_size;
   if (size === undefined || size < 5 || size > 2000) throw cpsError('CPS.0036');
   return size;
@@ -321,8 +348,10 @@ export function isValidBandwidthSize(size: number): boolean {
 
 function validatePublicIp(publicIp: PurchaseInput['public_ip'], count: number, phoneModel: PhoneModel) {
   if (!publicIp || typeof publicIp !== 'object') throw cpsError('CPS.0238');
-  // The documented example sends `"ids": ""` beside `eip`: empty values count as absent.
-  const ids = publicIp.ids === '' || publicIp.ids === null || (Array.isArray(publicIp.ids) && publicIp.ids.length === 0) ? undefined : publicIp.ids;
+  // The documented example sends `"ids": ""` beside `eip` (which the schema's array coercion turns into [""]):
+  // empty values count as absent.
+  const blank = publicIp.ids === '' || publicIp.ids === null || (Array.isArray(publicIp.ids) && publicIp.ids.every((id) => id === ''));
+  const ids = blank ? undefined : publicIp.ids;
   const eip = publicIp.eip ?? undefined;
   if ((eip !== undefined) === (ids !== undefined)) throw cpsError('CPS.0238');
   if (eip) {

@@ -42,7 +42,8 @@ export function catalogueRoutes(app: App, { catalogue }: Services) {
       summary: 'ListCloudPhoneImages',
       params: ProjectParams,
       querystring: Type.Object({
-        image_label: Type.Optional(coded(Type.Union(ImageLabel.anyOf), 'CPS.0142')),
+        // One node with `enum` (not a union of literals), so that a refused value fails on the node carrying the code.
+        image_label: Type.Optional(coded(Type.Unsafe<ImageLabel>({ type: 'string', enum: ImageLabel.anyOf.map((label) => label.const) }), 'CPS.0142')),
         is_public: Type.Optional(coded(Type.Integer({ minimum: 1, maximum: 2 }), 'CPS.0143')),
       }),
       response: { 200: Type.Object({ request_id: Type.String(), phone_images: Type.Array(PhoneImageWire) }) },

@@ -8,11 +8,14 @@ import { ProjectParams, coded, paging } from '../schema.ts';
 const v1 = '/v1/:project_id/cloud-phone';
 const v2 = '/v2/:project_id/cloud-phone';
 
-const Port = Type.Object({
-  name: coded(Type.String(), 'CPS.0038'),
-  listen_port: coded(Type.Integer(), 'CPS.0040'),
-  internet_accessible: coded(Type.String(), 'CPS.0093', 'CPS.0093'),
-});
+const Port = coded(
+  Type.Object({
+    name: coded(Type.String(), 'CPS.0038'),
+    listen_port: coded(Type.Integer(), 'CPS.0040'),
+    internet_accessible: coded(Type.String(), 'CPS.0093', 'CPS.0093'),
+  }),
+  'CPS.0037',
+);
 
 const ExtendParam = coded(
   Type.Object({
@@ -59,11 +62,12 @@ const CreateV2Body = coded(
   Type.Object({
     ...purchaseFields,
     tenant_vpc_id: coded(Type.String({ minLength: 1 }), 'CPS.0223'),
-    nics: coded(Type.Array(Type.Object({ subnet_id: coded(Type.String(), 'CPS.0224') }), { minItems: 1 }), 'CPS.0226'),
+    nics: coded(Type.Array(coded(Type.Object({ subnet_id: coded(Type.String(), 'CPS.0224') }), 'CPS.0226'), { minItems: 1 }), 'CPS.0226'),
     public_ip: coded(
       Type.Object({
         eip: Type.Optional(Type.Union([coded(Type.Object({ type: coded(Type.String(), 'CPS.0239') }), 'CPS.0239'), Type.Null()])),
-        ids: Type.Optional(Type.Union([Type.Array(Type.String()), Type.String(), Type.Null()])),
+        // A refused value fails on the first branch, so that one carries the code.
+        ids: Type.Optional(Type.Union([coded(Type.Array(coded(Type.String(), 'CPS.0253')), 'CPS.0253'), Type.String(), Type.Null()])),
       }),
       'CPS.0238',
     ),
@@ -87,7 +91,7 @@ const ServerWire = Type.Object({
   server_id: Type.String(),
   server_model_name: Type.String(),
   phone_model_name: Type.String(),
-  keypair_name: Type.Union([Type.String(), Type.Null()]),
+  keypair_name: Type.String(),
   status: Type.Integer(),
   vpc_id: Type.String(),
   resource_project_id: Type.String(),
@@ -213,7 +217,7 @@ function serverWire(server: Server) {
     server_id: server.id,
     server_model_name: server.server_model_name,
     phone_model_name: server.phone_model_name,
-    keypair_name: server.keypair_name,
+    keypair_name: server.keypair_name ?? '',
     status: server.status,
     vpc_id: server.vpc_id,
     resource_project_id: server.project_id,

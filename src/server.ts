@@ -12,7 +12,8 @@ export interface RunningServer {
   url: string;
   services: Services;
   store: Store;
-  credentials: Credentials;
+  /** The default credentials, unless the store has accounts but this data dir has no credentials.json. */
+  credentials?: Credentials;
   credentialsCreated: boolean;
   close(): Promise<void>;
 }
@@ -30,7 +31,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const log: FastifyBaseLogger = pino({ level: config.logLevel });
   const services = await createServices(config, store, log, options);
   let url = '';
-  const app = await buildApp({ services, logLevel: config.logLevel, publicUrl: () => config.publicUrl ?? url });
+  let ready = false;
+  const app = await buildApp({ services, logLevel: config.logLevel, publicUrl: () => config.publicUrl ?? url, ready: () => ready });
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -47,6 +49,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     fixed: config.bootstrap,
   });
   await services.engine.start();
+  ready = true;
   return {
     app,
     url,

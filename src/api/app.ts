@@ -33,6 +33,8 @@ export interface AppOptions {
   logLevel: string;
   /** Base URL clients use, for the token catalog. */
   publicUrl: () => string;
+  /** False until start-up is complete (credentials written, workers running). */
+  ready: () => boolean;
 }
 
 export async function buildApp(options: AppOptions): Promise<App> {
@@ -85,7 +87,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
-  app.get('/health', { schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/health', { schema: { hide: true } }, async (_request, reply) =>
+    options.ready() ? { status: 'ok' } : reply.status(503).send({ status: 'starting' }),
+  );
 
   // The API routes: authenticated unless a route says otherwise (the token API itself).
   await app.register(async (scope) => {

@@ -14,33 +14,37 @@ export async function serve(flags: ConfigFlags): Promise<void> {
     throw error;
   }
   const server = await startServer(config);
-  const c = server.credentials;
   const store = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}/pglite`;
-  const tokenBody = JSON.stringify({
-    auth: {
-      identity: { methods: ['password'], password: { user: { name: c.user_name, password: c.password, domain: { name: c.domain_name } } } },
-      scope: { project: { name: c.project_name } },
-    },
-  });
-  process.stdout.write(
-    [
-      ``,
-      `OpenCPH is listening on ${c.endpoint}  (store: ${store}, phones: sim, time scale ${config.simTimeScale})`,
-      `Credentials ${server.credentialsCreated ? 'created' : 'reused'}; also in ${config.dataDir}/credentials.json:`,
-      `  account (domain) ${c.domain_name}`,
-      `  user             ${c.user_name}`,
-      `  password         ${c.password}`,
-      `  project          ${c.project_name} (${c.project_id})`,
-      `  AK / SK          ${c.ak} / ${c.sk}`,
-      ``,
-      `Try it:`,
-      `  TOKEN=$(curl -si -X POST ${c.endpoint}/v3/auth/tokens -H 'Content-Type: application/json' \\`,
-      `    -d '${tokenBody}' | awk -F': ' 'tolower($1)=="x-subject-token"{print $2}' | tr -d '\\r')`,
-      `  curl -s ${c.endpoint}/v1/${c.project_id}/cloud-phone/phone-models -H "X-Auth-Token: $TOKEN"`,
-      `API docs: ${c.endpoint}/docs`,
-      ``,
-    ].join('\n'),
-  );
+  process.stdout.write(`\nOpenCPH is listening on ${server.url}  (store: ${store}, phones: sim, time scale ${config.simTimeScale})\n`);
+  const c = server.credentials;
+  if (!c) {
+    process.stdout.write(`The store already has accounts and ${config.dataDir}/credentials.json is missing: use "opencph iam" to create a user and key.\n`);
+  } else {
+    const tokenBody = JSON.stringify({
+      auth: {
+        identity: { methods: ['password'], password: { user: { name: c.user_name, password: c.password, domain: { name: c.domain_name } } } },
+        scope: { project: { name: c.project_name } },
+      },
+    });
+    process.stdout.write(
+      [
+        ``,
+        `Credentials ${server.credentialsCreated ? 'created' : 'reused'}; also in ${config.dataDir}/credentials.json:`,
+        `  account (domain) ${c.domain_name}`,
+        `  user             ${c.user_name}`,
+        `  password         ${c.password}`,
+        `  project          ${c.project_name} (${c.project_id})`,
+        `  AK / SK          ${c.ak} / ${c.sk}`,
+        ``,
+        `Try it:`,
+        `  TOKEN=$(curl -si -X POST ${c.endpoint}/v3/auth/tokens -H 'Content-Type: application/json' \\`,
+        `    -d '${tokenBody}' | awk -F': ' 'tolower($1)=="x-subject-token"{print $2}' | tr -d '\\r')`,
+        `  curl -s ${c.endpoint}/v1/${c.project_id}/cloud-phone/phone-models -H "X-Auth-Token: $TOKEN"`,
+        `API docs: ${c.endpoint}/docs`,
+        ``,
+      ].join('\n'),
+    );
+  }
   const shutdown = async () => {
     await server.close();
     process.exit(0);

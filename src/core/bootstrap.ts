@@ -24,11 +24,12 @@ export async function ensureDefaultCredentials(
   db: Db,
   iam: Iam,
   options: { dataDir: string; endpoint: string; region: string; fixed: BootstrapCredentials },
-): Promise<{ credentials: Credentials; created: boolean }> {
+): Promise<{ credentials?: Credentials; created: boolean }> {
   const file = join(options.dataDir, 'credentials.json');
   const hasAccounts = (await db.selectFrom('domains').select('id').limit(1).execute()).length > 0;
   if (hasAccounts) {
-    if (!existsSync(file)) throw new Error(`the store has accounts but ${file} is missing; use "opencph iam" to manage credentials`);
+    // A store shared with other processes, or a data dir whose file was removed: passwords cannot be recovered.
+    if (!existsSync(file)) return { created: false };
     const credentials = { ...(JSON.parse(readFileSync(file, 'utf8')) as Credentials), endpoint: options.endpoint };
     writeCredentials(file, credentials);
     return { credentials, created: false };

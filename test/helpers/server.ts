@@ -61,7 +61,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     pgliteSnapshot: database ? undefined : await pgliteTemplate(),
     clock: options.clock,
   });
-  const c = server.credentials;
+  const c = server.credentials!;
   const tenant: Tenant = {
     domainName: c.domain_name,
     userName: c.user_name,

@@ -25,6 +25,8 @@ export type BatchEntry = { phone_id: string; job_id: string } | ({ phone_id: str
 /** Most phones one batch request may name (spec §8 row 41). */
 export const MAX_BATCH_PHONES = 100;
 
+const pageColumns = ['seq', 'id', 'name', 'server_id', 'phone_model_name', 'image_id', 'status', 'type', 'imei', 'traffic_type', 'volume_mode', 'has_encrypt', 'created_at', 'updated_at'] as const;
+
 const phoneColumns = [
   'phones.id',
   'phones.name',
@@ -54,20 +56,16 @@ export class PhoneService {
 
   /** A page of phones, newest first, and the total that match the filters. */
   async list(projectId: string, filters: PhoneFilters) {
-    let query = this.db.selectFrom('phones').where('phones.project_id', '=', projectId);
-    if (filters.phone_name) query = query.where('phones.name', 'like', `%${escapeLike(filters.phone_name)}%`);
-    if (filters.server_id) query = query.where('phones.server_id', '=', filters.server_id);
-    if (filters.status !== undefined) query = query.where('phones.status', '=', filters.status);
-    if (filters.type !== undefined) query = query.where('phones.type', '=', filters.type);
+    let matching = this.db.selectFrom('phones').where('project_id', '=', projectId);
+    if (filters.phone_name) matching = matching.where('name', 'like', `%${escapeLike(filters.phone_name)}%`);
+    if (filters.server_id) matching = matching.where('server_id', '=', filters.server_id);
+    if (filters.status !== undefined) matching = matching.where('status', '=', filters.status);
+    if (filters.type !== undefined) matching = matching.where('type', '=', filters.type);
+    // The page is cut before the join, so only its phones meet their servers.
+    const page = matching.select([...pageColumns]).orderBy('seq', 'desc').offset(filters.offset).limit(filters.limit).as('phones');
     const [phones, total] = await Promise.all([
-      query
-        .innerJoin('servers', 'servers.id', 'phones.server_id')
-        .select(phoneColumns)
-        .orderBy('phones.seq', 'desc')
-        .offset(filters.offset)
-        .limit(filters.limit)
-        .execute(),
-      query.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow(),
+      this.db.selectFrom(page).innerJoin('servers', 'servers.id', 'phones.server_id').select(phoneColumns).orderBy('phones.seq', 'desc').execute(),
+      matching.select((eb) => eb.fn.countAll<string>().as('count')).executeTakeFirstOrThrow(),
     ]);
     return { phones, count: Number(total.count) };
   }

@@ -42,6 +42,7 @@ const MAX_PORTS = 8;
 export class ServerService {
   constructor(
     private readonly db: Db,
+    private readonly noteBulkWrite: () => void,
     private readonly catalogue: Catalogue,
     private readonly clock: Clock,
     private readonly ids: Ids,
@@ -143,6 +144,7 @@ export class ServerService {
       for (let i = 0; i < phones.length; i += 500) await trx.insertInto('phones').values(phones.slice(i, i + 500)).execute();
       await trx.insertInto('jobs').values(jobs).execute();
     });
+    this.noteBulkWrite();
     return { order_id: orderId, product_id: productId, server_ids: servers.map((s) => s.id) };
   }
 
@@ -206,6 +208,7 @@ export class ServerService {
         })
         .execute();
     });
+    this.noteBulkWrite();
     return jobId;
   }
 

@@ -48,7 +48,7 @@ export async function createServices(
     ids,
     catalogue,
     iam,
-    servers: new ServerService(store.db, catalogue, clock, ids),
+    servers: new ServerService(store.db, store.noteBulkWrite, catalogue, clock, ids),
     phones: new PhoneService(store.db, catalogue, clock, ids),
     jobs: new JobQueries(store.db),
     engine,

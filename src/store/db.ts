@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
@@ -21,6 +21,11 @@ export interface StoreOptions {
 export interface Store {
   db: Db;
   engine: 'pglite' | 'postgres';
+  /**
+   * Call after writing many rows at once. PostgreSQL's autovacuum keeps planner statistics current by
+   * itself; PGlite has no autovacuum, so it re-analyzes shortly after (once per burst of calls).
+   */
+  noteBulkWrite(): void;
   close(): Promise<void>;
 }
 
@@ -45,7 +50,27 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     db = new Kysely<Database>({ dialect: pgliteDialect(lite) });
   }
   await migrate(db);
-  return { db, engine, close: () => db.destroy() };
+  if (engine === 'postgres') return { db, engine, noteBulkWrite: () => {}, close: () => db.destroy() };
+  await sql`ANALYZE`.execute(db);
+  let pending: NodeJS.Timeout | undefined;
+  let analyzing: Promise<unknown> = Promise.resolve();
+  return {
+    db,
+    engine,
+    noteBulkWrite() {
+      if (pending) return;
+      pending = setTimeout(() => {
+        pending = undefined;
+        analyzing = sql`ANALYZE`.execute(db).catch(() => {});
+      }, 1000);
+      pending.unref();
+    },
+    async close() {
+      clearTimeout(pending);
+      await analyzing;
+      await db.destroy();
+    },
+  };
 }
 
 export async function migrate(db: Db): Promise<void> {

@@ -75,21 +75,8 @@ const SERVER_FIELDS = [
 ];
 const DETAIL_FIELDS = [...SERVER_FIELDS, 'request_id', 'band_widths', 'volumes', 'security_groups'];
 
-/** The §3.4 example request, on a phone flavor of 15 phones per server (the example's has 60). */
-const v1Example = () => ({
-  server_name: 'myPhoneServer',
-  server_model_name: 'physical.rx1.xlarge',
-  phone_model_name: 'rx1.cp.c15.d46.e1v1',
-  image_id: '88b8449b896f3a4f0ad57222dd919899',
-  count: 3,
-  keypair_name: 'mykeypair',
-  ports: [
-    { name: 'myServer1', listen_port: 20000, internet_accessible: 'false' },
-    { name: 'myServer2', listen_port: 20001, internet_accessible: 'true' },
-  ],
-  band_width: { band_width_share_type: 0 },
-  extend_param: { charging_mode: 0, period_type: 2, period_num: 1, is_auto_pay: 1 },
-});
+/** The §3.4 example request (the helper's body), on a phone flavor of 15 phones per server (the example's has 60). */
+const v1Example = () => purchaseBody({ server_name: 'myPhoneServer', count: 3 });
 
 /** The §3.5 example request, verbatim, `"ids": ""` beside `eip` included. */
 const v2Example = (): Record<string, any> => ({

@@ -37,6 +37,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   if (options.databaseUrl) {
     engine = 'postgres';
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    // An idle connection the server closed (restart, failover) is dropped and replaced by the pool;
+    // without a listener its 'error' event would end the process.
+    pool.on('error', () => {});
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   } else {
     engine = 'pglite';

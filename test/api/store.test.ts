@@ -1,0 +1,20 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { sql } from 'kysely';
+import { call, startTestServer, type TestServer } from '../helpers/server.ts';
+
+let t: TestServer;
+before(async () => (t = await startTestServer()));
+after(() => t.close());
+
+test('the server keeps serving after PostgreSQL drops its connections (restart, failover)', { skip: !process.env.OPENCPH_TEST_PG_URL && 'PostgreSQL only' }, async () => {
+  assert.equal((await call(t, 'GET', '/v1/{project_id}/cloud-phone/phones')).status, 200);
+  const admin = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: process.env.OPENCPH_TEST_PG_URL }));
+  await admin.connect();
+  const database = (await sql<{ db: string }>`SELECT current_database() AS db`.execute(t.server.store.db)).rows[0].db;
+  await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1', [database]);
+  await admin.end();
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const response = await call(t, 'GET', '/v1/{project_id}/cloud-phone/phones');
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+});

@@ -16,8 +16,21 @@ export interface Config {
   region: string;
   /** How long a worker owns a claimed job before another process may take it over. */
   jobLeaseSeconds: number;
+  /** RunSyncCommand calls allowed per user per minute (0 = unlimited). */
+  syncCommandsPerMinute: number;
   /** Fixed first-start credentials (CI); generated when absent. */
   bootstrap: BootstrapCredentials;
+  objects: ObjectStoreConfig;
+}
+
+/** Where `obs://` objects live: `<dataDir>/objects` unless an S3-compatible endpoint is set. */
+export interface ObjectStoreConfig {
+  endpoint?: string;
+  accessKey?: string;
+  secretKey?: string;
+  region: string;
+  /** Bucket in the path (`endpoint/bucket/key`) rather than in the host name. */
+  pathStyle: boolean;
 }
 
 export interface BootstrapCredentials {
@@ -71,6 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     publicUrl,
     region: env.OPENCPH_REGION || 'cn-north-4',
     jobLeaseSeconds,
+    syncCommandsPerMinute: integer('OPENCPH_SYNC_COMMANDS_PER_MINUTE', env.OPENCPH_SYNC_COMMANDS_PER_MINUTE ?? '6', 0, 1_000_000),
     bootstrap: {
       domainName: env.OPENCPH_DOMAIN_NAME || undefined,
       userName: env.OPENCPH_USER_NAME || undefined,
@@ -80,7 +94,28 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       ak: env.OPENCPH_AK || undefined,
       sk: env.OPENCPH_SK || undefined,
     },
+    objects: objectStoreConfig(env),
   };
+}
+
+function objectStoreConfig(env: NodeJS.ProcessEnv): ObjectStoreConfig {
+  const endpoint = env.OPENCPH_OBJECTS_ENDPOINT || undefined;
+  const accessKey = env.OPENCPH_OBJECTS_ACCESS_KEY || undefined;
+  const secretKey = env.OPENCPH_OBJECTS_SECRET_KEY || undefined;
+  if (endpoint && !(URL.canParse(endpoint) && /^https?:$/.test(new URL(endpoint).protocol))) {
+    throw new ConfigError(`OPENCPH_OBJECTS_ENDPOINT must be an http:// or https:// URL; got "${endpoint}"`);
+  }
+  if (endpoint && (!accessKey || !secretKey)) {
+    throw new ConfigError('OPENCPH_OBJECTS_ENDPOINT needs OPENCPH_OBJECTS_ACCESS_KEY and OPENCPH_OBJECTS_SECRET_KEY');
+  }
+  if (!endpoint && (accessKey || secretKey)) {
+    throw new ConfigError('OPENCPH_OBJECTS_ACCESS_KEY / OPENCPH_OBJECTS_SECRET_KEY are set but OPENCPH_OBJECTS_ENDPOINT is not');
+  }
+  const pathStyle = (env.OPENCPH_OBJECTS_PATH_STYLE || 'true').toLowerCase();
+  if (pathStyle !== 'true' && pathStyle !== 'false') {
+    throw new ConfigError(`OPENCPH_OBJECTS_PATH_STYLE must be true or false; got "${env.OPENCPH_OBJECTS_PATH_STYLE}"`);
+  }
+  return { endpoint, accessKey, secretKey, region: env.OPENCPH_OBJECTS_REGION || 'us-east-1', pathStyle: pathStyle === 'true' };
 }
 
 function number(name: string, raw: string, min: number, max: number): number {

@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { serve } from './cli/serve.ts';
 import { iamCommands } from './cli/iam.ts';
+import { objectsCommands } from './cli/objects.ts';
 
 const program = new Command('opencph').description('OpenCPH: a self-hosted, Huawei Cloud CPH-compatible cloud phone platform');
 
@@ -13,5 +14,6 @@ program
   .action((flags: { port?: string; host?: string; dataDir?: string }) => serve(flags));
 
 iamCommands(program);
+objectsCommands(program);
 
 await program.parseAsync(process.argv);

@@ -1,0 +1,70 @@
+import { stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { BUCKET_RULE, createObjectStore, isValidBucketName, KEY_RULE, obsUrl, parseObsUrl, type ObjectStore } from '../objects/store.ts';
+
+/** `opencph objects …`: the object store the server reads `obs://` URLs from (data dir or S3, as configured). */
+export function objectsCommands(program: Command): void {
+  const objects = program.command('objects').description('upload, list and download obs://bucket/key objects');
+  objects
+    .command('put <file> <url>')
+    .description('upload a local file as obs://bucket/key')
+    .action((file: string, url: string) =>
+      withStore(async (store) => {
+        const { bucket, key } = objectUrl(url);
+        const info = await stat(file).catch(() => undefined);
+        if (!info?.isFile()) throw new Error(`${file}: ${info ? 'not a file' : 'no such file'}`);
+        await store.upload(bucket, key, file);
+        return `uploaded ${file} to ${obsUrl(bucket, key)} (${info.size} bytes)`;
+      }),
+    );
+  objects
+    .command('ls [url]')
+    .description('list objects: of every bucket, of obs://bucket, or under obs://bucket/prefix')
+    .action((url: string | undefined) =>
+      withStore(async (store) => {
+        const { bucket, prefix } = url === undefined ? {} : listUrl(url);
+        const found = await store.list(bucket, prefix);
+        return found.map((o) => `${String(o.size).padStart(12)}  ${obsUrl(o.bucket, o.key)}`).join('\n');
+      }),
+    );
+  objects
+    .command('get <url> <file>')
+    .description('download obs://bucket/key to a file (or into a directory, under the key\'s last name)')
+    .action((url: string, file: string) =>
+      withStore(async (store) => {
+        const { bucket, key } = objectUrl(url);
+        const target = (await stat(file).catch(() => undefined))?.isDirectory() ? join(file, basename(key)) : file;
+        await store.download(bucket, key, target);
+        return `downloaded ${obsUrl(bucket, key)} to ${target} (${(await stat(target)).size} bytes)`;
+      }),
+    );
+}
+
+/** Every failure here comes from input or the environment (a URL, a file, the store): a message, no stack. */
+async function withStore(action: (store: ObjectStore) => Promise<string>): Promise<void> {
+  try {
+    const store = createObjectStore(loadConfig(process.env, { dataDir: process.env.OPENCPH_DATA_DIR }));
+    const output = await action(store);
+    if (output) process.stdout.write(output + '\n');
+  } catch (error) {
+    process.stderr.write(`opencph: ${(error as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+function objectUrl(url: string): { bucket: string; key: string } {
+  const parts = parseObsUrl(url);
+  if (!parts) throw new Error(`malformed object URL "${url}": expected obs://bucket/key (bucket: ${BUCKET_RULE}; key: ${KEY_RULE})`);
+  return parts;
+}
+
+/** `obs://bucket`, `obs://bucket/` or `obs://bucket/prefix`, where a prefix may end anywhere, even mid-name. */
+function listUrl(url: string): { bucket: string; prefix?: string } {
+  const match = /^obs:\/\/([^/]*)(?:\/(.*))?$/s.exec(url);
+  if (!match || !isValidBucketName(match[1])) {
+    throw new Error(`malformed URL "${url}": expected obs://bucket or obs://bucket/prefix (bucket: ${BUCKET_RULE})`);
+  }
+  return { bucket: match[1], prefix: match[2] || undefined };
+}

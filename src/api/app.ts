@@ -14,6 +14,7 @@ import { catalogueRoutes } from './cph/catalogue.ts';
 import { serverRoutes } from './cph/servers.ts';
 import { phoneRoutes } from './cph/phones.ts';
 import { jobRoutes } from './cph/jobs.ts';
+import { commandRoutes } from './cph/commands.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -104,6 +105,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     serverRoutes(scope as App, services);
     phoneRoutes(scope as App, services);
     jobRoutes(scope as App, services);
+    commandRoutes(scope as App, services);
   });
   return app;
 }

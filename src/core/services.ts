@@ -10,6 +10,10 @@ import { JobQueries } from './jobs.ts';
 import { PhoneService } from './phones.ts';
 import { randomIds, systemClock, type Clock, type Ids } from './runtime.ts';
 import { ServerService } from './servers.ts';
+import { CommandService } from './commands.ts';
+import { SlidingWindowLimiter } from './rate-limit.ts';
+import { createObjectStore } from '../objects/store.ts';
+import type { CommandDeps } from '../jobs/commands.ts';
 
 /** Everything the API layer calls, wired once per process. */
 export interface Services {
@@ -20,11 +24,15 @@ export interface Services {
   servers: ServerService;
   phones: PhoneService;
   jobs: JobQueries;
+  commands: CommandService;
+  /** What command jobs run with; synchronous commands run them in the request. */
+  commandDeps: CommandDeps;
+  rateLimits: { syncCommands: SlidingWindowLimiter };
   engine: JobEngine;
 }
 
 export async function createServices(
-  config: Pick<Config, 'simTimeScale' | 'jobLeaseSeconds'>,
+  config: Config,
   store: Store,
   log: FastifyBaseLogger,
   overrides: { clock?: Clock; ids?: Ids } = {},
@@ -34,14 +42,15 @@ export async function createServices(
   const catalogue = Catalogue.load();
   const iam = new Iam(store.db, clock, ids);
   await iam.init();
-  const driver = new SimDriver(config.simTimeScale);
+  const driver = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir });
+  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config) };
   const engine = new JobEngine({
     db: store.db,
     clock,
     ids,
     log,
     leaseSeconds: config.jobLeaseSeconds,
-    handlers: jobHandlers({ db: store.db, catalogue, driver, clock }),
+    handlers: jobHandlers(commandDeps),
   });
   return {
     clock,
@@ -51,6 +60,9 @@ export async function createServices(
     servers: new ServerService(store.db, store.noteBulkWrite, catalogue, clock, ids),
     phones: new PhoneService(store.db, catalogue, clock, ids),
     jobs: new JobQueries(store.db),
+    commands: new CommandService(store.db, clock, ids),
+    commandDeps,
+    rateLimits: { syncCommands: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock) },
     engine,
   };
 }

@@ -4,25 +4,48 @@ import type { PhoneImage, PhoneModel } from '../core/catalogue.ts';
 export interface PhoneSpec {
   id: string;
   serverId: string;
+  name: string;
+  imei: string;
   phoneModel: PhoneModel;
   image: PhoneImage;
   /** CPH attribute list values (`property`), already parsed. */
   property: Record<string, string>;
 }
 
+/** Output and exit status of something run on a phone, as `adb` would report it. */
+export interface CommandResult {
+  /** stdout and stderr interleaved, as `adb shell` shows them. */
+  output: string;
+  exitCode: number;
+}
+
 /**
  * The only code that touches a phone. Core and the job engine call these; a driver may take as long as
- * the real operation does, and throws PhoneOperationError when the phone cannot do it.
+ * the real operation does, and throws PhoneOperationError when the phone cannot do it at all.
+ * A phone's state (files, properties, packages) persists across restarts of the phone and of the process.
  */
 export interface PhoneDriver {
   readonly name: string;
-  /** First boot of a newly provisioned phone. */
+  /** First boot of a newly provisioned phone: a fresh device from its image. */
   create(phone: PhoneSpec): Promise<void>;
   start(phone: PhoneSpec): Promise<void>;
   stop(phone: PhoneSpec): Promise<void>;
+  /** Reboots; data is kept. New `property` values or a new image in `phone` take effect. */
   restart(phone: PhoneSpec): Promise<void>;
   /** The phone is gone for good (its server was deleted): free whatever it holds. */
   destroy(phoneId: string): Promise<void>;
+  /** `adb shell <command>`; a command still running after `timeoutMs` is stopped and throws CommandTimeoutError. */
+  shell(phone: PhoneSpec, command: string, options?: { timeoutMs?: number }): Promise<CommandResult>;
+  /** Unpacks a tar file (a path on this host) over the phone's root `/`; paths inside the tar decide where files land. */
+  pushTar(phone: PhoneSpec, tarFile: string): Promise<CommandResult>;
+  /**
+   * `adb install` / `adb install-multiple` with flags such as `-r -t -d -g`: APK files are paths on this host.
+   * Output is Android's: `Success`, or `Failure [INSTALL_…: message]` with a non-zero exit code.
+   */
+  install(phone: PhoneSpec, apkFiles: string[], flags: string[]): Promise<CommandResult>;
+  /** `adb uninstall [-k] <package>`: `Success` or `Failure [DELETE_FAILED_INTERNAL_ERROR]`. */
+  uninstall(phone: PhoneSpec, packageName: string, flags: string[]): Promise<CommandResult>;
 }
 
 export class PhoneOperationError extends Error {}
+export class CommandTimeoutError extends Error {}

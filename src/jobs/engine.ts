@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../store/db.ts';
-import type { Job } from '../store/schema.ts';
+import type { Job, NewJob } from '../store/schema.ts';
 import type { Clock, Ids } from '../core/runtime.ts';
 import { cpsMessage, type CpsCode } from '../api/errors.ts';
 
@@ -9,6 +9,8 @@ import { cpsMessage, type CpsCode } from '../api/errors.ts';
 export interface JobResult {
   ok: boolean;
   errorCode?: CpsCode;
+  /** Replaces the catalogue message where a code means something else on jobs (CPS.0191 "Run command failed."). */
+  errorMsg?: string;
   executeMsg?: string;
   phoneStatus?: number;
   /** Phone settings that take effect with the job's success (new attributes, new image). */
@@ -122,15 +124,38 @@ export class JobEngine {
     if (claimed.rows.length === room) this.pollAgain = true;
   }
 
+  /**
+   * Runs jobs at once, beside the queue (synchronous APIs): they are recorded as running under this
+   * worker's lease, so a crash still ends them, and closed like any other job. Returns them closed.
+   */
+  async runNow(jobs: NewJob[], run: (job: Job) => Promise<JobResult>): Promise<Job[]> {
+    if (jobs.length === 0) return [];
+    const leaseUntil = new Date(this.options.clock.now().getTime() + this.options.leaseSeconds * 1000);
+    const rows = await this.options.db
+      .insertInto('jobs')
+      .values(jobs.map((job) => ({ ...job, state: 'running' as const, lease_owner: this.owner, lease_until: leaseUntil })))
+      .returningAll()
+      .execute();
+    for (const row of rows) this.inFlight.add(row.id);
+    try {
+      await Promise.all(rows.map(async (row) => this.finish(row, await run(row).catch((error): JobResult => this.crashed(row, error)))));
+    } finally {
+      for (const row of rows) this.inFlight.delete(row.id);
+    }
+    return this.options.db.selectFrom('jobs').selectAll().where('id', 'in', rows.map((row) => row.id)).orderBy('seq').execute();
+  }
+
+  private crashed(job: Job, error: unknown): JobResult {
+    this.options.log.error({ err: error, job: job.id, type: job.type }, 'job handler threw');
+    return { ok: false, errorCode: 'CPS.0003' };
+  }
+
   private runClaimed(job: Job): void {
     this.inFlight.add(job.id);
     const handler = this.options.handlers[job.type];
     const running = handler ? handler.run(job) : Promise.resolve<JobResult>({ ok: false, errorCode: 'CPS.0003' });
     running
-      .catch((error): JobResult => {
-        this.options.log.error({ err: error, job: job.id, type: job.type }, 'job handler threw');
-        return { ok: false, errorCode: 'CPS.0003' };
-      })
+      .catch((error): JobResult => this.crashed(job, error))
       .then((result) => this.finish(job, result))
       .catch((error) => this.options.log.error({ err: error, job: job.id }, 'could not record job result'))
       .finally(() => {
@@ -206,7 +231,7 @@ function closeFields(result: JobResult, now: Date) {
     lease_owner: null,
     lease_until: null,
     error_code: errorCode,
-    error_msg: errorCode ? cpsMessage(errorCode) : null,
+    error_msg: errorCode ? (result.errorMsg ?? cpsMessage(errorCode)) : null,
     execute_msg: result.executeMsg === undefined ? null : truncateUtf8(result.executeMsg, EXECUTE_MSG_LIMIT),
   };
 }

@@ -5,6 +5,7 @@ import type { Clock } from '../core/runtime.ts';
 import { PHONE_STATUS, SERVER_STATUS } from '../core/model.ts';
 import type { PhoneDriver, PhoneSpec } from '../devices/driver.ts';
 import type { JobHandler, JobResult } from './engine.ts';
+import { commandHandler, type CommandDeps } from './commands.ts';
 
 export interface HandlerDeps {
   db: Db;
@@ -16,11 +17,12 @@ export interface HandlerDeps {
 /** Phones of one server boot this many at a time. */
 const BOOT_PARALLELISM = 16;
 
-export function jobHandlers(deps: HandlerDeps): Record<string, JobHandler> {
+export function jobHandlers(deps: CommandDeps): Record<string, JobHandler> {
   return {
     'server.create': serverCreate(deps),
     'server.delete': serverDelete(deps),
     'phone.restart': phoneRestart(deps),
+    'phone.command': commandHandler(deps),
   };
 }
 
@@ -91,11 +93,11 @@ function phoneRestart({ db, catalogue, driver }: HandlerDeps): JobHandler {
   };
 }
 
-function phoneSpec(phone: Phone, catalogue: Catalogue): PhoneSpec {
+export function phoneSpec(phone: Phone, catalogue: Catalogue): PhoneSpec {
   const phoneModel = catalogue.phoneModel(phone.phone_model_name);
   const image = catalogue.image(phone.image_id);
   if (!phoneModel || !image) throw new Error(`phone ${phone.id} refers to a flavor or image missing from the catalogue`);
-  return { id: phone.id, serverId: phone.server_id, phoneModel, image, property: JSON.parse(phone.property) as Record<string, string> };
+  return { id: phone.id, serverId: phone.server_id, name: phone.name, imei: phone.imei, phoneModel, image, property: JSON.parse(phone.property) as Record<string, string> };
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */

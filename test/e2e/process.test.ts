@@ -145,6 +145,27 @@ describe('a server process', { concurrency: false }, () => {
       await stop(server);
     }
   });
+  test('what a phone stores (files, properties, packages) survives a restart of the process', async () => {
+    const sync = (target: { url: string; tenant: Tenant }, phoneId: string, content: string) =>
+      call(target, 'POST', '/v1/{project_id}/cloud-phone/phones/sync-commands', { body: { command: 'shell', content, phone_ids: [phoneId] } });
+    let server = await spawnServer(env);
+    let target = await tenantOf(server);
+    const phoneId = (await call(target, 'GET', '/v1/{project_id}/cloud-phone/phones?limit=1&status=2')).body.phones[0].phone_id;
+    try {
+      const written = await sync(target, phoneId, 'echo kept > /data/local/tmp/note.txt && setprop persist.demo.flag on');
+      assert.equal(written.body.jobs[0].status, 2, JSON.stringify(written.body));
+    } finally {
+      await stop(server);
+    }
+    server = await spawnServer(env);
+    try {
+      target = await tenantOf(server);
+      const read = await sync(target, phoneId, 'cat /data/local/tmp/note.txt; getprop persist.demo.flag');
+      assert.equal(read.body.jobs[0].execute_msg, 'kept\non\n');
+    } finally {
+      await stop(server);
+    }
+  });
 });
 
 test('invalid configuration: a clear message and a non-zero exit', async () => {

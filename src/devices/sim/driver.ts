@@ -1,4 +1,12 @@
-import type { PhoneDriver, PhoneSpec } from '../driver.ts';
+// The sim driver: every phone is a simulated Android device (device.ts) stored under
+// `<dataDir>/phones/<phoneId>/`. Devices are loaded when first used and kept in a bounded LRU, so a node
+// can hold far more phones than it has in memory; a phone that was never changed has no files at all.
+import { join } from 'node:path';
+import { randomIds, systemClock, type Clock, type Ids } from '../../core/runtime.ts';
+import { CommandTimeoutError, PhoneOperationError, type CommandResult, type PhoneDriver, type PhoneSpec } from '../driver.ts';
+import { SimDevice, type DeviceOptions } from './device.ts';
+import { CommandAborted } from './shell/interpreter.ts';
+import { PhoneStore } from './store.ts';
 
 /** Realistic durations of the simulated operations, in milliseconds, before scaling. */
 export const SIM_DURATIONS_MS = {
@@ -6,37 +14,169 @@ export const SIM_DURATIONS_MS = {
   start: 12_000,
   stop: 5_000,
   restart: 15_000,
+  reset: 20_000,
 } as const;
 
+export interface SimDriverOptions {
+  /** Multiplier of every simulated duration (OPENCPH_SIM_TIME_SCALE): 0 instant, 1 realistic. */
+  timeScale: number;
+  /** The server's data directory; phones live in its `phones/` folder. */
+  dataDir: string;
+  clock?: Clock;
+  ids?: Ids;
+  /** Devices kept in memory at most (least recently used ones that are idle are dropped first). */
+  maxLoaded?: number;
+}
+
+interface Entry {
+  ready: Promise<SimDevice>;
+  /** Operations using the device; an entry in use is never evicted, so a phone never has two instances. */
+  users: number;
+}
+
 /**
- * Simulated phones. Every operation takes its realistic duration multiplied by the time scale
- * (OPENCPH_SIM_TIME_SCALE), so 0 finishes at once and 1 feels like a real cloud phone.
+ * Durations: create, start, stop, restart and `sleep N` in the shell take their time × the time scale.
+ * Timeouts of `shell` are real wall-clock milliseconds given by the caller, independent of the scale:
+ * at scale 0 nothing ever times out, at scale 1 `sleep 5` with a 2000 ms timeout throws CommandTimeoutError.
  */
 export class SimDriver implements PhoneDriver {
   readonly name = 'sim';
+  private readonly entries = new Map<string, Entry>();
+  private readonly phonesDir: string;
+  private readonly deviceOptions: DeviceOptions;
+  private readonly maxLoaded: number;
 
-  constructor(private readonly timeScale: number) {}
-
-  create(_phone: PhoneSpec): Promise<void> {
-    return this.take('create');
+  constructor(private readonly options: SimDriverOptions) {
+    this.phonesDir = join(options.dataDir, 'phones');
+    const clock = options.clock ?? systemClock;
+    const ids = options.ids ?? randomIds;
+    this.deviceOptions = { now: () => clock.now().getTime(), random: () => ids.hex32(), timeScale: options.timeScale };
+    this.maxLoaded = options.maxLoaded ?? 1000;
   }
 
-  start(_phone: PhoneSpec): Promise<void> {
-    return this.take('start');
+  /** Number of devices currently held in memory. */
+  get loadedCount(): number {
+    return this.entries.size;
   }
 
-  stop(_phone: PhoneSpec): Promise<void> {
-    return this.take('stop');
+  async create(phone: PhoneSpec): Promise<void> {
+    await this.take('create');
+    await this.fresh(phone);
   }
 
-  restart(_phone: PhoneSpec): Promise<void> {
-    return this.take('restart');
+  /** Factory reset (ResetCloudPhone): data, packages and settings are wiped; the spec's image and `property` apply. */
+  async reset(phone: PhoneSpec): Promise<void> {
+    await this.take('reset');
+    await this.fresh(phone);
   }
 
-  async destroy(_phoneId: string): Promise<void> {}
+  async start(phone: PhoneSpec): Promise<void> {
+    await this.take('start');
+    await this.use(phone, async (device) => device.boot(phone));
+  }
+
+  async stop(phone: PhoneSpec): Promise<void> {
+    await this.take('stop');
+    await this.use(phone, async (device) => device.powerOff());
+  }
+
+  async restart(phone: PhoneSpec): Promise<void> {
+    // Off for the duration of the reboot; only the state after it is saved.
+    await this.use(phone, async (device) => {
+      device.powerOff();
+      await this.take('restart');
+      device.boot(phone);
+    });
+  }
+
+  async destroy(phoneId: string): Promise<void> {
+    this.entries.delete(phoneId);
+    await this.store(phoneId).destroy();
+  }
+
+  async shell(phone: PhoneSpec, command: string, options: { timeoutMs?: number } = {}): Promise<CommandResult> {
+    return this.useRunning(phone, async (device) => {
+      const controller = new AbortController();
+      const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), options.timeoutMs);
+      try {
+        return await device.exec(command, controller.signal);
+      } catch (err) {
+        if (err instanceof CommandAborted) throw new CommandTimeoutError(`Command did not finish within ${options.timeoutMs} ms.`);
+        throw err;
+      } finally {
+        clearTimeout(timer);
+      }
+    });
+  }
+
+  pushTar(phone: PhoneSpec, tarFile: string): Promise<CommandResult> {
+    return this.useRunning(phone, (device) => device.pushTar(tarFile));
+  }
+
+  install(phone: PhoneSpec, apkFiles: string[], flags: string[]): Promise<CommandResult> {
+    const apks = apkFiles.map((hostPath) => ({ hostPath, name: hostPath.split('/').pop()! }));
+    return this.useRunning(phone, (device) => device.install(apks, flags));
+  }
+
+  uninstall(phone: PhoneSpec, packageName: string, flags: string[]): Promise<CommandResult> {
+    return this.useRunning(phone, async (device) => device.uninstall(packageName, flags));
+  }
+
+  private store(phoneId: string): PhoneStore {
+    return new PhoneStore(join(this.phonesDir, phoneId));
+  }
+
+  /** A factory-new device in place of whatever the phone had. */
+  private async fresh(phone: PhoneSpec): Promise<void> {
+    await this.destroy(phone.id);
+    const device = SimDevice.fresh(this.store(phone.id), phone, this.deviceOptions);
+    this.entries.set(phone.id, { ready: Promise.resolve(device), users: 0 });
+    this.evict();
+    await this.use(phone, async () => device.boot(phone));
+  }
+
+  private useRunning<T>(phone: PhoneSpec, work: (device: SimDevice) => Promise<T>): Promise<T> {
+    return this.use(phone, (device) => {
+      if (!device.running) throw new PhoneOperationError(`Phone ${phone.id} is not running.`);
+      return work(device);
+    });
+  }
+
+  /** Runs `work` on the phone's device (loaded if needed), then saves what changed. */
+  private async use<T>(phone: PhoneSpec, work: (device: SimDevice) => Promise<T>): Promise<T> {
+    let entry = this.entries.get(phone.id);
+    if (entry) {
+      this.entries.delete(phone.id);
+    } else {
+      entry = { ready: SimDevice.open(this.store(phone.id), phone, this.deviceOptions), users: 0 };
+    }
+    this.entries.set(phone.id, entry);
+    entry.users++;
+    this.evict();
+    try {
+      const device = await entry.ready;
+      device.bind(phone);
+      return await device.run(() => work(device));
+    } catch (err) {
+      // A device that failed to load is not kept: the next call reads the disk again.
+      if (this.entries.get(phone.id) === entry && !(await entry.ready.then(() => true, () => false))) this.entries.delete(phone.id);
+      throw err;
+    } finally {
+      entry.users--;
+      this.evict();
+    }
+  }
+
+  /** Drops the least recently used devices nobody is using while more than `maxLoaded` are held. */
+  private evict(): void {
+    for (const [id, entry] of this.entries) {
+      if (this.entries.size <= this.maxLoaded) return;
+      if (entry.users === 0) this.entries.delete(id);
+    }
+  }
 
   private take(operation: keyof typeof SIM_DURATIONS_MS): Promise<void> {
-    const ms = SIM_DURATIONS_MS[operation] * this.timeScale;
+    const ms = SIM_DURATIONS_MS[operation] * this.options.timeScale;
     return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
   }
 }

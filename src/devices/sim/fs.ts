@@ -1,0 +1,640 @@
+// The file system of a simulated phone: the image's files (a base tree shared by every phone of the same
+// image and flavor, never copied) under an overlay holding only what this phone changed: written files,
+// changed owners or modes, and deletions (a `null` entry hides the base entry at that path and below).
+// A directory recreated where the base had one is `opaque`: the base's old children stay hidden.
+// Permissions are checked as Linux does for the calling identity; mounts give read-only file systems,
+// sizes and free space.
+import type { PhoneModel } from '../../core/catalogue.ts';
+import type { BaseImage } from './image.ts';
+import type { PhoneStore } from './store.ts';
+import { AID, type Cred } from './users.ts';
+
+export interface Meta {
+  /** Permission bits (07777). */
+  mode: number;
+  uid: number;
+  gid: number;
+  /** Modification time, ms since the epoch. */
+  mtime: number;
+}
+export interface DirNode extends Meta {
+  type: 'dir';
+  opaque?: boolean;
+}
+export interface FileNode extends Meta {
+  type: 'file';
+  size: number;
+  /** Content stored in the phone's blob store (overlay files). */
+  blob?: string;
+  /** Content generated on demand (image files; /proc files, whose size is 0 as in procfs). */
+  source?: (view: SystemView) => Buffer;
+}
+export interface LinkNode extends Meta {
+  type: 'link';
+  target: string;
+}
+export interface CharNode extends Meta {
+  type: 'chr';
+  major: number;
+  minor: number;
+}
+export type FsNode = DirNode | FileNode | LinkNode | CharNode;
+
+/** What /proc files show of the running system. */
+export interface SystemView {
+  uptimeSeconds(): number;
+}
+
+export interface Stat {
+  node: FsNode;
+  /** Canonical path (symlinks resolved, except the last one for lstat). */
+  path: string;
+  ino: number;
+  nlink: number;
+  mount: Mount;
+}
+
+const ERRORS = {
+  ENOENT: 'No such file or directory',
+  EACCES: 'Permission denied',
+  EROFS: 'Read-only file system',
+  EISDIR: 'Is a directory',
+  ENOTDIR: 'Not a directory',
+  EEXIST: 'File exists',
+  ENOTEMPTY: 'Directory not empty',
+  ENOSPC: 'No space left on device',
+  ELOOP: 'Too many symbolic links encountered',
+  EINVAL: 'Invalid argument',
+  EPERM: 'Operation not permitted',
+} as const;
+export type Errno = keyof typeof ERRORS;
+
+/** A failed file-system call; the message is strerror's, as commands print it. */
+export class FsError extends Error {
+  constructor(readonly code: Errno) {
+    super(ERRORS[code]);
+  }
+}
+
+export interface Mount {
+  dir: string;
+  device: string;
+  readOnly: boolean;
+  totalBytes: number;
+  baseUsedBytes: number;
+  /** Overlay files under these paths count as used space of this mount. */
+  storage: string[];
+  /** sdcardfs: whatever is created there belongs to root:sdcard_rw with fixed modes. */
+  forced?: { fileMode: number; dirMode: number };
+  dev: number;
+}
+
+const GiB = 1024 ** 3;
+const MiB = 1024 ** 2;
+
+/** The mounts of a phone of this flavor, in the order `df` lists them. */
+export function mountTable(model: PhoneModel): Mount[] {
+  const ram = model.memory * MiB;
+  const data = model.disk * GiB;
+  const dataStorage = ['/data', '/storage'];
+  return [
+    { dir: '/', device: 'rootfs', readOnly: true, totalBytes: 0, baseUsedBytes: 0, storage: [], dev: 1 },
+    { dir: '/dev', device: 'tmpfs', readOnly: false, totalBytes: ram / 2, baseUsedBytes: 512 * 1024, storage: [], dev: 14 },
+    { dir: '/mnt', device: 'tmpfs', readOnly: false, totalBytes: ram / 2, baseUsedBytes: 0, storage: [], dev: 15 },
+    { dir: '/proc', device: 'proc', readOnly: true, totalBytes: 0, baseUsedBytes: 0, storage: [], dev: 4 },
+    { dir: '/system', device: '/dev/block/dm-0', readOnly: true, totalBytes: 2.5 * GiB, baseUsedBytes: 1.9 * GiB, storage: [], dev: 0xfd00 },
+    { dir: '/data', device: '/dev/block/dm-1', readOnly: false, totalBytes: data, baseUsedBytes: 1.1 * GiB, storage: dataStorage, dev: 0xfd01 },
+    { dir: '/cache', device: '/dev/block/dm-2', readOnly: false, totalBytes: 512 * MiB, baseUsedBytes: 8 * MiB, storage: ['/cache'], dev: 0xfd02 },
+    {
+      dir: '/storage/emulated', device: '/dev/fuse', readOnly: false, totalBytes: data, baseUsedBytes: 1.1 * GiB,
+      storage: dataStorage, forced: { fileMode: 0o660, dirMode: 0o771 }, dev: 0x1f,
+    },
+  ];
+}
+
+export function parentOf(path: string): string {
+  const i = path.lastIndexOf('/');
+  return i <= 0 ? '/' : path.slice(0, i);
+}
+
+export function baseName(path: string): string {
+  return path === '/' ? '/' : path.slice(path.lastIndexOf('/') + 1);
+}
+
+export function joinPath(dir: string, name: string): string {
+  return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** Lexical normalisation of `path` against `cwd` (`.`, `..`, repeated slashes); symlinks are not followed. */
+export function absolutePath(cwd: string, path: string): string {
+  const parts: string[] = [];
+  for (const part of (path.startsWith('/') ? path : `${cwd}/${path}`).split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join('/')}`;
+}
+
+/** The overlay's entries, with an index of children so directories list without a scan. */
+export class Overlay {
+  readonly entries = new Map<string, FsNode | null>();
+  private readonly children = new Map<string, Set<string>>();
+
+  static fromJSON(entries: Record<string, FsNode | null>): Overlay {
+    const overlay = new Overlay();
+    for (const [path, node] of Object.entries(entries)) overlay.set(path, node);
+    return overlay;
+  }
+
+  toJSON(): Record<string, FsNode | null> {
+    return Object.fromEntries(this.entries);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  get(path: string): FsNode | null | undefined {
+    return this.entries.get(path);
+  }
+
+  set(path: string, node: FsNode | null): void {
+    this.entries.set(path, node);
+    if (path === '/') return;
+    const parent = parentOf(path);
+    let names = this.children.get(parent);
+    if (!names) this.children.set(parent, (names = new Set()));
+    names.add(baseName(path));
+  }
+
+  delete(path: string): void {
+    this.entries.delete(path);
+    this.children.get(parentOf(path))?.delete(baseName(path));
+  }
+
+  childNames(path: string): Iterable<string> {
+    return this.children.get(path) ?? [];
+  }
+
+  /** Every overlay path below `path`, deepest last. */
+  descendants(path: string): string[] {
+    const out: string[] = [];
+    const visit = (dir: string) => {
+      for (const name of this.childNames(dir)) {
+        const child = joinPath(dir, name);
+        out.push(child);
+        visit(child);
+      }
+    };
+    visit(path);
+    return out;
+  }
+}
+
+const MAX_SYMLINKS = 40;
+
+export interface WriteOptions {
+  /** Owner and mode of a file that does not exist yet; default: the caller's, mode 0666. */
+  owner?: { uid: number; gid: number; mode: number };
+}
+
+export class DeviceFs {
+  /** Blobs that files no longer reference; deleted once the state that dropped them is saved. */
+  private readonly released = new Set<string>();
+
+  constructor(
+    private base: BaseImage,
+    readonly overlay: Overlay,
+    private readonly store: PhoneStore,
+    public mounts: Mount[],
+    private readonly view: SystemView & { now(): number },
+  ) {}
+
+  /** A restart onto another image or flavor: the phone's own changes stay, the image's files are the new ones. */
+  rebase(base: BaseImage, mounts: Mount[]): void {
+    this.base = base;
+    this.mounts = mounts;
+  }
+
+  // ---- lookups ----
+
+  /** The visible entry at a canonical path. */
+  private entry(path: string): FsNode | undefined {
+    const own = this.overlay.get(path);
+    if (own !== undefined) return own ?? undefined;
+    return this.baseVisible(path) ? this.base.nodes.get(path) : undefined;
+  }
+
+  /** Whether base entries at `path` can show: no ancestor was deleted, replaced or recreated. */
+  private baseVisible(path: string): boolean {
+    for (let p = path; p !== '/'; ) {
+      p = parentOf(p);
+      const own = this.overlay.get(p);
+      if (own === null || (own && (own.type !== 'dir' || own.opaque))) return false;
+    }
+    return true;
+  }
+
+  /**
+   * Resolves `path` (absolute, lexically normalised) component by component, following symlinks in the
+   * middle and, with `followLast`, at the end; directories on the way need search permission.
+   * The last component may be missing (node undefined); a missing directory on the way is ENOENT.
+   */
+  private walk(path: string, cred: Cred, followLast: boolean): { path: string; node: FsNode | undefined } {
+    // `dir/` names the directory a symlink points to, not the link.
+    if (path.length > 1 && path.endsWith('/')) followLast = true;
+    const pending = path.split('/').filter((p) => p !== '' && p !== '.');
+    let current = '/';
+    let node: FsNode | undefined = this.entry('/');
+    let links = 0;
+    while (pending.length) {
+      const name = pending.shift()!;
+      if (!node || node.type !== 'dir') throw new FsError(node ? 'ENOTDIR' : 'ENOENT');
+      if (!allowed(node, cred, 1)) throw new FsError('EACCES');
+      if (name === '..') {
+        current = parentOf(current);
+        node = this.entry(current);
+        continue;
+      }
+      const next = joinPath(current, name);
+      const child = this.entry(next);
+      if (child?.type === 'link' && (pending.length > 0 || followLast)) {
+        if (++links > MAX_SYMLINKS) throw new FsError('ELOOP');
+        pending.unshift(...child.target.split('/').filter((p) => p !== '' && p !== '.'));
+        if (child.target.startsWith('/')) {
+          current = '/';
+          node = this.entry('/');
+        }
+        continue;
+      }
+      if (!child && pending.length > 0) throw new FsError('ENOENT');
+      current = next;
+      node = child;
+    }
+    return { path: current, node };
+  }
+
+  private existing(path: string, cred: Cred, follow: boolean): { path: string; node: FsNode } {
+    const found = this.walk(path, cred, follow);
+    if (!found.node) throw new FsError('ENOENT');
+    return found as { path: string; node: FsNode };
+  }
+
+  stat(path: string, cred: Cred): Stat {
+    return this.describe(this.existing(path, cred, true));
+  }
+
+  lstat(path: string, cred: Cred): Stat {
+    return this.describe(this.existing(path, cred, false));
+  }
+
+  exists(path: string, cred: Cred): boolean {
+    try {
+      return this.walk(path, cred, true).node !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Where a write to `path` lands: the existing part resolved (symlinks followed), the rest appended. */
+  landing(path: string, cred: Cred): string {
+    const parts = path.split('/').filter(Boolean);
+    for (let i = parts.length; i > 0; i--) {
+      try {
+        const found = this.existing(`/${parts.slice(0, i).join('/')}`, cred, true);
+        return [found.path, ...parts.slice(i)].reduce((dir, name) => joinPath(dir, name));
+      } catch (err) {
+        if (!(err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR'))) throw err;
+      }
+    }
+    return `/${parts.join('/')}`;
+  }
+
+  /** Canonical path of an existing file (symlinks resolved). */
+  realPath(path: string, cred: Cred): string {
+    return this.existing(path, cred, true).path;
+  }
+
+  private describe({ path, node }: { path: string; node: FsNode }): Stat {
+    let nlink = 1;
+    if (node.type === 'dir') {
+      nlink = 2;
+      for (const name of this.childNames(path)) if (this.entry(joinPath(path, name))?.type === 'dir') nlink++;
+    }
+    return { node, path, ino: inode(path), nlink, mount: this.mountOf(path) };
+  }
+
+  mountOf(path: string): Mount {
+    let best = this.mounts[0];
+    for (const m of this.mounts) {
+      if ((path === m.dir || path.startsWith(m.dir === '/' ? '/' : `${m.dir}/`)) && m.dir.length >= best.dir.length) best = m;
+    }
+    return best;
+  }
+
+  private childNames(dir: string): string[] {
+    const names = new Set(this.overlay.childNames(dir));
+    const own = this.overlay.get(dir);
+    const baseShows = own === undefined ? this.baseVisible(dir) : own !== null && own.type === 'dir' && !own.opaque;
+    if (baseShows) for (const name of this.base.children.get(dir) ?? []) names.add(name);
+    return [...names].filter((name) => this.entry(joinPath(dir, name)) !== undefined).sort();
+  }
+
+  /** Names in a directory, sorted by byte value as toybox sorts them. */
+  readdir(path: string, cred: Cred): string[] {
+    const { path: dir, node } = this.existing(path, cred, true);
+    if (node.type !== 'dir') throw new FsError('ENOTDIR');
+    if (!allowed(node, cred, 4)) throw new FsError('EACCES');
+    return this.childNames(dir);
+  }
+
+  readlink(path: string, cred: Cred): string {
+    const { node } = this.existing(path, cred, false);
+    if (node.type !== 'link') throw new FsError('EINVAL');
+    return node.target;
+  }
+
+  async readFile(path: string, cred: Cred): Promise<Buffer> {
+    const { node } = this.existing(path, cred, true);
+    if (node.type === 'dir') throw new FsError('EISDIR');
+    if (!allowed(node, cred, 4)) throw new FsError('EACCES');
+    return this.content(node);
+  }
+
+  private async content(node: FsNode): Promise<Buffer> {
+    if (node.type !== 'file') return Buffer.alloc(0);
+    if (node.blob) return this.store.readBlob(node.blob);
+    return node.source ? node.source(this.view) : Buffer.alloc(0);
+  }
+
+  /** Where a file's bytes are on the host, if it has any (APK parsing reads them there). */
+  hostPath(path: string, cred: Cred): string | undefined {
+    const { node } = this.existing(path, cred, true);
+    if (node.type === 'dir') throw new FsError('EISDIR');
+    if (!allowed(node, cred, 4)) throw new FsError('EACCES');
+    return node.type === 'file' && node.blob ? this.store.blobPath(node.blob) : undefined;
+  }
+
+  // ---- changes ----
+
+  /** Checks that `cred` may create or remove entries in the directory that holds `path` (canonical). */
+  private checkDirWritable(path: string, cred: Cred): DirNode {
+    if (this.mountOf(path).readOnly) throw new FsError('EROFS');
+    const parent = this.entry(parentOf(path));
+    if (!parent) throw new FsError('ENOENT');
+    if (parent.type !== 'dir') throw new FsError('ENOTDIR');
+    if (!allowed(parent, cred, 3)) throw new FsError('EACCES');
+    return parent;
+  }
+
+  private checkSpace(path: string, bytes: number): void {
+    const mount = this.mountOf(path);
+    if (mount.totalBytes > 0 && bytes > mount.totalBytes - this.usedBytes(mount)) throw new FsError('ENOSPC');
+  }
+
+  /** Bytes used on a mount: what the image uses plus the phone's own files. */
+  usedBytes(mount: Mount): number {
+    let used = mount.baseUsedBytes;
+    if (mount.storage.length === 0) return used;
+    for (const [path, node] of this.overlay.entries) {
+      if (node?.type === 'file' && mount.storage.some((dir) => path.startsWith(`${dir}/`))) used += node.size;
+    }
+    return used;
+  }
+
+  /** Places a node in the overlay; a directory where the base had something hides the base's children. */
+  private put(path: string, node: FsNode): void {
+    const previous = this.overlay.get(path);
+    if (previous?.type === 'file' && previous.blob) this.released.add(previous.blob);
+    if (node.type === 'dir' && previous === null) node.opaque = true;
+    this.overlay.set(path, node);
+  }
+
+  /** Owner and mode of a new entry: sdcardfs decides on its mount, else `owner`, else the caller. */
+  private newMeta(path: string, cred: Cred, mode: number, isDir: boolean, owner?: { uid: number; gid: number }): Meta {
+    const forced = this.mountOf(path).forced;
+    if (forced) return { mode: isDir ? forced.dirMode : forced.fileMode, uid: AID.root, gid: AID.sdcard_rw, mtime: this.view.now() };
+    return { mode, uid: owner?.uid ?? cred.uid, gid: owner?.gid ?? cred.gid, mtime: this.view.now() };
+  }
+
+  /** Throws what opening `path` for writing would fail with (a shell's `>>` checks before the command runs). */
+  checkWritable(path: string, cred: Cred): void {
+    const target = this.walk(path, cred, true);
+    if (!target.node) {
+      this.checkDirWritable(target.path, cred);
+      return;
+    }
+    if (target.node.type === 'dir') throw new FsError('EISDIR');
+    if (target.node.type === 'chr') return;
+    if (this.mountOf(target.path).readOnly) throw new FsError('EROFS');
+    if (!allowed(target.node, cred, 2)) throw new FsError('EACCES');
+  }
+
+  async writeFile(path: string, data: Buffer, cred: Cred, options: WriteOptions = {}): Promise<void> {
+    const blob = await this.store.putBlob(data);
+    this.writeBlob(path, blob, data.length, cred, options);
+  }
+
+  /** Writes content already in the blob store (imported from the host). */
+  writeBlob(path: string, blob: string, size: number, cred: Cred, options: WriteOptions = {}): void {
+    const target = this.walk(path, cred, true);
+    const existing = target.node;
+    if (existing) {
+      if (existing.type === 'dir') throw new FsError('EISDIR');
+      if (this.mountOf(target.path).readOnly) throw new FsError('EROFS');
+      if (!allowed(existing, cred, 2)) throw new FsError('EACCES');
+      if (existing.type === 'chr') return; // /dev/null swallows everything
+    } else {
+      this.checkDirWritable(target.path, cred);
+    }
+    const oldSize = existing?.type === 'file' ? existing.size : 0;
+    this.checkSpace(target.path, size - oldSize);
+    const meta = existing
+      ? { mode: existing.mode, uid: existing.uid, gid: existing.gid, mtime: this.view.now() }
+      : this.newMeta(target.path, cred, options.owner?.mode ?? 0o666, false, options.owner);
+    this.put(target.path, { type: 'file', ...meta, size, blob });
+  }
+
+  async appendFile(path: string, data: Buffer, cred: Cred): Promise<void> {
+    let before: Buffer = Buffer.alloc(0);
+    try {
+      const { node } = this.existing(path, cred, true);
+      if (node.type === 'file') before = await this.content(node);
+    } catch (err) {
+      if (!(err instanceof FsError && err.code === 'ENOENT')) throw err;
+    }
+    await this.writeFile(path, Buffer.concat([before, data]), cred);
+  }
+
+  mkdir(path: string, cred: Cred, mode = 0o777, owner?: { uid: number; gid: number }): void {
+    const target = this.walk(path, cred, false);
+    if (target.node) throw new FsError('EEXIST');
+    this.checkDirWritable(target.path, cred);
+    this.put(target.path, { type: 'dir', ...this.newMeta(target.path, cred, mode, true, owner) });
+  }
+
+  /** `mkdir -p`: creates missing directories on the way; existing ones are fine. */
+  mkdirs(path: string, cred: Cred, mode = 0o777, owner?: { uid: number; gid: number }): void {
+    const parts = path.split('/').filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = `/${parts.slice(0, i).join('/')}`;
+      const found = this.walk(dir, cred, true);
+      if (found.node?.type === 'dir') continue;
+      if (found.node) throw new FsError('ENOTDIR');
+      this.mkdir(dir, cred, mode, owner);
+    }
+  }
+
+  symlink(target: string, path: string, cred: Cred): void {
+    const at = this.walk(path, cred, false);
+    if (at.node) throw new FsError('EEXIST');
+    this.checkDirWritable(at.path, cred);
+    this.put(at.path, { type: 'link', mode: 0o777, uid: cred.uid, gid: cred.gid, mtime: this.view.now(), target });
+  }
+
+  /** Removes a file, symlink or (with `dir`) an empty directory. */
+  remove(path: string, cred: Cred, dir: boolean): void {
+    const { path: at, node } = this.existing(path, cred, false);
+    if (node.type === 'dir' && !dir) throw new FsError('EISDIR');
+    if (node.type !== 'dir' && dir) throw new FsError('ENOTDIR');
+    if (at === '/') throw new FsError('EPERM');
+    this.checkDirWritable(at, cred);
+    if (node.type === 'dir' && this.childNames(at).length > 0) throw new FsError('ENOTEMPTY');
+    this.drop(at);
+  }
+
+  /** Removes whatever is at a canonical path, and below it, from view. */
+  private drop(path: string): void {
+    for (const p of this.overlay.descendants(path)) {
+      const node = this.overlay.get(p);
+      if (node?.type === 'file' && node.blob) this.released.add(node.blob);
+      this.overlay.delete(p);
+    }
+    const own = this.overlay.get(path);
+    if (own?.type === 'file' && own.blob) this.released.add(own.blob);
+    if (this.base.nodes.has(path) && this.baseVisible(path)) this.overlay.set(path, null);
+    else this.overlay.delete(path);
+  }
+
+  /** Removes a whole tree with the privileges of the system (package manager, reset of app data). */
+  removeTree(path: string): void {
+    if (this.entry(path)) this.drop(path);
+  }
+
+  /** `rename(2)`: moves a file or a whole directory. */
+  async rename(from: string, to: string, cred: Cred): Promise<void> {
+    const source = this.existing(from, cred, false);
+    const target = this.walk(to, cred, false);
+    if (source.path === target.path) return;
+    if (target.path.startsWith(`${source.path}/`)) throw new FsError('EINVAL');
+    this.checkDirWritable(source.path, cred);
+    this.checkDirWritable(target.path, cred);
+    if (target.node) {
+      if (source.node.type === 'dir' && target.node.type !== 'dir') throw new FsError('ENOTDIR');
+      if (source.node.type !== 'dir' && target.node.type === 'dir') throw new FsError('EISDIR');
+      if (target.node.type === 'dir' && this.childNames(target.path).length > 0) throw new FsError('ENOTEMPTY');
+      this.drop(target.path);
+    }
+    await this.copyTree(source.path, target.path);
+    this.drop(source.path);
+  }
+
+  /** Copies the visible tree at `from` to `to` (both canonical) with owners, modes and times. */
+  private async copyTree(from: string, to: string): Promise<void> {
+    const node = this.entry(from)!;
+    const meta = pickMeta(node);
+    if (node.type === 'file') {
+      const blob = node.blob ?? (await this.store.putBlob(await this.content(node)));
+      this.put(to, { type: 'file', ...meta, size: node.size, blob });
+    } else if (node.type === 'dir') {
+      this.put(to, { type: 'dir', ...meta });
+      for (const name of this.childNames(from)) await this.copyTree(joinPath(from, name), joinPath(to, name));
+    } else {
+      this.put(to, { ...node, ...meta });
+    }
+  }
+
+  /** `cp` of one file: the copy belongs to the caller unless `preserve`. */
+  async copyFile(from: string, to: string, cred: Cred, preserve: boolean): Promise<void> {
+    const source = this.existing(from, cred, true);
+    if (source.node.type === 'dir') throw new FsError('EISDIR');
+    if (!allowed(source.node, cred, 4)) throw new FsError('EACCES');
+    const data = source.node.type === 'file' ? source.node : undefined;
+    const blob = data?.blob ?? (await this.store.putBlob(await this.content(source.node)));
+    const size = data?.size ?? 0;
+    const owner = preserve ? { uid: source.node.uid, gid: source.node.gid, mode: source.node.mode } : undefined;
+    this.writeBlob(to, blob, size, cred, { owner });
+    if (preserve) this.setMeta(to, cred, { mtime: source.node.mtime });
+  }
+
+  chmod(path: string, mode: number, cred: Cred): void {
+    const { path: at, node } = this.existing(path, cred, true);
+    if (this.mountOf(at).readOnly) throw new FsError('EROFS');
+    if (cred.uid !== 0 && cred.uid !== node.uid) throw new FsError('EPERM');
+    this.put(at, { ...node, mode: mode & 0o7777 });
+  }
+
+  /** Changes owner, mode or time of an existing entry with the privileges of the system. */
+  setMeta(path: string, cred: Cred, meta: Partial<Meta>): void {
+    const { path: at, node } = this.existing(path, cred, true);
+    this.put(at, { ...node, ...meta });
+  }
+
+  /** `touch` of an existing file: owner or write permission needed. */
+  touch(path: string, cred: Cred, mtime: number): void {
+    const { path: at, node } = this.existing(path, cred, true);
+    if (this.mountOf(at).readOnly) throw new FsError('EROFS');
+    if (cred.uid !== 0 && cred.uid !== node.uid && !allowed(node, cred, 2)) throw new FsError('EACCES');
+    this.put(at, { ...node, mtime });
+  }
+
+  /** Marks a blob as possibly unreferenced (imported for a change that may not happen). */
+  release(hash: string): void {
+    this.released.add(hash);
+  }
+
+  /** Blobs no file refers to any more; the caller deletes them after saving the state. */
+  takeReleasedBlobs(): string[] {
+    if (this.released.size === 0) return [];
+    const inUse = new Set<string>();
+    for (const node of this.overlay.entries.values()) if (node?.type === 'file' && node.blob) inUse.add(node.blob);
+    const free = [...this.released].filter((hash) => !inUse.has(hash));
+    this.released.clear();
+    return free;
+  }
+}
+
+function pickMeta(node: FsNode): Meta {
+  return { mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime };
+}
+
+/** Linux permission check: `want` is a mask of 4 read, 2 write, 1 execute/search. */
+export function allowed(node: FsNode, cred: Cred, want: number): boolean {
+  if (cred.uid === 0) return (want & 1) === 0 || node.type === 'dir' || (node.mode & 0o111) !== 0;
+  let bits = node.mode & 0o7;
+  if (node.uid === cred.uid) bits = (node.mode >> 6) & 0o7;
+  else if (node.gid === cred.gid || cred.groups.includes(node.gid)) bits = (node.mode >> 3) & 0o7;
+  return (bits & want) === want;
+}
+
+/** A stable inode number per path (FNV-1a). */
+function inode(path: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), 0x01000193) >>> 0;
+  return (hash % 900_000) + 1000;
+}
+
+/** `ls -l`'s mode string, e.g. `drwxrwx--x`. */
+export function modeString(node: FsNode): string {
+  const type = { dir: 'd', file: '-', link: 'l', chr: 'c' }[node.type];
+  const m = node.mode;
+  const rwx = (shift: number, special: number, ch: string) => {
+    const r = m & (4 << shift) ? 'r' : '-';
+    const w = m & (2 << shift) ? 'w' : '-';
+    const x = m & (1 << shift);
+    const s = m & special ? (x ? ch : ch.toUpperCase()) : x ? 'x' : '-';
+    return r + w + s;
+  };
+  return type + rwx(6, 0o4000, 's') + rwx(3, 0o2000, 's') + rwx(0, 0o1000, 't');
+}

@@ -1,0 +1,146 @@
+// `push` of a tar (CPH PushFile): the archive is unpacked over the phone's root `/`, its member paths
+// deciding where files land (`data/local/tmp/a.txt` → /data/local/tmp/a.txt; a leading `/` changes
+// nothing). The whole archive is checked before anything is written, so a refused push changes nothing.
+// Refused: `..` in a path, symbolic links climbing above `/`, hard links to anything but an earlier
+// member, members reached through a symbolic link of the same archive, devices and FIFOs, anything
+// landing on a read-only file system (/system), more than the free space.
+// Directories that already exist keep their owner and mode (`tar --no-overwrite-dir`): a tar built on a
+// workstation must not make /data/local/tmp unwritable for the shell. New files belong to root.
+import { PassThrough } from 'node:stream';
+import * as tar from 'tar';
+import type { CommandResult } from '../driver.ts';
+import { FsError, parentOf, type DeviceFs, type FsNode } from './fs.ts';
+import type { Cred } from './users.ts';
+
+export interface PushTarget {
+  fs: DeviceFs;
+  cred: Cred;
+  importBlob(source: AsyncIterable<Buffer>): Promise<{ hash: string; size: number }>;
+}
+
+interface Member {
+  path: string;
+  kind: 'dir' | 'file' | 'symlink' | 'hardlink';
+  mode: number;
+  mtime: number;
+  linkpath?: string;
+  blob?: { hash: string; size: number };
+}
+
+const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
+
+export async function unpackTar(tarFile: string, target: PushTarget): Promise<CommandResult> {
+  const members: Member[] = [];
+  const errors: string[] = [];
+  const imports: Promise<void>[] = [];
+  const refuse = (path: string, why: string) => errors.push(`tar: ${path}: ${why}`);
+  try {
+    await tar.t({
+      file: tarFile,
+      strict: true,
+      onReadEntry: (entry) => {
+        const path = entry.path.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
+        if (!path) return;
+        if (path.split('/').includes('..')) return refuse(entry.path, "path contains '..'");
+        const base = { path, mode: (entry.mode ?? 0o644) & 0o7777, mtime: entry.mtime?.getTime() ?? Date.now() };
+        if (entry.type === 'Directory') {
+          members.push({ ...base, kind: 'dir' });
+        } else if (FILE_TYPES.has(entry.type)) {
+          const member: Member = { ...base, kind: 'file' };
+          members.push(member);
+          const body = new PassThrough();
+          entry.pipe(body);
+          imports.push(target.importBlob(body).then((blob) => void (member.blob = blob)));
+        } else if (entry.type === 'SymbolicLink') {
+          const linkpath = entry.linkpath ?? '';
+          if (climbsAboveRoot(parentOf(`/${path}`), linkpath)) refuse(entry.path, `link target '${linkpath}' is outside the phone's root`);
+          else members.push({ ...base, kind: 'symlink', linkpath });
+        } else if (entry.type === 'Link') {
+          const linkpath = (entry.linkpath ?? '').replace(/^(\.?\/)+/, '');
+          if (linkpath.split('/').includes('..') || !members.some((m) => m.kind === 'file' && m.path === linkpath)) {
+            refuse(entry.path, `hard link target '${entry.linkpath}' is not a file of the archive`);
+          } else members.push({ ...base, kind: 'hardlink', linkpath });
+        } else {
+          refuse(entry.path, `${entry.type} entries are not supported`);
+        }
+      },
+    });
+  } catch (err) {
+    errors.push(`tar: ${(err as Error).message}`);
+  }
+  await Promise.all(imports);
+  if (errors.length === 0) check(members, target, refuse);
+  if (errors.length) return { output: `${errors.join('\n')}\n`, exitCode: 1 };
+  await apply(members, target);
+  return { output: '', exitCode: 0 };
+}
+
+/** Whether a symlink in `dir` with this target leaves `/` when resolved lexically. */
+function climbsAboveRoot(dir: string, linkpath: string): boolean {
+  if (linkpath.startsWith('/')) return false;
+  let depth = dir.split('/').filter(Boolean).length;
+  for (const part of linkpath.split('/')) {
+    if (part === '..') depth--;
+    else if (part && part !== '.') depth++;
+    if (depth < 0) return true;
+  }
+  return false;
+}
+
+function check(members: Member[], { fs, cred }: PushTarget, refuse: (path: string, why: string) => void): void {
+  const links = new Set(members.filter((m) => m.kind === 'symlink').map((m) => m.path));
+  const bytes = new Map<string, number>();
+  for (const m of members) {
+    const parts = m.path.split('/');
+    if (parts.slice(1).some((_, i) => links.has(parts.slice(0, i + 1).join('/')))) {
+      refuse(m.path, 'path goes through a symbolic link of the archive');
+      continue;
+    }
+    const landing = fs.landing(`/${m.path}`, cred);
+    const mount = fs.mountOf(landing);
+    if (mount.readOnly) {
+      refuse(m.path, new FsError('EROFS').message);
+      continue;
+    }
+    const existing = present(fs, landing, cred);
+    if (existing?.type === 'dir' && m.kind !== 'dir') refuse(m.path, new FsError('EISDIR').message);
+    else if (existing && existing.type !== 'dir' && m.kind === 'dir') refuse(m.path, new FsError('EEXIST').message);
+    if (m.blob) bytes.set(mount.dir, (bytes.get(mount.dir) ?? 0) + m.blob.size);
+  }
+  for (const [dir, size] of bytes) {
+    const mount = fs.mounts.find((m) => m.dir === dir)!;
+    if (mount.totalBytes > 0 && size > mount.totalBytes - fs.usedBytes(mount)) refuse(dir, new FsError('ENOSPC').message);
+  }
+}
+
+async function apply(members: Member[], { fs, cred }: PushTarget): Promise<void> {
+  const owner = { uid: 0, gid: 0 };
+  const blobs = new Map<string, { hash: string; size: number }>();
+  for (const m of members) {
+    const landing = fs.landing(`/${m.path}`, cred);
+    fs.mkdirs(parentOf(landing), cred, 0o755, owner);
+    if (m.kind === 'dir') {
+      if (!present(fs, landing, cred)) fs.mkdir(landing, cred, m.mode, owner);
+      continue;
+    }
+    if (present(fs, landing, cred)) fs.remove(landing, cred, false);
+    if (m.kind === 'symlink') {
+      fs.symlink(m.linkpath!, landing, cred);
+      continue;
+    }
+    const blob = m.kind === 'file' ? m.blob! : blobs.get(m.linkpath!)!;
+    blobs.set(m.path, blob);
+    fs.writeBlob(landing, blob.hash, blob.size, cred, { owner: { ...owner, mode: m.mode } });
+    fs.setMeta(landing, cred, { mtime: m.mtime });
+  }
+}
+
+/** The entry at `path` itself (a symlink is not followed), if any. */
+function present(fs: DeviceFs, path: string, cred: Cred): FsNode | undefined {
+  try {
+    return fs.lstat(path, cred).node;
+  } catch {
+    return undefined;
+  }
+}
+

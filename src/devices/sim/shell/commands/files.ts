@@ -1,0 +1,642 @@
+// File commands, formatted as Android's toybox prints them: ls, cat, cp, mv, rm, mkdir, rmdir, touch,
+// ln, chmod, stat, du, df, find, md5sum.
+import { createHash } from 'node:crypto';
+import { humanReadable, lsTime, statTime } from '../../format.ts';
+import { absolutePath, baseName, FsError, joinPath, modeString, parentOf, type FsNode, type Stat } from '../../fs.ts';
+import { idName } from '../../users.ts';
+import type { Command, CommandContext } from '../interpreter.ts';
+import { eachInput, fail, options } from '../options.ts';
+import { wildcard } from '../wildcard.ts';
+
+/** Prints `cmd: path: error` (toybox quotes the path for some commands) for file-system errors. */
+function report(ctx: CommandContext, path: string, err: unknown, quote = false): number {
+  if (!(err instanceof FsError)) throw err;
+  return fail(ctx, `${quote ? `'${path}'` : path}: ${err.message}`);
+}
+
+/** Space a file takes on an ext4 disk, in KiB (4 KiB blocks; symlinks, devices and /proc take none). */
+function blocksKb(node: FsNode): number {
+  if (node.type === 'dir') return 4;
+  if (node.type !== 'file') return 0;
+  return Math.ceil(node.size / 4096) * 4;
+}
+
+function sizeOf(node: FsNode): number {
+  if (node.type === 'file') return node.size;
+  if (node.type === 'dir') return 4096;
+  if (node.type === 'link') return Buffer.byteLength(node.target);
+  return 0;
+}
+
+interface Listed {
+  name: string;
+  stat: Stat;
+}
+
+const ls: Command = (ctx) => {
+  const opts = options(ctx, 'aAdlRhn1trSs');
+  if (!opts) return 1;
+  const { flags } = opts;
+  const long = flags.has('l') || flags.has('n');
+  const fs = ctx.shell.device.fs;
+  const cred = ctx.shell.cred;
+  const args = opts.args.length ? opts.args : ['.'];
+  let status = 0;
+  let printed = false;
+  const line = (text: string) => ctx.stdout.write(`${text}\n`);
+
+  const sort = (entries: Listed[]) => {
+    entries.sort((a, b) => {
+      let order = 0;
+      if (flags.has('S')) order = sizeOf(b.stat.node) - sizeOf(a.stat.node);
+      if (flags.has('t')) order = b.stat.node.mtime - a.stat.node.mtime;
+      if (!order) order = a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+      return flags.has('r') ? -order : order;
+    });
+    return entries;
+  };
+
+  const render = (entries: Listed[], withTotal: boolean) => {
+    if (long) {
+      const rows = entries.map(({ name, stat }) => {
+        const node = stat.node;
+        const size = node.type === 'chr' ? undefined : flags.has('h') ? humanReadable(sizeOf(node)) : String(sizeOf(node));
+        return {
+          mode: modeString(node),
+          links: String(stat.nlink),
+          user: flags.has('n') ? String(node.uid) : idName(node.uid),
+          group: flags.has('n') ? String(node.gid) : idName(node.gid),
+          size,
+          device: node.type === 'chr' ? [node.major, node.minor] : undefined,
+          rest: `${lsTime(node.mtime)} ${name}${node.type === 'link' ? ` -> ${node.target}` : ''}`,
+        };
+      });
+      const width = (pick: (r: (typeof rows)[number]) => number) => Math.max(0, ...rows.map(pick));
+      const wLinks = width((r) => r.links.length);
+      const wUser = width((r) => r.user.length);
+      const wGroup = width((r) => r.group.length);
+      const wSize = width((r) => (r.device ? String(r.device[0]).length + 5 : r.size!.length));
+      if (withTotal) {
+        const total = entries.reduce((sum, e) => sum + blocksKb(e.stat.node), 0);
+        line(`total ${flags.has('h') ? humanReadable(total * 1024) : total}`);
+      }
+      for (const r of rows) {
+        const size = r.device
+          ? ` ${String(r.device[0]).padStart(wSize - 5)},${String(r.device[1]).padStart(4)}`
+          : r.size!.padStart(wSize + 1);
+        line(`${r.mode}${r.links.padStart(wLinks + 1)} ${r.user.padEnd(wUser)} ${r.group.padEnd(wGroup)}${size} ${r.rest}`);
+      }
+    } else {
+      for (const e of entries) line(e.name);
+    }
+    if (entries.length) printed = true;
+  };
+
+  const listDir = (shown: string, dir: string, title: boolean) => {
+    let names: string[];
+    try {
+      names = fs.readdir(dir, cred);
+    } catch (err) {
+      status = report(ctx, shown, err);
+      return;
+    }
+    if (title) {
+      if (printed) line('');
+      line(`${shown}:`);
+      printed = true;
+    }
+    const entries: Listed[] = [];
+    if (flags.has('a')) {
+      entries.push({ name: '.', stat: fs.stat(dir, cred) }, { name: '..', stat: fs.stat(parentOf(dir), cred) });
+    }
+    for (const name of names) {
+      if (name.startsWith('.') && !flags.has('a') && !flags.has('A')) continue;
+      try {
+        entries.push({ name, stat: fs.lstat(joinPath(dir, name), cred) });
+      } catch {
+        // An entry that cannot be stat'ed is skipped.
+      }
+    }
+    render(sort(entries), true);
+    if (!flags.has('R')) return;
+    for (const { name, stat } of entries) {
+      if (stat.node.type === 'dir' && name !== '.' && name !== '..') {
+        listDir(shown === '/' ? `/${name}` : `${shown}/${name}`, stat.path, true);
+      }
+    }
+  };
+
+  const files: Listed[] = [];
+  const dirs: Listed[] = [];
+  for (const arg of args) {
+    const path = ctx.shell.path(arg);
+    try {
+      // -l and -d show a symlink named on the command line; otherwise it is followed.
+      const stat = long || flags.has('d') ? fs.lstat(path, cred) : fs.stat(path, cred);
+      (stat.node.type === 'dir' && !flags.has('d') ? dirs : files).push({ name: arg, stat });
+    } catch (err) {
+      status = report(ctx, arg, err);
+    }
+  }
+  render(sort(files), false);
+  const single = files.length === 0 && dirs.length === 1 && args.length === 1 && !flags.has('R');
+  for (const dir of sort(dirs)) listDir(dir.name, dir.stat.path, !single);
+  return status;
+};
+
+const cat: Command = async (ctx) => {
+  const opts = options(ctx, 'uv');
+  if (!opts) return 1;
+  return (await eachInput(ctx, opts.args, (_name, data) => ctx.stdout.write(data))) ? 0 : 1;
+};
+
+const md5sum: Command = async (ctx) => {
+  const opts = options(ctx, 'b');
+  if (!opts) return 1;
+  const ok = await eachInput(ctx, opts.args, (name, data) => {
+    const hash = createHash('md5').update(data).digest('hex');
+    ctx.stdout.write(opts.flags.has('b') ? `${hash}\n` : `${hash}  ${name}\n`);
+  });
+  return ok ? 0 : 1;
+};
+
+/** Where `source` goes for cp/mv: into `dest` when it is a directory. */
+function destination(ctx: CommandContext, source: string, dest: string): string {
+  const fs = ctx.shell.device.fs;
+  const target = ctx.shell.path(dest);
+  try {
+    if (fs.stat(target, ctx.shell.cred).node.type === 'dir') return joinPath(target, baseName(absolutePath(ctx.shell.cwd, source)));
+  } catch {
+    // A missing destination is the new name.
+  }
+  return target;
+}
+
+function sourcesAndDest(ctx: CommandContext, args: string[]): { sources: string[]; dest: string } | undefined {
+  if (args.length < 2) {
+    fail(ctx, 'Needs 2 arguments');
+    return undefined;
+  }
+  const dest = args[args.length - 1];
+  const sources = args.slice(0, -1);
+  const fs = ctx.shell.device.fs;
+  if (sources.length > 1) {
+    let isDir = false;
+    try {
+      isDir = fs.stat(ctx.shell.path(dest), ctx.shell.cred).node.type === 'dir';
+    } catch {
+      // handled below
+    }
+    if (!isDir) {
+      fail(ctx, `'${dest}' not directory`);
+      return undefined;
+    }
+  }
+  return { sources, dest };
+}
+
+const cp: Command = async (ctx) => {
+  const opts = options(ctx, 'rRpfaH');
+  if (!opts) return 1;
+  const recursive = opts.flags.has('r') || opts.flags.has('R') || opts.flags.has('a');
+  const preserve = opts.flags.has('p') || opts.flags.has('a');
+  const plan = sourcesAndDest(ctx, opts.args);
+  if (!plan) return 1;
+  const fs = ctx.shell.device.fs;
+  const cred = ctx.shell.cred;
+  let status = 0;
+  const copy = async (from: string, to: string, shown: string): Promise<void> => {
+    const { node } = fs.stat(from, cred);
+    if (node.type !== 'dir') {
+      await fs.copyFile(from, to, cred, preserve);
+      return;
+    }
+    if (!recursive) {
+      status = fail(ctx, `Skipped dir '${shown}'`);
+      return;
+    }
+    if (to === from || to.startsWith(`${from}/`)) {
+      status = fail(ctx, `'${shown}' is '${to}'`);
+      return;
+    }
+    if (!fs.exists(to, cred)) fs.mkdir(to, cred, node.mode);
+    for (const name of fs.readdir(from, cred)) await copy(joinPath(from, name), joinPath(to, name), `${shown}/${name}`);
+  };
+  for (const source of plan.sources) {
+    try {
+      await copy(ctx.shell.path(source), destination(ctx, source, plan.dest), source);
+    } catch (err) {
+      status = report(ctx, source, err, true);
+    }
+  }
+  return status;
+};
+
+const mv: Command = async (ctx) => {
+  const opts = options(ctx, 'fin');
+  if (!opts) return 1;
+  const plan = sourcesAndDest(ctx, opts.args);
+  if (!plan) return 1;
+  let status = 0;
+  for (const source of plan.sources) {
+    try {
+      await ctx.shell.device.fs.rename(ctx.shell.path(source), destination(ctx, source, plan.dest), ctx.shell.cred);
+    } catch (err) {
+      status = report(ctx, source, err, true);
+    }
+  }
+  return status;
+};
+
+const rm: Command = (ctx) => {
+  const opts = options(ctx, 'fiRr');
+  if (!opts) return 1;
+  const force = opts.flags.has('f');
+  const recursive = opts.flags.has('r') || opts.flags.has('R');
+  if (opts.args.length === 0 && !force) return fail(ctx, 'Needs 1 argument');
+  const fs = ctx.shell.device.fs;
+  const cred = ctx.shell.cred;
+  let status = 0;
+  const remove = (path: string, shown: string): boolean => {
+    let stat: Stat;
+    try {
+      stat = fs.lstat(path, cred);
+    } catch (err) {
+      if (!(force && err instanceof FsError && err.code === 'ENOENT')) status = report(ctx, shown, err);
+      return false;
+    }
+    if (stat.node.type === 'dir') {
+      if (!recursive) {
+        status = report(ctx, shown, new FsError('EISDIR'));
+        return false;
+      }
+      let names: string[] = [];
+      try {
+        names = fs.readdir(path, cred);
+      } catch (err) {
+        status = report(ctx, shown, err);
+        return false;
+      }
+      let emptied = true;
+      for (const name of names) emptied = remove(joinPath(path, name), name) && emptied;
+      if (!emptied) return false;
+    }
+    try {
+      fs.remove(path, cred, stat.node.type === 'dir');
+      return true;
+    } catch (err) {
+      status = report(ctx, shown, err);
+      return false;
+    }
+  };
+  for (const arg of opts.args) {
+    if (ctx.shell.path(arg) === '/') {
+      status = fail(ctx, 'rm /. if you mean it');
+      continue;
+    }
+    remove(ctx.shell.path(arg), arg);
+  }
+  return status;
+};
+
+const mkdir: Command = (ctx) => {
+  const opts = options(ctx, 'pm:v');
+  if (!opts) return 1;
+  if (opts.args.length === 0) return fail(ctx, 'Needs 1 argument');
+  const mode = opts.values.has('m') ? parseInt(opts.values.get('m')!, 8) : 0o777;
+  const fs = ctx.shell.device.fs;
+  let status = 0;
+  for (const arg of opts.args) {
+    try {
+      if (opts.flags.has('p')) fs.mkdirs(ctx.shell.path(arg), ctx.shell.cred, mode);
+      else fs.mkdir(ctx.shell.path(arg), ctx.shell.cred, mode);
+    } catch (err) {
+      status = report(ctx, arg, err, true);
+    }
+  }
+  return status;
+};
+
+const rmdir: Command = (ctx) => {
+  const opts = options(ctx, 'p');
+  if (!opts) return 1;
+  let status = 0;
+  for (const arg of opts.args) {
+    try {
+      ctx.shell.device.fs.remove(ctx.shell.path(arg), ctx.shell.cred, true);
+    } catch (err) {
+      status = report(ctx, arg, err, true);
+    }
+  }
+  return status;
+};
+
+const touch: Command = async (ctx) => {
+  const opts = options(ctx, 'acmht:d:');
+  if (!opts) return 1;
+  if (opts.args.length === 0) return fail(ctx, 'Needs 1 argument');
+  const fs = ctx.shell.device.fs;
+  const now = ctx.shell.device.now();
+  let status = 0;
+  for (const arg of opts.args) {
+    const path = ctx.shell.path(arg);
+    try {
+      if (fs.exists(path, ctx.shell.cred)) fs.touch(path, ctx.shell.cred, now);
+      else if (!opts.flags.has('c')) await fs.writeFile(path, Buffer.alloc(0), ctx.shell.cred);
+    } catch (err) {
+      status = report(ctx, arg, err, true);
+    }
+  }
+  return status;
+};
+
+const ln: Command = (ctx) => {
+  const opts = options(ctx, 'sfnv');
+  if (!opts) return 1;
+  if (!opts.flags.has('s')) return fail(ctx, 'hard links are not supported; use -s');
+  if (opts.args.length !== 2) return fail(ctx, 'Needs 2 arguments');
+  const [target, name] = opts.args;
+  const fs = ctx.shell.device.fs;
+  let path = ctx.shell.path(name);
+  try {
+    if (fs.exists(path, ctx.shell.cred) && fs.stat(path, ctx.shell.cred).node.type === 'dir' && !opts.flags.has('n')) {
+      path = joinPath(fs.realPath(path, ctx.shell.cred), baseName(target));
+    }
+    if (opts.flags.has('f') && fs.exists(path, ctx.shell.cred)) fs.remove(path, ctx.shell.cred, false);
+    fs.symlink(target, path, ctx.shell.cred);
+    return 0;
+  } catch (err) {
+    return report(ctx, name, err, true);
+  }
+};
+
+const chmod: Command = (ctx) => {
+  const opts = options(ctx, 'Rfv');
+  if (!opts) return 1;
+  const [spec, ...paths] = opts.args;
+  if (!spec || paths.length === 0) return fail(ctx, 'Needs 2 arguments');
+  const fs = ctx.shell.device.fs;
+  let status = 0;
+  const apply = (path: string, shown: string) => {
+    try {
+      const { node } = fs.stat(path, ctx.shell.cred);
+      const mode = applyMode(node.mode, spec);
+      if (mode === undefined) {
+        status = fail(ctx, `bad mode '${spec}'`);
+        return;
+      }
+      fs.chmod(path, mode, ctx.shell.cred);
+      if (opts.flags.has('R') && node.type === 'dir') {
+        for (const name of fs.readdir(path, ctx.shell.cred)) apply(joinPath(path, name), `${shown}/${name}`);
+      }
+    } catch (err) {
+      status = report(ctx, shown, err, true);
+    }
+  };
+  for (const p of paths) apply(ctx.shell.path(p), p);
+  return status;
+};
+
+/** An octal mode, or symbolic clauses like `u+x,go-w`. */
+function applyMode(current: number, spec: string): number | undefined {
+  if (/^[0-7]{1,4}$/.test(spec)) return parseInt(spec, 8);
+  let mode = current;
+  for (const clause of spec.split(',')) {
+    const m = /^([ugoa]*)([+=-])([rwxst]*)$/.exec(clause);
+    if (!m) return undefined;
+    const who = m[1] === '' || m[1].includes('a') ? 'ugo' : m[1];
+    let bits = 0;
+    for (const w of who) {
+      const shift = { u: 6, g: 3, o: 0 }[w as 'u' | 'g' | 'o'];
+      for (const p of m[3]) {
+        if (p === 'r') bits |= 4 << shift;
+        if (p === 'w') bits |= 2 << shift;
+        if (p === 'x') bits |= 1 << shift;
+        if (p === 's' && w !== 'o') bits |= w === 'u' ? 0o4000 : 0o2000;
+        if (p === 't') bits |= 0o1000;
+      }
+    }
+    if (m[2] === '+') mode |= bits;
+    else if (m[2] === '-') mode &= ~bits;
+    else {
+      let mask = 0;
+      for (const w of who) mask |= 0o7 << { u: 6, g: 3, o: 0 }[w as 'u' | 'g' | 'o'];
+      mode = (mode & ~mask) | bits;
+    }
+  }
+  return mode;
+}
+
+const STAT_DEFAULT =
+  '  File: %N\n  Size: %s\t Blocks: %b\t IO Blocks: %B\t%F\nDevice: %Dh/%dd\t Inode: %i\t Links: %h\n' +
+  'Access: (%a/%A)\tUid: (%u/%U)\tGid: (%g/%G)\nAccess: %x\nModify: %y\nChange: %z';
+
+const stat: Command = (ctx) => {
+  const opts = options(ctx, 'c:Lt');
+  if (!opts) return 1;
+  if (opts.args.length === 0) return fail(ctx, 'Needs 1 argument');
+  const format = opts.values.get('c') ?? (opts.flags.has('t') ? '%n %s %b %f %u %g %D %i %h %t %T %X %Y %Z %o' : STAT_DEFAULT);
+  const fs = ctx.shell.device.fs;
+  let status = 0;
+  for (const arg of opts.args) {
+    let st: Stat;
+    try {
+      st = opts.flags.has('L') ? fs.stat(ctx.shell.path(arg), ctx.shell.cred) : fs.lstat(ctx.shell.path(arg), ctx.shell.cred);
+    } catch (err) {
+      status = report(ctx, arg, err, true);
+      continue;
+    }
+    const node = st.node;
+    const typeBits = { file: 0o100000, dir: 0o040000, link: 0o120000, chr: 0o020000 }[node.type];
+    const fileType =
+      node.type === 'file' ? (node.size === 0 ? 'regular empty file' : 'regular file')
+        : { dir: 'directory', link: 'symbolic link', chr: 'character device' }[node.type];
+    const field: Record<string, () => string> = {
+      a: () => node.mode.toString(8),
+      A: () => modeString(node),
+      b: () => String(blocksKb(node) * 2),
+      B: () => '4096',
+      d: () => String(st.mount.dev),
+      D: () => st.mount.dev.toString(16),
+      f: () => (typeBits | node.mode).toString(16),
+      F: () => fileType,
+      g: () => String(node.gid),
+      G: () => idName(node.gid).padStart(8),
+      h: () => String(st.nlink),
+      i: () => String(st.ino),
+      m: () => st.mount.dir,
+      n: () => arg,
+      N: () => `\`${arg}'${node.type === 'link' ? ` -> \`${node.target}'` : ''}`,
+      o: () => '4096',
+      s: () => String(sizeOf(node)),
+      t: () => (node.type === 'chr' ? node.major.toString(16) : '0'),
+      T: () => (node.type === 'chr' ? node.minor.toString(16) : '0'),
+      u: () => String(node.uid),
+      U: () => idName(node.uid).padStart(8),
+      x: () => statTime(node.mtime),
+      X: () => String(Math.floor(node.mtime / 1000)),
+      y: () => statTime(node.mtime),
+      Y: () => String(Math.floor(node.mtime / 1000)),
+      z: () => statTime(node.mtime),
+      Z: () => String(Math.floor(node.mtime / 1000)),
+    };
+    ctx.stdout.write(`${format.replace(/%(.)/g, (_, c: string) => (c === '%' ? '%' : (field[c]?.() ?? '?')))}\n`);
+  }
+  return status;
+};
+
+const du: Command = (ctx) => {
+  const opts = options(ctx, 'ashkcd:x');
+  if (!opts) return 1;
+  const { flags } = opts;
+  const fs = ctx.shell.device.fs;
+  const cred = ctx.shell.cred;
+  const maxDepth = opts.values.has('d') ? Number(opts.values.get('d')) : Infinity;
+  const show = (kb: number, name: string) => ctx.stdout.write(`${flags.has('h') ? humanReadable(kb * 1024) : kb}\t${name}\n`);
+  let status = 0;
+  let total = 0;
+  const walk = (path: string, shown: string, depth: number): number => {
+    const { node } = fs.lstat(path, cred);
+    if (node.type !== 'dir') {
+      if (depth === 0 || (flags.has('a') && !flags.has('s') && depth <= maxDepth)) show(blocksKb(node), shown);
+      return blocksKb(node);
+    }
+    let kb = blocksKb(node);
+    try {
+      for (const name of fs.readdir(path, cred)) kb += walk(joinPath(path, name), `${shown === '/' ? '' : shown}/${name}`, depth + 1);
+    } catch (err) {
+      status = report(ctx, shown, err);
+    }
+    if ((!flags.has('s') && depth <= maxDepth) || depth === 0) show(kb, shown);
+    return kb;
+  };
+  for (const arg of opts.args.length ? opts.args : ['.']) {
+    try {
+      total += walk(ctx.shell.path(arg), arg, 0);
+    } catch (err) {
+      status = report(ctx, arg, err);
+    }
+  }
+  if (flags.has('c')) show(total, 'total');
+  return status;
+};
+
+const df: Command = (ctx) => {
+  const opts = options(ctx, 'hkPa');
+  if (!opts) return 1;
+  const device = ctx.shell.device;
+  const fs = device.fs;
+  let status = 0;
+  let mounts = fs.mounts.filter((m) => m.totalBytes > 0);
+  if (opts.args.length) {
+    mounts = [];
+    for (const arg of opts.args) {
+      try {
+        mounts.push(fs.stat(ctx.shell.path(arg), ctx.shell.cred).mount);
+      } catch (err) {
+        status = report(ctx, arg, err, true);
+      }
+    }
+  }
+  const rows = mounts.map((m) => {
+    const used = Math.min(fs.usedBytes(m), m.totalBytes);
+    const avail = m.totalBytes - used;
+    const percent = used + avail === 0 ? 0 : Math.ceil((used * 100) / (used + avail));
+    return { m, size: m.totalBytes, used, avail, percent };
+  });
+  const width0 = Math.max(14, ...rows.map((r) => r.m.device.length));
+  const lines: string[] = [];
+  if (opts.flags.has('h')) {
+    lines.push(`${'Filesystem'.padEnd(width0)} Size  Used Avail Use% Mounted on`);
+    for (const r of rows) {
+      const h = (n: number) => humanReadable(n).padStart(4);
+      lines.push(`${r.m.device.padEnd(width0)} ${h(r.size)}  ${h(r.used)}  ${h(r.avail)} ${String(r.percent).padStart(3)}% ${r.m.dir}`);
+    }
+  } else {
+    const kb = (n: number) => String(Math.floor(n / 1024));
+    const cells = rows.map((r) => [kb(r.size), kb(r.used), kb(r.avail), String(r.percent)]);
+    const headers = ['1K-blocks', 'Used', 'Available', 'Use%'];
+    const widths = headers.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+    lines.push(`${'Filesystem'.padEnd(width0)} ${headers.map((h, i) => h.padStart(widths[i])).join(' ')} Mounted on`);
+    rows.forEach((r, j) => {
+      const c = cells[j];
+      lines.push(`${r.m.device.padEnd(width0)} ${c[0].padStart(widths[0])} ${c[1].padStart(widths[1])} ${c[2].padStart(widths[2])} ${c[3].padStart(widths[3] - 1)}% ${r.m.dir}`);
+    });
+  }
+  if (rows.length) ctx.stdout.write(`${lines.join('\n')}\n`);
+  return status;
+};
+
+const find: Command = (ctx) => {
+  const argv = ctx.argv.slice(1);
+  const starts: string[] = [];
+  while (argv.length && !argv[0].startsWith('-') && argv[0] !== '!' && argv[0] !== '(') starts.push(argv.shift()!);
+  const tests: ((name: string, node: FsNode, depth: number) => boolean)[] = [];
+  let maxDepth = Infinity;
+  let minDepth = 0;
+  let negate = false;
+  while (argv.length) {
+    const arg = argv.shift()!;
+    const value = () => {
+      const v = argv.shift();
+      if (v === undefined) throw new Error(`'${arg}' needs 1 arg`);
+      return v;
+    };
+    let test: ((name: string, node: FsNode, depth: number) => boolean) | undefined;
+    try {
+      if (arg === '!' || arg === '-not') {
+        negate = !negate;
+        continue;
+      } else if (arg === '-name' || arg === '-iname') {
+        const re = wildcard(value(), arg === '-iname');
+        test = (name) => re.test(name);
+      } else if (arg === '-type') {
+        const t = value();
+        const type = { f: 'file', d: 'dir', l: 'link', c: 'chr' }[t];
+        if (!type) return fail(ctx, `bad -type '${t}'`);
+        test = (_name, node) => node.type === type;
+      } else if (arg === '-maxdepth') {
+        maxDepth = Number(value());
+        continue;
+      } else if (arg === '-mindepth') {
+        minDepth = Number(value());
+        continue;
+      } else if (arg === '-print' || arg === '-a' || arg === '-and') {
+        continue;
+      } else {
+        return fail(ctx, `Unknown option '${arg}'`);
+      }
+    } catch (err) {
+      return fail(ctx, (err as Error).message);
+    }
+    const inverted = negate;
+    tests.push(inverted ? (n, node, d) => !test(n, node, d) : test);
+    negate = false;
+  }
+  const fs = ctx.shell.device.fs;
+  const cred = ctx.shell.cred;
+  let status = 0;
+  const visit = (path: string, shown: string, depth: number) => {
+    const { node } = fs.lstat(path, cred);
+    if (depth >= minDepth && tests.every((t) => t(baseName(shown), node, depth))) ctx.stdout.write(`${shown}\n`);
+    if (node.type !== 'dir' || depth >= maxDepth) return;
+    let names: string[];
+    try {
+      names = fs.readdir(path, cred);
+    } catch (err) {
+      status = report(ctx, shown, err);
+      return;
+    }
+    for (const name of names) visit(joinPath(path, name), shown.endsWith('/') ? `${shown}${name}` : `${shown}/${name}`, depth + 1);
+  };
+  for (const start of starts.length ? starts : ['.']) {
+    try {
+      visit(ctx.shell.path(start), start, 0);
+    } catch (err) {
+      status = report(ctx, start, err);
+    }
+  }
+  return status;
+};
+
+export const FILE_COMMANDS: Record<string, Command> = { ls, cat, cp, mv, rm, mkdir, rmdir, touch, ln, chmod, stat, du, df, find, md5sum };

@@ -1,0 +1,10 @@
+import type { Command } from '../interpreter.ts';
+import { ANDROID_COMMANDS } from './android.ts';
+import { FILE_COMMANDS } from './files.ts';
+import { SYSTEM_COMMANDS } from './system.ts';
+import { TEXT_COMMANDS } from './text.ts';
+
+/** Every command the simulated /system/bin has, by name. */
+export const COMMANDS = new Map<string, Command>(
+  Object.entries({ ...FILE_COMMANDS, ...TEXT_COMMANDS, ...SYSTEM_COMMANDS, ...ANDROID_COMMANDS }),
+);

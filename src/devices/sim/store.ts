@@ -1,0 +1,115 @@
+// Where one simulated phone lives on the host: `<dataDir>/phones/<phoneId>/`.
+//   state.json   everything that differs from a fresh device (see device.ts), absent while nothing does
+//   blobs/<sha256>  contents of the files written on the phone, named by their hash, so copies are free
+// Every write goes to a temporary file that is renamed into place: a process killed at any moment leaves
+// either the old or the new file, never a torn one.
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, unlinkSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform } from 'node:stream';
+
+let tmpCounter = 0;
+const tmpName = (target: string) => `${target}.${process.pid}.${++tmpCounter}.tmp`;
+
+export class PhoneStore {
+  readonly statePath: string;
+  readonly blobDir: string;
+
+  constructor(readonly dir: string) {
+    this.statePath = join(dir, 'state.json');
+    this.blobDir = join(dir, 'blobs');
+  }
+
+  async readState<T>(): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(this.statePath, 'utf8')) as T;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async writeState(state: unknown): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await writeAtomically(this.statePath, JSON.stringify(state));
+  }
+
+  blobPath(hash: string): string {
+    return join(this.blobDir, hash);
+  }
+
+  /** Stores `data` and returns its hash; storing the same bytes twice keeps one copy. */
+  async putBlob(data: Buffer): Promise<string> {
+    const hash = createHash('sha256').update(data).digest('hex');
+    const path = this.blobPath(hash);
+    if (!(await exists(path))) {
+      await mkdir(this.blobDir, { recursive: true });
+      await writeAtomically(path, data);
+    }
+    return hash;
+  }
+
+  /** Copies a host file or stream into the blob store without holding it in memory (APKs and tars run to gigabytes). */
+  async importBlob(source: string | AsyncIterable<Buffer>): Promise<{ hash: string; size: number }> {
+    await mkdir(this.blobDir, { recursive: true });
+    const tmp = tmpName(join(this.blobDir, 'import'));
+    const hasher = createHash('sha256');
+    let size = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _encoding, done) {
+        hasher.update(chunk);
+        size += chunk.length;
+        done(null, chunk);
+      },
+    });
+    const input = typeof source === 'string' ? createReadStream(source) : source;
+    try {
+      await pipeline(input, tap, createWriteStream(tmp));
+      const hash = hasher.digest('hex');
+      await rename(tmp, this.blobPath(hash));
+      return { hash, size };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  readBlob(hash: string): Promise<Buffer> {
+    return readFile(this.blobPath(hash));
+  }
+
+  /** Synchronous so that no write of the same blob can slip in between the reference check and the unlink. */
+  removeBlobSync(hash: string): void {
+    try {
+      unlinkSync(this.blobPath(hash));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+
+  destroy(): Promise<void> {
+    return rm(this.dir, { recursive: true, force: true });
+  }
+}
+
+async function writeAtomically(path: string, data: string | Buffer): Promise<void> {
+  const tmp = tmpName(path);
+  try {
+    await writeFile(tmp, data);
+    await rename(tmp, path);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

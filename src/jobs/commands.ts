@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CommandPlan } from '../core/commands.ts';
+import { PHONE_STATUS } from '../core/model.ts';
+import { CommandTimeoutError, type CommandResult, type PhoneSpec } from '../devices/driver.ts';
+import type { ObjectStore } from '../objects/store.ts';
+import type { Job } from '../store/schema.ts';
+import type { JobHandler, JobResult } from './engine.ts';
+import { phoneSpec, type HandlerDeps } from './handlers.ts';
+
+/** Documented size limits, checked before anything is downloaded (spec §3.34, §3.35). */
+export const MAX_TAR_BYTES = 6 * 1024 ** 3;
+export const MAX_APK_BYTES = 2 * 1024 ** 3;
+
+/** The job-level failure of a command that ran and failed (spec §8 row 31). */
+const COMMAND_FAILED = { errorCode: 'CPS.0191', errorMsg: 'Run command failed.' } as const;
+
+export interface CommandDeps extends HandlerDeps {
+  objects: ObjectStore;
+}
+
+/** Queued ADB commands: one job per phone, run in order with the phone's other jobs. */
+export function commandHandler(deps: CommandDeps): JobHandler {
+  return {
+    run: (job) => runCommandJob(job, deps),
+    // A command may have had effects before the worker died (an install, a push): never run it twice.
+    retryable: false,
+    abandoned: () => ({ ok: false, errorCode: 'CPS.0054' }),
+  };
+}
+
+export async function runCommandJob(job: Job, deps: CommandDeps, timeoutMs?: number): Promise<JobResult> {
+  const phone = await deps.db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirst();
+  if (!phone) return { ok: false, errorCode: 'CPS.0005' };
+  if (phone.status !== PHONE_STATUS.running) return { ok: false, errorCode: 'CPS.0141' };
+  const spec = phoneSpec(phone, deps.catalogue);
+  try {
+    return outcome(await execute(job.params as CommandPlan, spec, deps, timeoutMs));
+  } catch (error) {
+    if (error instanceof CommandTimeoutError) return { ok: false, errorCode: 'CPS.0054', executeMsg: error.message };
+    if (error instanceof CommandRefused) return { ok: false, errorCode: error.code };
+    throw error;
+  }
+}
+
+class CommandRefused extends Error {
+  constructor(readonly code: 'CPS.0104' | 'CPS.0118') {
+    super(code);
+  }
+}
+
+function outcome(result: CommandResult): JobResult {
+  return result.exitCode === 0 ? { ok: true, executeMsg: result.output } : { ok: false, ...COMMAND_FAILED, executeMsg: result.output };
+}
+
+async function execute(plan: CommandPlan, phone: PhoneSpec, deps: CommandDeps, timeoutMs?: number): Promise<CommandResult> {
+  switch (plan.command) {
+    case 'shell':
+      return deps.driver.shell(phone, plan.script, { timeoutMs });
+    case 'uninstall':
+      return deps.driver.uninstall(phone, plan.packageName, []);
+    case 'push':
+      return withDownloads([plan], MAX_TAR_BYTES, deps.objects, ([tar]) => deps.driver.pushTar(phone, tar));
+    default:
+      return withDownloads(plan.apks, MAX_APK_BYTES, deps.objects, (apks) => deps.driver.install(phone, apks, plan.flags));
+  }
+}
+
+/** Fetches the objects into a private temp dir (missing → CPS.0104, too large → CPS.0118), runs `use`, cleans up. */
+async function withDownloads(
+  objects: Array<{ bucket: string; key: string }>,
+  maxBytes: number,
+  store: ObjectStore,
+  use: (files: string[]) => Promise<CommandResult>,
+): Promise<CommandResult> {
+  for (const object of objects) {
+    const stat = await store.stat(object.bucket, object.key);
+    if (!stat) throw new CommandRefused('CPS.0104');
+    if (stat.size > maxBytes) throw new CommandRefused('CPS.0118');
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'opencph-objects-'));
+  try {
+    const files = objects.map((object, index) => join(dir, `${index}-${object.key.split('/').pop()}`));
+    for (const [index, object] of objects.entries()) await store.download(object.bucket, object.key, files[index]);
+    return await use(files);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,105 @@
+// A phone's state survives restarts of the phone and of the process; untouched phones cost nothing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CommandTimeoutError, PhoneOperationError } from '../../../src/devices/driver.ts';
+import { APK_FIXTURES, catalogue, dataDir, driver, phone } from '../../fixtures/sim/phone.ts';
+
+test('files, persist.* properties, settings and packages survive a new driver on the same data dir', async () => {
+  const dir = await dataDir();
+  const spec = phone();
+  const first = await driver(dir);
+  await first.create(spec);
+  await first.shell(spec, 'echo kept > /data/local/tmp/k.txt; setprop persist.sys.k 1; setprop debug.k 1; settings put system screen_brightness 7; rm /sdcard/Alarms -r');
+  assert.equal((await first.install(spec, [`${APK_FIXTURES}hello-v1.apk`], [])).output, 'Success\n');
+
+  const second = await driver(dir);
+  const sh = async (command: string) => (await second.shell(spec, command)).output;
+  assert.equal(await sh('cat /data/local/tmp/k.txt; getprop persist.sys.k; getprop debug.k; settings get system screen_brightness'), 'kept\n1\n1\n7\n');
+  assert.equal(await sh('pm list packages -3; ls /sdcard | head -1'), 'package:com.opencph.hello\nDCIM\n');
+
+  // A restart keeps data and persist.*; other properties are gone.
+  await second.restart(spec);
+  assert.equal(await sh('cat /data/local/tmp/k.txt; getprop persist.sys.k; getprop debug.k; pm path com.opencph.hello'),
+    'kept\n1\n\npackage:/data/app/com.opencph.hello-1/base.apk\n');
+});
+
+test('restart applies the property of the spec and a new image; reset wipes the phone', async () => {
+  const sim = await driver();
+  const spec = phone({ property: { 'sys.prop.writeimsi': '460021624617113', 'persist.sys.locale': 'zh-CN' } });
+  await sim.create(spec);
+  const sh = async (command: string, s = spec) => (await sim.shell(s, command)).output;
+  assert.equal(await sh('getprop sys.prop.write_imsi; getprop persist.sys.locale; getprop sys.prop.write_wifissid'), '460021624617113\nzh-CN\ncloudphone_wifi\n');
+  await sh('setprop persist.sys.locale fr-FR; echo x > /sdcard/x');
+  assert.equal(await sh('getprop persist.sys.locale'), 'fr-FR\n');
+
+  const android11 = { ...spec, image: catalogue.image('23051820230601c84d0007e19b3f5a27')!, property: { 'persist.sys.locale': 'en-US' } };
+  // Until the phone restarts it runs the image it booted.
+  assert.equal(await sh('getprop ro.build.version.release', android11), '7.1.1\n');
+  await sim.restart(android11);
+  assert.equal(await sh('getprop ro.build.version.release; getprop persist.sys.locale; getprop sys.prop.write_imsi; cat /sdcard/x', android11), '11\nen-US\n\nx\n');
+
+  await sim.reset(spec);
+  assert.equal(await sh('getprop ro.build.version.release; ls /sdcard/x'), '7.1.1\nls: /sdcard/x: No such file or directory\n');
+});
+
+test('a stopped phone refuses commands; start brings it back', async () => {
+  const sim = await driver();
+  const spec = phone();
+  await sim.create(spec);
+  await sim.stop(spec);
+  await assert.rejects(sim.shell(spec, 'ls'), PhoneOperationError);
+  await assert.rejects(sim.install(spec, [`${APK_FIXTURES}hello-v1.apk`], []), PhoneOperationError);
+  await sim.start(spec);
+  assert.equal((await sim.shell(spec, 'getprop sys.boot_completed')).output, '1\n');
+});
+
+test('untouched phones cost nothing on disk; a write costs about its size', async () => {
+  const dir = await dataDir();
+  const sim = await driver(dir, { maxLoaded: 100 });
+  const specs = Array.from({ length: 1000 }, (_, i) => phone({ id: i.toString(16).padStart(32, '0') }));
+  for (const spec of specs) await sim.create(spec);
+  await sim.shell(specs[0], 'getprop ro.product.model; ls -l /system; cat /proc/meminfo');
+  const phones = await readdir(join(dir, 'phones')).catch(() => []);
+  assert.deepEqual(phones, [], 'no phone has a directory');
+  assert.ok(sim.loadedCount <= 100, `at most 100 devices in memory, got ${sim.loadedCount}`);
+
+  await sim.shell(specs[1], 'echo hello > /data/local/tmp/h');
+  const phoneDir = join(dir, 'phones', specs[1].id);
+  const state = await stat(join(phoneDir, 'state.json'));
+  assert.ok(state.size < 1024, `state.json is ${state.size} bytes`);
+  assert.deepEqual(await readdir(join(phoneDir, 'blobs')), ['5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03']);
+
+  await sim.destroy(specs[1].id);
+  assert.deepEqual(await readdir(join(dir, 'phones')), []);
+});
+
+test('blobs of deleted and replaced files are removed once the state no longer needs them', async () => {
+  const dir = await dataDir();
+  const sim = await driver(dir);
+  const spec = phone();
+  await sim.create(spec);
+  await sim.shell(spec, 'echo one > /data/local/tmp/a; echo one > /data/local/tmp/b; echo two > /data/local/tmp/c');
+  const blobs = () => readdir(join(dir, 'phones', spec.id, 'blobs'));
+  assert.equal((await blobs()).length, 2, 'identical contents share one blob');
+  await sim.shell(spec, 'rm /data/local/tmp/a; echo three > /data/local/tmp/c');
+  assert.equal((await blobs()).length, 2);
+  await sim.shell(spec, 'rm /data/local/tmp/b /data/local/tmp/c');
+  assert.deepEqual(await blobs(), []);
+  const state = JSON.parse(await readFile(join(dir, 'phones', spec.id, 'state.json'), 'utf8'));
+  assert.deepEqual(state.fs, {});
+});
+
+test('sleep takes its time times the scale; the caller\'s timeout is real time', async () => {
+  const spec = phone();
+  const instant = await driver(undefined, { timeScale: 0 });
+  await instant.create(spec);
+  assert.equal((await instant.shell(spec, 'sleep 5; echo done', { timeoutMs: 2000 })).output, 'done\n');
+
+  const slow = await driver(undefined, { timeScale: 0.001 });
+  await slow.create(spec);
+  await assert.rejects(slow.shell(spec, 'touch /data/local/tmp/t; sleep 500; echo never', { timeoutMs: 50 }), CommandTimeoutError);
+  // What ran before the timeout happened, and the phone still answers.
+  assert.equal((await slow.shell(spec, 'ls /data/local/tmp')).output, 't\n');
+});

@@ -8,6 +8,7 @@ import { createServices, type Services } from './core/services.ts';
 import { openStore, type Store } from './store/db.ts';
 
 export interface RunningServer {
+  config: Config;
   app: App;
   url: string;
   services: Services;
@@ -51,6 +52,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await services.engine.start();
   ready = true;
   return {
+    config,
     app,
     url,
     services,

@@ -42,7 +42,7 @@ export async function createServices(
   const catalogue = Catalogue.load();
   const iam = new Iam(store.db, clock, ids);
   await iam.init();
-  const driver = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir });
+  const driver = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir, clock, ids });
   const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config) };
   const engine = new JobEngine({
     db: store.db,

@@ -32,6 +32,8 @@ export interface PhoneDriver {
   stop(phone: PhoneSpec): Promise<void>;
   /** Reboots; data is kept. New `property` values or a new image in `phone` take effect. */
   restart(phone: PhoneSpec): Promise<void>;
+  /** Factory reset: data, user packages and settings are wiped; the image (possibly a new one) and `property` apply. */
+  reset(phone: PhoneSpec): Promise<void>;
   /** The phone is gone for good (its server was deleted): free whatever it holds. */
   destroy(phoneId: string): Promise<void>;
   /** `adb shell <command>`; a command still running after `timeoutMs` is stopped and throws CommandTimeoutError. */

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +91,21 @@ describe('push, install, uninstall', () => {
     const [job] = await run('push', 'obs://bucket-a/nothing/here.tar');
     assert.equal(job.status, -1);
     assert.equal(job.error_code, 'CPS.0104');
+  });
+
+  test('objects over the documented size limits fail their job with CPS.0118 before any download', async () => {
+    // Sparse files: the size the store reports, without the disk it would take.
+    const objects = join(t.server.config.dataDir, 'objects', 'bucket-a', 'big');
+    mkdirSync(objects, { recursive: true });
+    for (const [name, size] of [['huge.tar', 6 * 1024 ** 3 + 1], ['huge.apk', 2 * 1024 ** 3 + 1]] as const) {
+      writeFileSync(join(objects, name), '');
+      truncateSync(join(objects, name), size);
+    }
+    for (const [command, content] of [['push', 'obs://bucket-a/big/huge.tar'], ['install', 'obs://bucket-a/big/huge.apk']]) {
+      const [job] = await run(command, content);
+      assert.equal(job.status, -1, command);
+      assert.equal(job.error_code, 'CPS.0118', command);
+    }
   });
 
   test('install, reinstall without and with -r, uninstall', async () => {

@@ -12,6 +12,7 @@ import { SIGNED_BODY_LIMIT, assertProject, authenticate } from './auth/authentic
 import { iamRoutes } from './iam/routes.ts';
 import { catalogueRoutes } from './cph/catalogue.ts';
 import { serverRoutes } from './cph/servers.ts';
+import { bandwidthRoutes } from './cph/bandwidth.ts';
 import { phoneRoutes } from './cph/phones.ts';
 import { jobRoutes } from './cph/jobs.ts';
 import { commandRoutes } from './cph/commands.ts';
@@ -103,6 +104,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     iamRoutes(scope as App, services, options.publicUrl);
     catalogueRoutes(scope as App, services);
     serverRoutes(scope as App, services);
+    bandwidthRoutes(scope as App, services);
     phoneRoutes(scope as App, services);
     jobRoutes(scope as App, services);
     commandRoutes(scope as App, services);

@@ -31,13 +31,3 @@ export const PHONE_STATUS = {
 
 /** Every documented phone status, valid as a ListCloudPhones `status` filter. */
 export const PHONE_STATUS_VALUES: number[] = Object.values(PHONE_STATUS);
-
-/** RestartCloudPhone restarts running phones and starts stopped or failed ones (spec §4.2). */
-export const RESTARTABLE: number[] = [
-  PHONE_STATUS.running,
-  PHONE_STATUS.stopped,
-  PHONE_STATUS.resetFailed,
-  PHONE_STATUS.restartFailed,
-  PHONE_STATUS.abnormal,
-  PHONE_STATUS.stopFailed,
-];

@@ -1,9 +1,9 @@
 import type { Db } from '../store/db.ts';
 import type { NewJob, Phone } from '../store/schema.ts';
-import { cpsError, itemError, notFound, type ItemError } from '../api/errors.ts';
-import type { Catalogue } from './catalogue.ts';
+import { cpsError, cpsMessage, itemError, notFound, type CpsCode, type ItemError } from '../api/errors.ts';
+import type { Catalogue, PhoneImage } from './catalogue.ts';
+import { PHONE_TRANSITIONS, phoneRefusal, type PhoneOperation } from './lifecycle.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
-import { PHONE_STATUS, RESTARTABLE } from './model.ts';
 import { escapeLike } from './servers.ts';
 
 export interface PhoneFilters {
@@ -86,17 +86,50 @@ export class PhoneService {
     return this.catalogue.image(imageId)?.opencph.image_version ?? '';
   }
 
+  /** UpdatePhoneName: synchronous. */
+  async rename(projectId: string, phoneId: string, name: string): Promise<void> {
+    const updated = await this.db
+      .updateTable('phones')
+      .set({ name, updated_at: this.clock.now() })
+      .where('project_id', '=', projectId)
+      .where('id', '=', phoneId)
+      .executeTakeFirst();
+    if (updated.numUpdatedRows === 0n) throw notFound('CPS.0005');
+  }
+
+  /** RestartCloudPhone: restarts running phones, starts stopped ones; a new image and attributes may apply. */
+  restart(projectId: string, requestId: string, items: PhoneBatchItem[], imageId?: string): Promise<BatchEntry[]> {
+    return this.batch('restart', projectId, requestId, items, imageId);
+  }
+
+  /** ResetCloudPhone: wipes the phones' data; a new image and attributes may apply. */
+  reset(projectId: string, requestId: string, items: PhoneBatchItem[], imageId?: string): Promise<BatchEntry[]> {
+    return this.batch('reset', projectId, requestId, items, imageId);
+  }
+
+  /** PowerOffCloudPhone. */
+  stop(projectId: string, requestId: string, phoneIds: string[]): Promise<BatchEntry[]> {
+    return this.batch('stop', projectId, requestId, phoneIds.map((phone_id) => ({ phone_id })));
+  }
+
+  /** UpdateCloudPhoneProperty: every item names attributes to merge into the phone's. */
+  updateProperty(projectId: string, requestId: string, items: Array<Required<PhoneBatchItem>>): Promise<BatchEntry[]> {
+    return this.batch('update-property', projectId, requestId, items);
+  }
+
   /**
-   * RestartCloudPhone: every named phone that may restart goes to 4 (restarting) with a job; the others get
-   * their documented error in place of a job. One transaction; the response keeps the request's order.
+   * A batch operation on phones: every named phone that allows it gets a job (and its transitional status);
+   * the others get their documented error in place of a job. One transaction; the response keeps the
+   * request's order.
    */
-  async restart(projectId: string, requestId: string, items: PhoneBatchItem[], imageId?: string): Promise<BatchEntry[]> {
+  private async batch(operation: PhoneOperation, projectId: string, requestId: string, items: PhoneBatchItem[], imageId?: string): Promise<BatchEntry[]> {
     if (items.length === 0) throw cpsError('CPS.0009');
     if (items.length > MAX_BATCH_PHONES) throw cpsError('CPS.0190');
     const image = imageId === undefined ? undefined : this.catalogue.image(imageId);
     if (imageId !== undefined && !image) throw cpsError('CPS.0166');
+    const { via } = PHONE_TRANSITIONS[operation];
     const now = this.clock.now();
-    const entries = await this.db.transaction().execute(async (trx) => {
+    return this.db.transaction().execute(async (trx) => {
       const ids = items.map((item) => item.phone_id).filter((id) => HEX32.test(id));
       const found = ids.length
         ? await trx.selectFrom('phones').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).forUpdate().execute()
@@ -105,15 +138,16 @@ export class PhoneService {
       const jobs: NewJob[] = [];
       const result: BatchEntry[] = items.map((item) => {
         const phone = phones.get(item.phone_id);
-        const refusal = this.restartRefusal(item, phone, image);
+        const refusal = this.refusal(operation, item, phone, image);
         if (refusal) return { phone_id: item.phone_id, ...refusal };
-        phone!.status = PHONE_STATUS.restarting; // a repeated id in the same batch is refused as busy
+        // A repeated id in the same batch then meets the phone as busy.
+        if (via !== undefined) phone!.status = via;
         const jobId = this.ids.hex32();
         jobs.push({
           id: jobId,
           project_id: projectId,
           request_id: requestId,
-          type: 'phone.restart',
+          type: `phone.${operation}`,
           phone_id: item.phone_id,
           server_id: phone!.server_id,
           lock_key: item.phone_id,
@@ -125,25 +159,24 @@ export class PhoneService {
         return { phone_id: item.phone_id, job_id: jobId };
       });
       if (jobs.length > 0) {
-        await trx
-          .updateTable('phones')
-          .set({ status: PHONE_STATUS.restarting, updated_at: now })
-          .where('id', 'in', jobs.map((job) => job.phone_id!))
-          .execute();
+        if (via !== undefined) {
+          await trx.updateTable('phones').set({ status: via, updated_at: now }).where('id', 'in', jobs.map((job) => job.phone_id!)).execute();
+        }
         await trx.insertInto('jobs').values(jobs).execute();
       }
       return result;
     });
-    return entries;
   }
 
-  private restartRefusal(item: PhoneBatchItem, phone: Phone | undefined, image: ReturnType<Catalogue['image']>): ItemError | undefined {
+  private refusal(operation: PhoneOperation, item: PhoneBatchItem, phone: Phone | undefined, image: PhoneImage | undefined): ItemError | undefined {
     if (!HEX32.test(item.phone_id)) return itemError('CPS.0004');
     if (!phone) return itemError('CPS.0005');
-    if (phone.status === PHONE_STATUS.frozen) return itemError('CPS.0053');
-    if (phone.status === PHONE_STATUS.creating || phone.status === PHONE_STATUS.beingCreated) return itemError('CPS.0213');
-    if (!RESTARTABLE.includes(phone.status)) return itemError('CPS.0165');
-    if (item.property !== undefined && !isPropertyJson(item.property)) return itemError('CPS.0078');
+    const code = phoneRefusal(operation, phone.status);
+    if (code) return itemError(code);
+    if (item.property !== undefined) {
+      const propertyError = checkProperty(item.property, phone.phone_model_name);
+      if (propertyError) return propertyError;
+    }
     if (image) {
       const model = this.catalogue.phoneModel(phone.phone_model_name);
       if (!model || !this.catalogue.imageFitsPhoneModel(image, model)) return itemError('CPS.0255');
@@ -152,15 +185,93 @@ export class PhoneService {
   }
 }
 
-/** `property` is a JSON object of attribute names to string or number values, as a string. */
-export function isPropertyJson(text: string): boolean {
+const BINARY = /^[01]$/;
+const CARRIER_NAME = /^[A-Za-z0-9_@#.,:/\\() -]{1,90}$/;
+const COUNTRY = /^[A-Za-z,]{1,10}$/;
+// "Only letters and commas", yet the default is 46000: digits are allowed too (spec §8 row 26).
+const OPERATOR_ID = /^[A-Za-z0-9,]{1,10}$/;
+// The printed special characters miss `:` and `.`, which every URL needs (spec §8 row 27).
+const GAME_URL = /^(?=.{1,256}$)https?:\/\/[A-Za-z0-9_.,/;:?=&%#-]+$/;
+// Deprecated attributes have no rule left to check; they are still accepted.
+const DEPRECATED = /^.*$/s;
+
+/** The value rule of every attribute of the list (spec §6.1), as a pattern or an integer range. */
+const ATTRIBUTES: Record<string, RegExp | [number, number]> = {
+  'com.cph.mainkeys': BINARY,
+  'disable.status.bar': BINARY,
+  'ro.permission.changed': BINARY,
+  'ro.install.auto': BINARY,
+  'ro.com.cph.non_root': BINARY,
+  'ro.com.cph.notification_disable': BINARY,
+  'com.cph.disable_fb_permission': BINARY,
+  'com.cph.bandwidth_limit': /^(-1|[1-9]\d{0,7})$/,
+  'ro.com.cph.toast_enable': BINARY,
+  'com.cph.cam_local_pic_path': /^[A-Za-z0-9_@#.:/ -]{1,90}$/,
+  'persist.sys.locale': /^[A-Za-z0-9-]{1,64}$/,
+  'sys.prop.write_imsi': /^\d{1,15}$/,
+  'sys.prop.write_phonenum': /^\d{1,20}$/,
+  'sys.prop.write_wifissid': /^[A-Za-z0-9_./-]{1,64}$/,
+  'gsm.sim.operator.iso-country': COUNTRY,
+  'gsm.sim.operator.numeric': OPERATOR_ID,
+  'gsm.sim.operator.alpha': CARRIER_NAME,
+  'gsm.operator.iso-country': COUNTRY,
+  'gsm.operator.numeric': OPERATOR_ID,
+  'gsm.operator.alpha': CARRIER_NAME,
+  'ro.hardware.gpu-renderer': DEPRECATED,
+  'ro.board.platform': DEPRECATED,
+  'ro.build.product': DEPRECATED,
+  'ro.product.device': DEPRECATED,
+  'ro.com.cph.sfs_enable': DEPRECATED,
+  'ro.product.manufacturer': DEPRECATED,
+  'ro.product.name': DEPRECATED,
+  'qemu.hw.mainkeys': BINARY,
+  'ro.horizontal.screen': BINARY,
+  'com.cph.cg.sign_check_url': GAME_URL,
+  'com.cph.cg.event_notify_url': GAME_URL,
+  'com.cph.cg.heartbeat_url': GAME_URL,
+  'com.cph.cg.heartbeat_interval': /^\d{1,10}$/,
+  'com.cph.cg.app_port': [10000, 11000],
+  'com.cph.cg.h5_port': [10000, 11000],
+  'ro.com.cph.cloud_app_engine': BINARY,
+};
+
+/** Spellings of the document's examples (spec §8 row 25): accepted, stored as sent, checked as the listed name. */
+const ALIASES: Record<string, string> = {
+  'sys.prop.writephonenum': 'sys.prop.write_phonenum',
+  'sys.prop.writeimsi': 'sys.prop.write_imsi',
+  'sys.prop.writewifissid': 'sys.prop.write_wifissid',
+  'sys.prop.wifid': 'sys.prop.write_wifissid',
+};
+
+/** The one flavor on which the download rate cannot be limited (spec §6.1 #8). */
+const NO_BANDWIDTH_LIMIT_FLAVOR = 'rx1.cp.c60.d32.e1v1.qemu';
+
+/**
+ * The error of a `property` JSON string for a phone of `phoneModelName`: not a JSON object of string or
+ * number values (CPS.0078), a listed attribute with a value outside its rule (CPS.0164) or one the flavor
+ * does not support (CPS.0163). Unlisted names pass, so that documented examples keep working (spec §8 row 25).
+ */
+export function checkProperty(text: string, phoneModelName: string): ItemError | undefined {
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as unknown;
-    return (
-      typeof value === 'object' && value !== null && !Array.isArray(value) &&
-      Object.values(value).every((v) => typeof v === 'string' || typeof v === 'number')
-    );
+    value = JSON.parse(text);
   } catch {
-    return false;
+    return itemError('CPS.0078');
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return itemError('CPS.0078');
+  for (const [name, raw] of Object.entries(value)) {
+    if (typeof raw !== 'string' && typeof raw !== 'number') return itemError('CPS.0078');
+    const canonical = ALIASES[name] ?? name;
+    const rule = ATTRIBUTES[canonical];
+    if (!rule) continue;
+    if (canonical === 'com.cph.bandwidth_limit' && phoneModelName === NO_BANDWIDTH_LIMIT_FLAVOR) return namedError('CPS.0163', name);
+    const given = String(raw);
+    const valid = rule instanceof RegExp ? rule.test(given) : /^\d+$/.test(given) && Number(given) >= rule[0] && Number(given) <= rule[1];
+    if (!valid) return namedError('CPS.0164', name);
+  }
+  return undefined;
+}
+
+function namedError(code: CpsCode, name: string): ItemError {
+  return { error_code: code, error_msg: cpsMessage(code, name) };
 }

@@ -1,9 +1,9 @@
 import { randomInt } from 'node:crypto';
 import type { Db } from '../store/db.ts';
 import type { NewJob, NewPhone, NewServer, Server, ServerPort } from '../store/schema.ts';
-import { cpsError, notFound } from '../api/errors.ts';
+import { cpsError, itemError, notFound, type CpsCode, type ItemError } from '../api/errors.ts';
 import { Catalogue, type PhoneModel, type ServerModel } from './catalogue.ts';
-import type { Clock, Ids } from './runtime.ts';
+import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { PHONE_STATUS, SERVER_STATUS } from './model.ts';
 
 /** A purchase as both buy APIs describe it (v1: system network, v2: custom network). */
@@ -33,6 +33,11 @@ export interface ServerFilters {
   server_id?: string;
   network_version?: string;
 }
+
+export type ServerBatchEntry = { server_id: string; job_id: string } | ({ server_id: string } & ItemError);
+
+/** Most servers one batch request may name (spec §8 row 41). */
+export const MAX_BATCH_SERVERS = 100;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EIP_TYPES = ['5_telcom', '5_union', '5_bgp', '5_sbgp'];
@@ -212,6 +217,104 @@ export class ServerService {
     return jobId;
   }
 
+  /** UpdateServerName: synchronous; the phones keep their own names. */
+  async rename(projectId: string, serverId: string, name: string): Promise<void> {
+    const updated = await this.db
+      .updateTable('servers')
+      .set({ name, updated_at: this.clock.now() })
+      .where('project_id', '=', projectId)
+      .where('id', '=', serverId)
+      .executeTakeFirst();
+    if (updated.numUpdatedRows === 0n) throw notFound('CPS.0015');
+  }
+
+  /**
+   * RestartCloudPhoneServer: each normal server named goes to 13 (the documented "starting", the nearest
+   * value to "restarting") and its running phones to 4, with one job per server that restarts exactly those
+   * phones. Stopped or failed phones are left as they are. Refused servers get their code in place of a job.
+   */
+  async restart(projectId: string, requestId: string, serverIds: string[]): Promise<ServerBatchEntry[]> {
+    if (serverIds.length === 0) throw cpsError('CPS.0095');
+    if (serverIds.length > MAX_BATCH_SERVERS) throw cpsError('CPS.0096');
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (trx) => {
+      const status = await lockServers(trx, projectId, serverIds);
+      const refusals = serverIds.map((serverId): CpsCode | undefined => {
+        if (!HEX32.test(serverId)) return 'CPS.0097';
+        if (!status.has(serverId)) return 'CPS.0015';
+        if (status.get(serverId) !== SERVER_STATUS.normal) return 'CPS.0158';
+        status.set(serverId, SERVER_STATUS.starting); // a repeated id in the same batch is refused
+        return undefined;
+      });
+      const accepted = serverIds.filter((_, index) => !refusals[index]);
+      const jobIds = new Map(accepted.map((serverId) => [serverId, this.ids.hex32()]));
+      if (accepted.length > 0) {
+        const phones = await trx
+          .updateTable('phones')
+          .set({ status: PHONE_STATUS.restarting, updated_at: now })
+          .where('server_id', 'in', accepted)
+          .where('status', '=', PHONE_STATUS.running)
+          .returning(['id', 'server_id'])
+          .execute();
+        await trx.updateTable('servers').set({ status: SERVER_STATUS.starting, updated_at: now }).where('id', 'in', accepted).execute();
+        const jobs = accepted.map((serverId) =>
+          serverJob(jobIds.get(serverId)!, projectId, requestId, serverId, 'server.restart', { phone_ids: phones.filter((phone) => phone.server_id === serverId).map((phone) => phone.id) }, now),
+        );
+        await trx.insertInto('jobs').values(jobs).execute();
+      }
+      return serverIds.map((serverId, index) => {
+        const refusal = refusals[index];
+        return refusal ? { server_id: serverId, ...itemError(refusal) } : { server_id: serverId, job_id: jobIds.get(serverId)! };
+      });
+    });
+  }
+
+  /**
+   * UpdateKeypair: one job per normal server, which records the new key pair. Key pairs are not stored by
+   * OpenCPH, so any name an ECS key pair could have (letters, digits, `_`, `-`, ≤64) is taken as existing.
+   */
+  async updateKeypairs(projectId: string, requestId: string, items: Array<{ server_id: string; keypair_name: string }>): Promise<ServerBatchEntry[]> {
+    if (items.length === 0) throw cpsError('CPS.0095');
+    if (items.length > MAX_BATCH_SERVERS) throw cpsError('CPS.0096');
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (trx) => {
+      const status = await lockServers(trx, projectId, items.map((item) => item.server_id));
+      const jobs: NewJob[] = [];
+      const entries = items.map((item): ServerBatchEntry => {
+        const refusal = keypairRefusal(item, status.get(item.server_id));
+        if (refusal) return { server_id: item.server_id, ...itemError(refusal) };
+        // A server named twice gets two jobs, run in order: the last name wins.
+        const job = serverJob(this.ids.hex32(), projectId, requestId, item.server_id, 'server.keypair', { keypair_name: item.keypair_name }, now);
+        jobs.push(job);
+        return { server_id: item.server_id, job_id: job.id };
+      });
+      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      return entries;
+    });
+  }
+
+  /** ShowBandwidthDetail: the project's bandwidths, newest first. */
+  async listBandwidths(projectId: string, offset: number, limit: number) {
+    return this.db
+      .selectFrom('bandwidths')
+      .selectAll()
+      .where('project_id', '=', projectId)
+      .orderBy('created_at', 'desc')
+      .orderBy('id')
+      .offset(offset)
+      .limit(limit)
+      .execute();
+  }
+
+  /** UpdateBandwidth: only a shared bandwidth changes size, to a size on the documented steps (spec §8 row 21). */
+  async resizeBandwidth(projectId: string, bandwidthId: string, size: number): Promise<void> {
+    const bandwidth = await this.db.selectFrom('bandwidths').select('share_type').where('project_id', '=', projectId).where('id', '=', bandwidthId).executeTakeFirst();
+    if (!bandwidth) throw notFound('CPS.0115');
+    if (bandwidth.share_type !== 1) throw cpsError('CPS.0160');
+    if (!isValidBandwidthSize(size)) throw cpsError('CPS.0036');
+    await this.db.updateTable('bandwidths').set({ size, updated_at: this.clock.now() }).where('id', '=', bandwidthId).execute();
+  }
+
   private validatePurchase(input: PurchaseInput, network: 'v1' | 'v2') {
     const serverModel = this.catalogue.serverModel(input.server_model_name);
     if (!serverModel) throw cpsError('CPS.0089');
@@ -282,6 +385,41 @@ export class ServerService {
       public_ip: `100.${randomInt(64, 128)}.${randomInt(256)}.${randomInt(1, 255)}`,
     }));
   }
+}
+
+/** The status of each named server of the project, locked until the transaction ends; malformed ids are skipped. */
+async function lockServers(trx: Db, projectId: string, serverIds: string[]): Promise<Map<string, number>> {
+  const ids = serverIds.filter((id) => HEX32.test(id));
+  const found = ids.length
+    ? await trx.selectFrom('servers').select(['id', 'status']).where('project_id', '=', projectId).where('id', 'in', ids).forUpdate().execute()
+    : [];
+  return new Map(found.map((server) => [server.id, server.status]));
+}
+
+/** A queued job on one server, run after the server's earlier jobs. */
+function serverJob(id: string, projectId: string, requestId: string, serverId: string, type: string, params: Record<string, unknown>, now: Date): NewJob & { id: string } {
+  return {
+    id,
+    project_id: projectId,
+    request_id: requestId,
+    type,
+    server_id: serverId,
+    phone_id: null,
+    lock_key: serverId,
+    params: JSON.stringify(params),
+    state: 'queued',
+    status: 1,
+    begin_time: now,
+  };
+}
+
+function keypairRefusal(item: { server_id: string; keypair_name: string }, status: number | undefined): CpsCode | undefined {
+  if (!HEX32.test(item.server_id)) return 'CPS.0097';
+  if (item.keypair_name === '') return 'CPS.0068';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(item.keypair_name)) return 'CPS.0067';
+  if (status === undefined) return 'CPS.0015';
+  if (status !== SERVER_STATUS.normal) return 'CPS.0098';
+  return undefined;
 }
 
 function validatePorts(ports: NonNullable<PurchaseInput['ports']>): ServerPort[] {

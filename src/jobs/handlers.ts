@@ -3,9 +3,11 @@ import type { Phone } from '../store/schema.ts';
 import type { Catalogue } from '../core/catalogue.ts';
 import type { Clock } from '../core/runtime.ts';
 import { PHONE_STATUS, SERVER_STATUS } from '../core/model.ts';
+import { PHONE_TRANSITIONS, type PhoneOperation } from '../core/lifecycle.ts';
 import type { PhoneDriver, PhoneSpec } from '../devices/driver.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { commandHandler, type CommandDeps } from './commands.ts';
+import { serverJobHandlers } from './server-handlers.ts';
 
 export interface HandlerDeps {
   db: Db;
@@ -21,8 +23,12 @@ export function jobHandlers(deps: CommandDeps): Record<string, JobHandler> {
   return {
     'server.create': serverCreate(deps),
     'server.delete': serverDelete(deps),
-    'phone.restart': phoneRestart(deps),
+    'phone.restart': phoneOperation('restart', deps, (phone) => deps.driver.restart(phone)),
+    'phone.reset': phoneOperation('reset', deps, (phone) => deps.driver.reset(phone)),
+    'phone.stop': phoneOperation('stop', deps, (phone) => deps.driver.stop(phone)),
+    'phone.update-property': phoneOperation('update-property', deps),
     'phone.command': commandHandler(deps),
+    ...serverJobHandlers(deps),
   };
 }
 
@@ -72,8 +78,13 @@ function serverDelete({ driver }: HandlerDeps): JobHandler {
   };
 }
 
-/** Restarts (or starts) a phone, applying new attributes or a new image given with the request. */
-function phoneRestart({ db, catalogue, driver }: HandlerDeps): JobHandler {
+/**
+ * A phone lifecycle job: the attributes and image given with the request are merged into the phone, the
+ * driver acts on it, and the phone ends in the operation's success or failure status (core/lifecycle.ts).
+ * Without an action (UpdateCloudPhoneProperty) the attributes are only recorded: they apply at the next boot.
+ */
+function phoneOperation(operation: PhoneOperation, { db, catalogue }: HandlerDeps, act?: (phone: PhoneSpec) => Promise<void>): JobHandler {
+  const { success, failure } = PHONE_TRANSITIONS[operation];
   return {
     async run(job): Promise<JobResult> {
       const phone = await db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirst();
@@ -82,14 +93,14 @@ function phoneRestart({ db, catalogue, driver }: HandlerDeps): JobHandler {
       const property = params.property ? JSON.stringify({ ...JSON.parse(phone.property), ...JSON.parse(params.property) }) : undefined;
       const updated = { ...phone, property: property ?? phone.property, image_id: params.image_id ?? phone.image_id };
       try {
-        await driver.restart(phoneSpec(updated, catalogue));
+        await act?.(phoneSpec(updated, catalogue));
       } catch {
-        return { ok: false, errorCode: 'CPS.0022', phoneStatus: PHONE_STATUS.restartFailed };
+        return { ok: false, errorCode: 'CPS.0022', phoneStatus: failure };
       }
-      return { ok: true, phoneStatus: PHONE_STATUS.running, phoneFields: { property, image_id: params.image_id } };
+      return { ok: true, phoneStatus: success, phoneFields: { property, image_id: params.image_id } };
     },
     retryable: true,
-    abandoned: () => ({ ok: false, errorCode: 'CPS.0054', phoneStatus: PHONE_STATUS.restartFailed }),
+    abandoned: () => ({ ok: false, errorCode: 'CPS.0054', phoneStatus: failure }),
   };
 }
 

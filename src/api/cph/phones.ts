@@ -1,6 +1,7 @@
-import { Type } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
+import type { BatchEntry } from '../../core/phones.ts';
 import { PHONE_STATUS_VALUES } from '../../core/model.ts';
 import { wireTime } from '../../core/runtime.ts';
 import type { ServerAddress, ServerPort } from '../../store/schema.ts';
@@ -70,7 +71,18 @@ const PhoneBatchBody = coded(
   'CPS.0077',
 );
 
-/** Phone queries and RestartCloudPhone. */
+const StopBody = coded(Type.Object({ phone_ids: coded(Type.Array(coded(Type.String(), 'CPS.0080')), 'CPS.0080', 'CPS.0009') }), 'CPS.0080');
+
+const PropertyBody = coded(
+  Type.Object({
+    phones: coded(Type.Array(Type.Object({ phone_id: coded(Type.String(), 'CPS.0004'), property: coded(Type.String(), 'CPS.0078') })), 'CPS.0077', 'CPS.0009'),
+  }),
+  'CPS.0077',
+);
+
+const BatchResponse = Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('phone_id')) });
+
+/** Phone queries and the phone lifecycle operations. */
 export function phoneRoutes(app: App, { phones, engine }: Services) {
   app.get(`${base}/phones`, {
     schema: {
@@ -142,19 +154,32 @@ export function phoneRoutes(app: App, { phones, engine }: Services) {
     };
   });
 
-  app.post(`${base}/phones/batch-restart`, {
+  app.put(`${base}/phones/:phone_id`, {
     schema: {
       tags: ['Phones'],
-      summary: 'RestartCloudPhone',
-      params: ProjectParams,
-      body: PhoneBatchBody,
-      response: { 200: Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('phone_id')) }) },
+      summary: 'UpdatePhoneName',
+      params: Type.Object({ project_id: Type.String(), phone_id: Type.String() }),
+      body: coded(Type.Object({ phone_name: coded(Type.String({ pattern: '^[A-Za-z0-9_-]{1,60}$' }), 'CPS.0025') }), 'CPS.0025'),
+      response: { 200: Type.Object({ request_id: Type.String() }) },
     },
   }, async (request) => {
-    const jobs = await phones.restart(request.params.project_id, request.id, request.body.phones, request.body.image_id);
-    engine.wake();
-    return { request_id: request.id, jobs };
+    await phones.rename(request.params.project_id, request.params.phone_id, request.body.phone_name);
+    return { request_id: request.id };
   });
+
+  const batchRoute = <B extends TSchema>(path: string, summary: string, body: B, start: (projectId: string, requestId: string, body: Static<B>) => Promise<BatchEntry[]>) =>
+    app.post(`${base}/phones/${path}`, {
+      schema: { tags: ['Phones'], summary, params: ProjectParams, body, response: { 200: BatchResponse } },
+    }, async (request) => {
+      const jobs = await start(request.params.project_id, request.id, request.body as Static<B>);
+      engine.wake();
+      return { request_id: request.id, jobs };
+    });
+
+  batchRoute('batch-restart', 'RestartCloudPhone', PhoneBatchBody, (project, id, body) => phones.restart(project, id, body.phones, body.image_id));
+  batchRoute('batch-reset', 'ResetCloudPhone', PhoneBatchBody, (project, id, body) => phones.reset(project, id, body.phones, body.image_id));
+  batchRoute('batch-stop', 'PowerOffCloudPhone', StopBody, (project, id, body) => phones.stop(project, id, body.phone_ids));
+  batchRoute('batch-update-property', 'UpdateCloudPhoneProperty', PropertyBody, (project, id, body) => phones.updateProperty(project, id, body.phones));
 }
 
 /**

@@ -3,10 +3,14 @@ import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
 import type { Server } from '../../store/schema.ts';
 import { wireTime } from '../../core/runtime.ts';
-import { ProjectParams, coded, paging } from '../schema.ts';
+import { ProjectParams, coded, jobEntry, paging } from '../schema.ts';
+import { BandwidthWire, bandwidthWire } from './bandwidth.ts';
 
 const v1 = '/v1/:project_id/cloud-phone';
 const v2 = '/v2/:project_id/cloud-phone';
+
+/** Server names as purchases and UpdateServerName take them (spec §3.13). */
+const ServerName = coded(Type.String({ minLength: 1, maxLength: 60, pattern: '^[A-Za-z0-9_-]+$' }), 'CPS.0087');
 
 const Port = coded(
   Type.Object({
@@ -41,7 +45,7 @@ const BandWidth = coded(
 
 /** Fields both purchase APIs share, with the documented code of each. */
 const purchaseFields = {
-  server_name: coded(Type.String({ minLength: 1, maxLength: 60, pattern: '^[A-Za-z0-9_-]+$' }), 'CPS.0087'),
+  server_name: ServerName,
   server_model_name: coded(Type.String({ minLength: 1, maxLength: 64 }), 'CPS.0089', 'CPS.0088'),
   phone_model_name: coded(Type.String({ minLength: 1, maxLength: 64 }), 'CPS.0028', 'CPS.0027'),
   image_id: coded(Type.String({ minLength: 1, maxLength: 32 }), 'CPS.0030', 'CPS.0029'),
@@ -111,17 +115,7 @@ const ServerDetail = Type.Composite([
   Type.Object({ request_id: Type.String() }),
   ServerWire,
   Type.Object({
-    band_widths: Type.Array(
-      Type.Object({
-        band_width_name: Type.String(),
-        band_width_id: Type.String(),
-        band_width_size: Type.Integer(),
-        band_width_charge_mode: Type.Integer(),
-        band_width_share_type: Type.Integer(),
-        create_time: Type.String(),
-        update_time: Type.String(),
-      }),
-    ),
+    band_widths: Type.Array(BandwidthWire),
     volumes: Type.Array(
       Type.Object({
         volume_name: Type.String(),
@@ -138,7 +132,9 @@ const ServerDetail = Type.Composite([
 
 const ServerIdParams = Type.Object({ project_id: Type.String(), server_id: Type.String() });
 
-/** Servers: both purchase APIs, list, detail, delete. */
+const ServerJobs = Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('server_id')) });
+
+/** Servers: both purchase APIs, list, detail, rename, restart, key pairs, delete. */
 export function serverRoutes(app: App, { servers, engine }: Services) {
   const purchase = (network: 'v1' | 'v2') => async (request: { id: string; params: { project_id: string }; body: Static<typeof CreateV2Body> | Static<typeof CreateV1Body> }) => {
     const result = await servers.purchase(request.params.project_id, request.id, request.body, network);
@@ -181,18 +177,63 @@ export function serverRoutes(app: App, { servers, engine }: Services) {
     return {
       request_id: request.id,
       ...serverWire(server),
-      band_widths: bandwidths.map((b) => ({
-        band_width_name: b.name,
-        band_width_id: b.id,
-        band_width_size: b.size,
-        band_width_charge_mode: b.charge_mode,
-        band_width_share_type: b.share_type,
-        create_time: wireTime(b.created_at),
-        update_time: wireTime(b.updated_at),
-      })),
+      band_widths: bandwidths.map(bandwidthWire),
       volumes: server.volumes.map((v) => ({ ...v, create_time: wireTime(server.created_at), update_time: wireTime(server.updated_at) })),
       security_groups: server.security_groups,
     };
+  });
+
+  app.put(`${v1}/servers/:server_id`, {
+    schema: {
+      tags: ['Servers'],
+      summary: 'UpdateServerName',
+      params: ServerIdParams,
+      body: coded(Type.Object({ server_name: ServerName }), 'CPS.0087'),
+      response: { 200: Type.Object({ request_id: Type.String() }) },
+    },
+  }, async (request) => {
+    await servers.rename(request.params.project_id, request.params.server_id, request.body.server_name);
+    return { request_id: request.id };
+  });
+
+  app.post(`${v1}/servers/batch-restart`, {
+    schema: {
+      tags: ['Servers'],
+      summary: 'RestartCloudPhoneServer',
+      params: ProjectParams,
+      // The service checks the list's size: too long is CPS.0096, not the field's CPS.0094.
+      body: coded(Type.Object({ server_ids: coded(Type.Array(coded(Type.String(), 'CPS.0094')), 'CPS.0094', 'CPS.0095') }), 'CPS.0094'),
+      response: { 200: ServerJobs },
+    },
+  }, async (request) => {
+    const jobs = await servers.restart(request.params.project_id, request.id, request.body.server_ids);
+    engine.wake();
+    return { request_id: request.id, jobs };
+  });
+
+  app.put(`${v1}/servers/open-access`, {
+    schema: {
+      tags: ['Servers'],
+      summary: 'UpdateKeypair',
+      params: ProjectParams,
+      body: coded(
+        Type.Object({
+          servers: coded(
+            Type.Array(
+              coded(Type.Object({ server_id: coded(Type.String(), 'CPS.0097'), keypair_name: coded(Type.String({ maxLength: 64 }), 'CPS.0067', 'CPS.0068') }), 'CPS.0097'),
+            ),
+            'CPS.0094',
+            'CPS.0095',
+          ),
+        }),
+        'CPS.0094',
+      ),
+      response: { 200: ServerJobs },
+    },
+  }, async (request) => {
+    const jobs = await servers.updateKeypairs(request.params.project_id, request.id, request.body.servers);
+    engine.wake();
+    return { request_id: request.id, jobs };
   });
 
   app.delete(`${v2}/servers`, {

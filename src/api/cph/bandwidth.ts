@@ -1,0 +1,62 @@
+import { Type } from '@sinclair/typebox';
+import type { App } from '../app.ts';
+import type { Services } from '../../core/services.ts';
+import type { Bandwidth } from '../../store/schema.ts';
+import { wireTime } from '../../core/runtime.ts';
+import { ProjectParams, coded, paging } from '../schema.ts';
+
+const BANDWIDTHS = '/v1/:project_id/cloud-phone/bandwidths';
+
+/** A bandwidth as ShowBandwidthDetail (§3.14) and the server detail (§3.2) show it. */
+export const BandwidthWire = Type.Object({
+  band_width_id: Type.String(),
+  band_width_name: Type.String(),
+  band_width_size: Type.Integer(),
+  band_width_share_type: Type.Integer(),
+  band_width_charge_mode: Type.Integer(),
+  create_time: Type.String(),
+  update_time: Type.String(),
+});
+
+export function bandwidthWire(bandwidth: Bandwidth) {
+  return {
+    band_width_id: bandwidth.id,
+    band_width_name: bandwidth.name,
+    band_width_size: bandwidth.size,
+    band_width_share_type: bandwidth.share_type,
+    band_width_charge_mode: bandwidth.charge_mode,
+    create_time: wireTime(bandwidth.created_at),
+    update_time: wireTime(bandwidth.updated_at),
+  };
+}
+
+/** Bandwidths: ShowBandwidthDetail and UpdateBandwidth. Bandwidths themselves come from server purchases. */
+export function bandwidthRoutes(app: App, { servers }: Services) {
+  app.get(BANDWIDTHS, {
+    schema: {
+      tags: ['Bandwidths'],
+      summary: 'ShowBandwidthDetail',
+      params: ProjectParams,
+      querystring: Type.Object(paging(100)),
+      response: { 200: Type.Object({ request_id: Type.String(), band_widths: Type.Array(BandwidthWire) }) },
+    },
+  }, async (request) => {
+    // No default limit is documented: 100, the maximum (spec §8 row 14).
+    const { offset = 0, limit = 100 } = request.query;
+    const rows = await servers.listBandwidths(request.params.project_id, offset, limit);
+    return { request_id: request.id, band_widths: rows.map(bandwidthWire) };
+  });
+
+  app.put(`${BANDWIDTHS}/:band_width_id`, {
+    schema: {
+      tags: ['Bandwidths'],
+      summary: 'UpdateBandwidth',
+      params: Type.Object({ project_id: Type.String(), band_width_id: Type.String() }),
+      body: coded(Type.Object({ band_width_size: coded(Type.Integer(), 'CPS.0036') }), 'CPS.0036'),
+      response: { 200: Type.Object({ request_id: Type.String() }) },
+    },
+  }, async (request) => {
+    await servers.resizeBandwidth(request.params.project_id, request.params.band_width_id, request.body.band_width_size);
+    return { request_id: request.id };
+  });
+}

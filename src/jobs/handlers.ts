@@ -33,24 +33,15 @@ export function jobHandlers(deps: CommandDeps): Record<string, JobHandler> {
 }
 
 /** Provisions a bought server: boots each of its phones (1 → 2, or -8), then the server becomes normal. */
-function serverCreate({ db, catalogue, driver, clock }: HandlerDeps): JobHandler {
+function serverCreate(deps: HandlerDeps): JobHandler {
+  const { db, driver, clock } = deps;
   return {
     async run(job) {
       const serverId = job.server_id!;
       await db.updateTable('servers').set({ status: SERVER_STATUS.provisioning, updated_at: clock.now() }).where('id', '=', serverId).execute();
       // Phones already up (a retried job) are left alone: the handler is safe to run again.
       const phones = await db.selectFrom('phones').selectAll().where('server_id', '=', serverId).where('status', '=', PHONE_STATUS.creating).orderBy('slot').execute();
-      let failed = 0;
-      await eachLimited(phones, BOOT_PARALLELISM, async (phone) => {
-        let status: number = PHONE_STATUS.running;
-        try {
-          await driver.create(phoneSpec(phone, catalogue));
-        } catch {
-          status = PHONE_STATUS.createFailed;
-          failed++;
-        }
-        await db.updateTable('phones').set({ status, updated_at: clock.now() }).where('id', '=', phone.id).execute();
-      });
+      const failed = await onEachPhone(phones, deps, (spec) => driver.create(spec), PHONE_STATUS.createFailed);
       return failed === 0
         ? { ok: true, serverStatus: SERVER_STATUS.normal }
         : { ok: false, errorCode: 'CPS.0092', serverStatus: SERVER_STATUS.abnormal };
@@ -109,6 +100,25 @@ export function phoneSpec(phone: Phone, catalogue: Catalogue): PhoneSpec {
   const image = catalogue.image(phone.image_id);
   if (!phoneModel || !image) throw new Error(`phone ${phone.id} refers to a flavor or image missing from the catalogue`);
   return { id: phone.id, serverId: phone.server_id, name: phone.name, imei: phone.imei, phoneModel, image, property: JSON.parse(phone.property) as Record<string, string> };
+}
+
+/**
+ * Runs a driver operation on each phone (a few at a time); each phone is then running, or `failedStatus`
+ * when the operation threw. Returns how many failed.
+ */
+export async function onEachPhone(phones: Phone[], deps: HandlerDeps, operation: (phone: PhoneSpec) => Promise<void>, failedStatus: number): Promise<number> {
+  let failed = 0;
+  await eachLimited(phones, BOOT_PARALLELISM, async (phone) => {
+    let status: number = PHONE_STATUS.running;
+    try {
+      await operation(phoneSpec(phone, deps.catalogue));
+    } catch {
+      status = failedStatus;
+      failed++;
+    }
+    await deps.db.updateTable('phones').set({ status, updated_at: deps.clock.now() }).where('id', '=', phone.id).execute();
+  });
+  return failed;
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */

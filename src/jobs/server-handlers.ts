@@ -1,7 +1,7 @@
 import { PHONE_STATUS, SERVER_STATUS } from '../core/model.ts';
 import type { JobHandler } from './engine.ts';
 import type { CommandDeps } from './commands.ts';
-import { phoneSpec, type HandlerDeps } from './handlers.ts';
+import { onEachPhone, type HandlerDeps } from './handlers.ts';
 
 /** Jobs of the server-level operations (restart, key pairs…). */
 export function serverJobHandlers(deps: CommandDeps): Record<string, JobHandler> {
@@ -28,7 +28,8 @@ function serverKeypair({ db, clock }: HandlerDeps): JobHandler {
  * Restarts the phones a server restart put at 4 (each → 2, or -6), then the server is normal again. A phone
  * that failed does not make the server abnormal: it can be restarted on its own.
  */
-function serverRestart({ db, catalogue, driver, clock }: HandlerDeps): JobHandler {
+function serverRestart(deps: HandlerDeps): JobHandler {
+  const { db } = deps;
   return {
     async run(job) {
       const { phone_ids: phoneIds } = job.params as { phone_ids: string[] };
@@ -36,20 +37,7 @@ function serverRestart({ db, catalogue, driver, clock }: HandlerDeps): JobHandle
       const phones = phoneIds.length
         ? await db.selectFrom('phones').selectAll().where('id', 'in', phoneIds).where('status', '=', PHONE_STATUS.restarting).execute()
         : [];
-      let failed = 0;
-      // A server holds at most a few dozen phones: they all reboot together, as on a real host.
-      await Promise.all(
-        phones.map(async (phone) => {
-          let status: number = PHONE_STATUS.running;
-          try {
-            await driver.restart(phoneSpec(phone, catalogue));
-          } catch {
-            status = PHONE_STATUS.restartFailed;
-            failed++;
-          }
-          await db.updateTable('phones').set({ status, updated_at: clock.now() }).where('id', '=', phone.id).execute();
-        }),
-      );
+      const failed = await onEachPhone(phones, deps, (spec) => deps.driver.restart(spec), PHONE_STATUS.restartFailed);
       return failed === 0
         ? { ok: true, serverStatus: SERVER_STATUS.normal }
         : { ok: false, errorCode: 'CPS.0022', serverStatus: SERVER_STATUS.normal };

@@ -21,6 +21,8 @@ export interface Config {
   /** Fixed first-start credentials (CI); generated when absent. */
   bootstrap: BootstrapCredentials;
   objects: ObjectStoreConfig;
+  /** Enables the admin API (fault injection) for requests carrying it as `X-Admin-Token`; absent → no admin API. */
+  adminToken?: string;
 }
 
 /** Where `obs://` objects live: `<dataDir>/objects` unless an S3-compatible endpoint is set. */
@@ -74,6 +76,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   if (publicUrl && !/^https?:\/\/[^/]+$/.test(publicUrl)) {
     throw new ConfigError('OPENCPH_PUBLIC_URL must look like http://host:port (no path)');
   }
+  const adminToken = env.OPENCPH_ADMIN_TOKEN || undefined;
+  if (adminToken && adminToken.length < 16) {
+    throw new ConfigError('OPENCPH_ADMIN_TOKEN must be at least 16 characters (e.g. openssl rand -hex 16)');
+  }
   return {
     host: flags.host ?? env.HOST ?? '127.0.0.1',
     port,
@@ -95,6 +101,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       sk: env.OPENCPH_SK || undefined,
     },
     objects: objectStoreConfig(env),
+    adminToken,
   };
 }
 

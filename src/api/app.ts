@@ -16,6 +16,7 @@ import { bandwidthRoutes } from './cph/bandwidth.ts';
 import { phoneRoutes } from './cph/phones.ts';
 import { jobRoutes } from './cph/jobs.ts';
 import { commandRoutes } from './cph/commands.ts';
+import { adminFaultRoutes } from './admin/faults.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -92,6 +93,10 @@ export async function buildApp(options: AppOptions): Promise<App> {
   app.get('/health', { schema: { hide: true } }, async (_request, reply) =>
     options.ready() ? { status: 'ok' } : reply.status(503).send({ status: 'starting' }),
   );
+
+  // The admin API has its own token and no tenant credential opens it; without the setting it does not exist.
+  const { admin } = services;
+  if (admin) await app.register(async (scope) => adminFaultRoutes(scope as App, admin));
 
   // The API routes: authenticated unless a route says otherwise (the token API itself).
   await app.register(async (scope) => {

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { JobEngine } from '../jobs/engine.ts';
 import { jobHandlers } from '../jobs/handlers.ts';
 import { SimDriver } from '../devices/sim/driver.ts';
+import { FaultInjector, withFaults } from '../devices/faults.ts';
 import { Catalogue } from './catalogue.ts';
 import { Iam } from './iam.ts';
 import { JobQueries } from './jobs.ts';
@@ -29,6 +30,8 @@ export interface Services {
   commandDeps: CommandDeps;
   rateLimits: { syncCommands: SlidingWindowLimiter };
   engine: JobEngine;
+  /** The admin API's token and what it controls; absent unless OPENCPH_ADMIN_TOKEN is set. */
+  admin?: { token: string; faults: FaultInjector };
 }
 
 export async function createServices(
@@ -42,7 +45,10 @@ export async function createServices(
   const catalogue = Catalogue.load();
   const iam = new Iam(store.db, clock, ids);
   await iam.init();
-  const driver = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir, clock, ids });
+  const sim = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir, clock, ids });
+  // Faults can only be injected through the admin API, so without it the driver is used as it is.
+  const admin = config.adminToken ? { token: config.adminToken, faults: new FaultInjector(ids) } : undefined;
+  const driver = admin ? withFaults(sim, admin.faults) : sim;
   const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config) };
   const engine = new JobEngine({
     db: store.db,
@@ -64,5 +70,6 @@ export async function createServices(
     commandDeps,
     rateLimits: { syncCommands: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock) },
     engine,
+    admin,
   };
 }

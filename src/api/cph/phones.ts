@@ -106,23 +106,13 @@ export function phoneRoutes(app: App, { phones, engine }: Services) {
       request_id: request.id,
       count: page.count,
       phones: page.phones.map((phone) => ({
-        phone_name: phone.name,
-        server_id: phone.server_id,
-        phone_id: phone.id,
-        phone_model_name: phone.phone_model_name,
-        image_id: phone.image_id,
+        ...phoneWire(phone),
         image_version: phones.imageVersion(phone.image_id),
-        vnc_enable: 'true',
-        status: phone.status,
         type: phone.type,
         imei: phone.imei,
         traffic_type: phone.traffic_type,
         volume_mode: phone.volume_mode,
-        availability_zone: phone.availability_zone,
-        metadata: { order_id: phone.order_id, product_id: phone.product_id },
         has_encrypt: phone.has_encrypt,
-        create_time: wireTime(phone.created_at),
-        update_time: wireTime(phone.updated_at),
       })),
     };
   });
@@ -138,19 +128,9 @@ export function phoneRoutes(app: App, { phones, engine }: Services) {
     const phone = await phones.get(request.params.project_id, request.params.phone_id);
     return {
       request_id: request.id,
-      phone_name: phone.name,
-      server_id: phone.server_id,
-      phone_id: phone.id,
-      image_id: phone.image_id,
-      vnc_enable: 'true',
-      phone_model_name: phone.phone_model_name,
-      status: phone.status,
+      ...phoneWire(phone),
       property: phone.property,
       access_infos: accessInfos(phone.phone_ip, phone.slot, phone.addresses, phone.ports),
-      metadata: { order_id: phone.order_id, product_id: phone.product_id },
-      availability_zone: phone.availability_zone,
-      create_time: wireTime(phone.created_at),
-      update_time: wireTime(phone.updated_at),
     };
   });
 
@@ -180,6 +160,23 @@ export function phoneRoutes(app: App, { phones, engine }: Services) {
   batchRoute('batch-reset', 'ResetCloudPhone', PhoneBatchBody, (project, id, body) => phones.reset(project, id, body.phones, body.image_id));
   batchRoute('batch-stop', 'PowerOffCloudPhone', StopBody, (project, id, body) => phones.stop(project, id, body.phone_ids));
   batchRoute('batch-update-property', 'UpdateCloudPhoneProperty', PropertyBody, (project, id, body) => phones.updateProperty(project, id, body.phones));
+}
+
+/** The fields the phone list and the phone detail share. */
+function phoneWire(phone: Awaited<ReturnType<Services['phones']['list']>>['phones'][number]) {
+  return {
+    phone_name: phone.name,
+    server_id: phone.server_id,
+    phone_id: phone.id,
+    phone_model_name: phone.phone_model_name,
+    image_id: phone.image_id,
+    vnc_enable: 'true',
+    status: phone.status,
+    availability_zone: phone.availability_zone,
+    metadata: { order_id: phone.order_id, product_id: phone.product_id },
+    create_time: wireTime(phone.created_at),
+    update_time: wireTime(phone.updated_at),
+  };
 }
 
 /**

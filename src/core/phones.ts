@@ -74,12 +74,12 @@ export class PhoneService {
     const phone = await this.db
       .selectFrom('phones')
       .innerJoin('servers', 'servers.id', 'phones.server_id')
-      .select([...phoneColumns, 'phones.property', 'phones.phone_ip', 'phones.slot', 'servers.addresses', 'servers.ports'])
+      .select([...phoneColumns, 'phones.property', 'phones.phone_ip', 'phones.slot', 'servers.addresses', 'servers.ports', 'servers.volumes'])
       .where('phones.project_id', '=', projectId)
       .where('phones.id', '=', phoneId)
       .executeTakeFirst();
     if (!phone) throw notFound('CPS.0005');
-    return phone;
+    return { ...phone, disk: this.catalogue.phoneModel(phone.phone_model_name)?.disk ?? 0 };
   }
 
   imageVersion(imageId: string): string {

@@ -198,11 +198,17 @@ describe('ShowCloudPhoneDetail', () => {
     const listed = (await list(t, `server_id=${first.serverIds[0]}&phone_name=mobile-0007`)).body.phones[0];
     const response = await detail(t, listed.phone_id);
     assert.equal(response.status, 200);
-    const { request_id, property, access_infos, ...shared } = response.body;
+    const { request_id, property, access_infos, volumes, ...shared } = response.body;
     assert.deepEqual(Object.keys(response.body).sort(), [
       'access_infos', 'availability_zone', 'create_time', 'image_id', 'metadata', 'phone_id', 'phone_model_name',
-      'phone_name', 'property', 'request_id', 'server_id', 'status', 'update_time', 'vnc_enable',
+      'phone_name', 'property', 'request_id', 'server_id', 'status', 'update_time', 'vnc_enable', 'volumes',
     ]);
+    // The data disk of the flavor (rx1.cp.c105.d6.e5v5: 6 GB), with a UUID that stays the same.
+    assert.equal(volumes.length, 1);
+    assert.match(volumes[0].volume_id, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.equal(volumes[0].volume_size, 6);
+    assert.equal(volumes[0].volume_type, 'SSD');
+    assert.deepEqual((await detail(t, listed.phone_id)).body.volumes, volumes);
     assert.equal(request_id, response.headers.get('x-request-id'));
     assert.deepEqual(shared, Object.fromEntries(Object.keys(shared).map((key) => [key, listed[key]])));
     assert.equal(typeof property, 'string');

@@ -52,6 +52,16 @@ const PhoneDetail = Type.Object({
   status: Type.Integer(),
   property: Type.String(),
   access_infos: Type.Array(AccessInfo),
+  volumes: Type.Array(
+    Type.Object({
+      volume_id: Type.String(),
+      volume_name: Type.String(),
+      volume_size: Type.Integer(),
+      volume_type: Type.String(),
+      create_time: Type.String(),
+      update_time: Type.String(),
+    }),
+  ),
   metadata: Metadata,
   availability_zone: Type.String(),
   create_time: Type.String(),
@@ -131,6 +141,7 @@ export function phoneRoutes(app: App, { phones, engine }: Services) {
       ...phoneWire(phone),
       property: phone.property,
       access_infos: accessInfos(phone.phone_ip, phone.slot, phone.addresses, phone.ports),
+      volumes: [phoneVolume(phone)],
     };
   });
 
@@ -160,6 +171,22 @@ export function phoneRoutes(app: App, { phones, engine }: Services) {
   batchRoute('batch-reset', 'ResetCloudPhone', PhoneBatchBody, (project, id, body) => phones.reset(project, id, body.phones, body.image_id));
   batchRoute('batch-stop', 'PowerOffCloudPhone', StopBody, (project, id, body) => phones.stop(project, id, body.phone_ids));
   batchRoute('batch-update-property', 'UpdateCloudPhoneProperty', PropertyBody, (project, id, body) => phones.updateProperty(project, id, body.phones));
+}
+
+/**
+ * The phone's data disk: its flavor's size, on its server's volume type. The id is the phone id in UUID
+ * form, so it is stable without being stored.
+ */
+function phoneVolume(phone: Awaited<ReturnType<Services['phones']['get']>>) {
+  const id = phone.id.replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+  return {
+    volume_id: id,
+    volume_name: `VOLUME_${phone.id}`,
+    volume_size: phone.disk,
+    volume_type: phone.volumes[0]?.volume_type ?? 'SSD',
+    create_time: wireTime(phone.created_at),
+    update_time: wireTime(phone.updated_at),
+  };
 }
 
 /** The fields the phone list and the phone detail share. */

@@ -32,5 +32,3 @@ export function jobEntry<K extends string>(idField: K) {
     error_msg: Type.Optional(Type.String()),
   });
 }
-
-export const ErrorBody = Type.Object({ request_id: Type.String(), error_code: Type.String(), error_msg: Type.String() });

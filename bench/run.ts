@@ -4,8 +4,14 @@
  *
  * P1  ListCloudPhones (limit=100) with 10,000 phones stored: req/s vs a bare Fastify hello-world,
  *     same load tool (autocannon) and connections. On PGlite, and on PostgreSQL when DATABASE_URL is set.
+ * P2  RestartCloudPhone on every one of those phones (100 requests of 100 phones) at OPENCPH_SIM_TIME_SCALE=0:
+ *     time from the first request until no phone is restarting any more; jobs/s.
  * P3  RunSyncCommand `getprop ro.product.model` on 15 phones, one call after another: p50/p99 latency vs
  *     the latency of GET /health on the same server (the HTTP round trip floor).
+ * P4  A node holding 100,000 phones: RSS, and ListCloudPhones (limit=100) p99 over filtered queries
+ *     (status, server, name, type), one after another, vs the p99 of GET /health on the same server.
+ * P5  Cold start with those 100,000 phones stored: process spawn → first 200 from /health, vs the same
+ *     with an empty store.
  * M1  Memory of a node holding idle phones: RSS growth per phone vs the RSS of the same server empty.
  */
 import { spawn } from 'node:child_process';
@@ -21,6 +27,8 @@ const quick = process.argv.includes('--quick');
 const PHONES = quick ? 2_000 : 10_000;
 const DURATION_S = quick ? 5 : 10;
 const CONNECTIONS = 50;
+const LARGE_PHONES = quick ? 5_000 : 100_000;
+const bin = fileURLToPath(new URL('../bin/opencph.js', import.meta.url));
 
 interface Row {
   id: string;
@@ -33,6 +41,10 @@ interface Row {
   p50_ms?: number;
   p99_ms?: number;
   rss_mib?: number;
+  seconds?: number;
+  ceiling_name?: string;
+  ceiling?: number;
+  ceiling_ratio?: number;
 }
 
 async function load(url: string, headers: Record<string, string> = {}): Promise<number> {
@@ -41,14 +53,18 @@ async function load(url: string, headers: Record<string, string> = {}): Promise<
   return result.requests.average;
 }
 
-async function fastifyHello(): Promise<number> {
+/** req/s of the bare Fastify baseline: its hello-world, and the same page as `page` served as fixed bytes. */
+async function fastifyBaselines(page: string): Promise<{ hello: number; staticPage: number }> {
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('fastify-hello.ts', import.meta.url)), String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const pageFile = join(mkdtempSync(join(tmpdir(), 'opencph-bench-page-')), 'page.json');
+  writeFileSync(pageFile, page);
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(new URL('fastify-hello.ts', import.meta.url)), String(port), pageFile], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve) => child.stdout!.once('data', resolve));
   try {
-    return await load(`http://127.0.0.1:${port}/`);
+    return { hello: await load(`http://127.0.0.1:${port}/`), staticPage: await load(`http://127.0.0.1:${port}/page`) };
   } finally {
     child.kill();
+    rmSync(pageFile, { force: true });
   }
 }
 
@@ -100,9 +116,45 @@ async function withServer<T>(store: Row['store'], env: Record<string, string>, w
 async function p1(store: Row['store']): Promise<Row> {
   return withServer(store, {}, async (target) => {
     await seed(target, PHONES);
-    const baseline = await fastifyHello();
-    const value = await load(`${target.url}/v1/${target.tenant.projectId}/cloud-phone/phones?limit=100`, { 'X-Auth-Token': target.tenant.token });
-    return { id: 'P1', store, metric: 'req/s', value: round(value), baseline_name: 'fastify-hello', baseline: round(baseline), ratio: round(value / baseline) };
+    const url = `${target.url}/v1/${target.tenant.projectId}/cloud-phone/phones?limit=100`;
+    const headers = { 'X-Auth-Token': target.tenant.token };
+    const page = await (await fetch(url, { headers })).text();
+    const baselines = await fastifyBaselines(page);
+    const value = await load(url, headers);
+    return {
+      id: 'P1',
+      store,
+      metric: 'req/s',
+      value: round(value),
+      baseline_name: 'fastify-hello',
+      baseline: round(baselines.hello),
+      ratio: round(value / baselines.hello),
+      // The ceiling for this response size: the same bytes served by bare Fastify with no work at all.
+      ceiling_name: 'fastify-static-page',
+      ceiling: round(baselines.staticPage),
+      ceiling_ratio: round(value / baselines.staticPage),
+    };
+  });
+}
+
+async function p2(store: Row['store']): Promise<Row> {
+  return withServer(store, {}, async (target) => {
+    await seed(target, PHONES);
+    const ids: string[] = [];
+    for (let offset = 0; offset < PHONES; offset += 200) {
+      const page = await call(target, 'GET', `/v1/{project_id}/cloud-phone/phones?limit=200&offset=${offset}`);
+      ids.push(...page.body.phones.map((p: { phone_id: string }) => p.phone_id));
+    }
+    const started = performance.now();
+    for (let i = 0; i < ids.length; i += 100) {
+      const phones = ids.slice(i, i + 100).map((phone_id) => ({ phone_id }));
+      const response = await call(target, 'POST', '/v1/{project_id}/cloud-phone/phones/batch-restart', { body: { phones } });
+      if (response.status !== 200) throw new Error(JSON.stringify(response.body));
+    }
+    // A restarting phone is at 4 from its request until its job closes (2, or -6).
+    await until(async () => (await call(target, 'GET', '/v1/{project_id}/cloud-phone/phones?limit=1&status=4')).body.count === 0);
+    const seconds = (performance.now() - started) / 1000;
+    return { id: 'P2', store, metric: 'jobs/s', value: round(ids.length / seconds), seconds: round(seconds) };
   });
 }
 
@@ -166,6 +218,61 @@ async function m1(store: Row['store']): Promise<Row> {
   });
 }
 
+/** Seconds from spawning `opencph serve` until /health first answers 200; the process is stopped after. */
+async function coldStart(env: Record<string, string>): Promise<number> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [bin, 'serve'], { env: { ...process.env, LOG_LEVEL: 'warn', ...env, PORT: String(port) }, stdio: 'ignore' });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+      if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.status === 200, () => false)) return round((performance.now() - started) / 1000);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  } finally {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill();
+    await exited;
+  }
+}
+
+async function p4p5(store: Row['store']): Promise<Row[]> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'opencph-bench-'));
+  const database = store === 'postgres' ? await createDatabase(process.env.DATABASE_URL!) : undefined;
+  const env = { OPENCPH_DATA_DIR: dataDir, OPENCPH_SIM_TIME_SCALE: '0', DATABASE_URL: database?.url ?? '' };
+  try {
+    await stop(await spawnServer(env, 120_000)); // creates the store, so the timed starts below only open it
+    const emptyStart = await coldStart(env);
+    const server = await spawnServer(env, 120_000);
+    let p4: Row;
+    try {
+      const c = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8'));
+      const target = { url: server.url, tenant: { projectId: c.project_id, token: await getToken(server.url, c.domain_name, c.user_name, c.password, c.project_name) } as Tenant };
+      await seed(target, LARGE_PHONES);
+      const rss = await settledRssKib(server.child.pid!);
+      const servers = (await call(target, 'GET', '/v1/{project_id}/cloud-phone/servers?limit=100')).body.servers.map((s: { server_id: string }) => s.server_id);
+      const filters = ['status=2', 'type=0', 'phone_name=bench', ...servers.slice(0, 10).map((id: string) => `server_id=${id}`)];
+      const calls = quick ? 100 : 300;
+      const list = await latencies(calls, async () => {
+        const filter = filters[Math.floor(Math.random() * filters.length)];
+        const response = await call(target, 'GET', `/v1/{project_id}/cloud-phone/phones?limit=100&${filter}`);
+        if (response.status !== 200) throw new Error(JSON.stringify(response.body));
+      });
+      const health = await latencies(calls, () => fetch(`${target.url}/health`).then((r) => r.text()));
+      const p99 = percentile(list, 99);
+      p4 = { id: 'P4', store, metric: 'ms', value: p99, p99_ms: p99, p50_ms: percentile(list, 50), rss_mib: round(rss / 1024), baseline_name: 'health-round-trip-p99', baseline: percentile(health, 99), ratio: round(p99 / percentile(health, 99)) };
+    } finally {
+      await stop(server);
+    }
+    const fullStart = await coldStart(env);
+    const p5: Row = { id: 'P5', store, metric: 's', value: fullStart, seconds: fullStart, baseline_name: 'cold-start-empty-s', baseline: emptyStart, ratio: round(fullStart / emptyStart) };
+    return [p4, p5];
+  } finally {
+    await database?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
 async function until(probe: () => Promise<boolean>): Promise<void> {
   while (!(await probe())) await new Promise((resolve) => setTimeout(resolve, 100));
 }
@@ -176,18 +283,27 @@ function round(n: number): number {
 
 const stores: Row['store'][] = process.env.DATABASE_URL ? ['pglite', 'postgres'] : ['pglite'];
 const rows: Row[] = [];
-for (const store of stores) rows.push(await p1(store), await p3(store), await m1(store));
+const single = (run: (store: Row['store']) => Promise<Row>) => async (store: Row['store']) => [await run(store)];
+const benchmarks: Record<string, (store: Row['store']) => Promise<Row[]>> = { P1: single(p1), P2: single(p2), P3: single(p3), 'P4,P5': p4p5, M1: single(m1) };
+// `--only P2,P3` runs a subset (when working on one figure).
+const only = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
+for (const store of stores) {
+  for (const [ids, run] of Object.entries(benchmarks)) if (!only || ids.split(',').some((id) => only.includes(id))) rows.push(...(await run(store)));
+}
 writeFileSync(new URL('results.json', import.meta.url), JSON.stringify(rows, null, 2) + '\n');
-console.log(`\nOpenCPH benchmarks (${quick ? 'quick' : 'full'}: ${PHONES} phones, ${CONNECTIONS} connections, ${DURATION_S} s per load)`);
+console.log(`\nOpenCPH benchmarks (${quick ? 'quick' : 'full'}: ${PHONES} phones, ${LARGE_PHONES} for P4/P5, ${CONNECTIONS} connections, ${DURATION_S} s per load)`);
 console.table(
   rows.map((r) => ({
     id: r.id,
     store: r.store,
     metric: r.metric,
     value: r.value,
+    ...(r.p50_ms !== undefined && { p50_ms: r.p50_ms }),
     ...(r.p99_ms !== undefined && { p99_ms: r.p99_ms }),
     ...(r.rss_mib !== undefined && { rss_mib: r.rss_mib }),
+    ...(r.seconds !== undefined && { seconds: r.seconds }),
     baseline: r.baseline_name ? `${r.baseline_name} ${r.baseline}` : '',
     ratio: r.ratio,
+    ...(r.ceiling_name && { ceiling: `${r.ceiling_name} ${r.ceiling} (ratio ${r.ceiling_ratio})` }),
   })),
 );

@@ -16,6 +16,13 @@ import { bandwidthRoutes } from './cph/bandwidth.ts';
 import { phoneRoutes } from './cph/phones.ts';
 import { jobRoutes } from './cph/jobs.ts';
 import { commandRoutes } from './cph/commands.ts';
+import { shareRoutes } from './cph/share.ts';
+import { imageRoutes } from './cph/images.ts';
+import { tagRoutes } from './cph/tags.ts';
+import { encodeServerRoutes } from './cph/encode-servers.ts';
+import { phoneExtraRoutes } from './cph/phone-extras.ts';
+import { phoneDataRoutes } from './cph/phone-data.ts';
+import { koophoneRoutes } from './koophone/index.ts';
 import { adminFaultRoutes } from './admin/faults.ts';
 
 declare module 'fastify' {
@@ -113,6 +120,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
     phoneRoutes(scope as App, services);
     jobRoutes(scope as App, services);
     commandRoutes(scope as App, services);
+    shareRoutes(scope as App, services);
+    imageRoutes(scope as App, services);
+    tagRoutes(scope as App, services);
+    encodeServerRoutes(scope as App, services);
+    phoneExtraRoutes(scope as App, services);
+    phoneDataRoutes(scope as App, services);
+    koophoneRoutes(scope as App, services);
   });
   return app;
 }
@@ -149,7 +163,7 @@ function validationError(errors: ErrorObject[], request: FastifyRequest): ApiErr
   return malformedBody(request);
 }
 
-function errorCode(error: ErrorObject): string | undefined {
+export function errorCode(error: ErrorObject): string | undefined {
   const node = error.parentSchema as Record<string, unknown> | undefined;
   let code: unknown;
   if (error.keyword === 'required') {

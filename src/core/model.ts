@@ -31,3 +31,12 @@ export const PHONE_STATUS = {
 
 /** Every documented phone status, valid as a ListCloudPhones `status` filter. */
 export const PHONE_STATUS_VALUES: number[] = Object.values(PHONE_STATUS);
+
+/**
+ * Encoding server `status` (spec §4.4). The response lists 0/4/5 as "being created" while the filter calls
+ * 4 frozen and 5 stopped; OpenCPH reports 0 creating, 1, 2, 3, and 4/5 only when an operator sets them (§8 row 12).
+ */
+export const ENCODE_SERVER_STATUS = { creating: 0, running: 1, abnormal: 2, restarting: 3, frozen: 4, stopped: 5 } as const;
+
+/** ListEncodeServers `status` filter values; 100 and 1014 mean creating, like 0. */
+export const ENCODE_SERVER_STATUS_FILTERS = [0, 1, 2, 3, 4, 5, 100, 1014];

@@ -5,6 +5,7 @@ import type { Catalogue, PhoneImage } from './catalogue.ts';
 import { PHONE_TRANSITIONS, phoneRefusal, type PhoneOperation } from './lifecycle.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { escapeLike } from './servers.ts';
+import { usableImage } from './images.ts';
 
 export interface PhoneFilters {
   offset: number;
@@ -74,27 +75,36 @@ export class PhoneService {
     const phone = await this.db
       .selectFrom('phones')
       .innerJoin('servers', 'servers.id', 'phones.server_id')
-      .select([...phoneColumns, 'phones.property', 'phones.phone_ip', 'phones.slot', 'servers.addresses', 'servers.ports', 'servers.volumes'])
+      .select([...phoneColumns, 'phones.property', 'phones.phone_ip', 'phones.slot', 'servers.addresses', 'servers.ports', 'servers.volumes', 'phones.data_volume_size'])
       .where('phones.project_id', '=', projectId)
       .where('phones.id', '=', phoneId)
       .executeTakeFirst();
     if (!phone) throw notFound('CPS.0005');
-    return { ...phone, disk: this.catalogue.phoneModel(phone.phone_model_name)?.disk ?? 0 };
+    // An expanded data volume (ExpandPhoneDataVolumeSize) outgrows the flavor's disk.
+    return { ...phone, disk: phone.data_volume_size ?? this.catalogue.phoneModel(phone.phone_model_name)?.disk ?? 0 };
   }
 
   imageVersion(imageId: string): string {
     return this.catalogue.image(imageId)?.opencph.image_version ?? '';
   }
 
-  /** UpdatePhoneName: synchronous. */
+  /**
+   * UpdatePhoneName: synchronous. A name another phone of the same server has is refused (CPS.0026); names
+   * repeat across servers, every server's phones being mobile-0001….
+   */
   async rename(projectId: string, phoneId: string, name: string): Promise<void> {
     const updated = await this.db
       .updateTable('phones')
       .set({ name, updated_at: this.clock.now() })
       .where('project_id', '=', projectId)
       .where('id', '=', phoneId)
+      .where(({ not, exists, selectFrom }) =>
+        not(exists(selectFrom('phones as other').select('other.id').whereRef('other.server_id', '=', 'phones.server_id').whereRef('other.id', '<>', 'phones.id').where('other.name', '=', name))),
+      )
       .executeTakeFirst();
-    if (updated.numUpdatedRows === 0n) throw notFound('CPS.0005');
+    if (updated.numUpdatedRows > 0n) return;
+    const phone = await this.db.selectFrom('phones').select('id').where('project_id', '=', projectId).where('id', '=', phoneId).executeTakeFirst();
+    throw phone ? cpsError('CPS.0026') : notFound('CPS.0005');
   }
 
   /** RestartCloudPhone: restarts running phones, starts stopped ones; a new image and attributes may apply. */
@@ -125,7 +135,7 @@ export class PhoneService {
   private async batch(operation: PhoneOperation, projectId: string, requestId: string, items: PhoneBatchItem[], imageId?: string): Promise<BatchEntry[]> {
     if (items.length === 0) throw cpsError('CPS.0009');
     if (items.length > MAX_BATCH_PHONES) throw cpsError('CPS.0190');
-    const image = imageId === undefined ? undefined : this.catalogue.image(imageId);
+    const image = imageId === undefined ? undefined : await usableImage(this.db, this.catalogue, projectId, imageId);
     if (imageId !== undefined && !image) throw cpsError('CPS.0166');
     const { via } = PHONE_TRANSITIONS[operation];
     const now = this.clock.now();

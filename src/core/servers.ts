@@ -1,29 +1,64 @@
 import { randomInt } from 'node:crypto';
 import type { Db } from '../store/db.ts';
-import type { NewJob, NewPhone, NewServer, Server, ServerPort } from '../store/schema.ts';
-import { cpsError, itemError, notFound, type CpsCode, type ItemError } from '../api/errors.ts';
+import type { Insertable } from 'kysely';
+import type { BandwidthTable, NewJob, NewPhone, NewServer, Server, ServerPort, ServerVolume } from '../store/schema.ts';
+import { ApiError, cpsError, itemError, notFound, type CpsCode, type ItemError } from '../api/errors.ts';
 import { Catalogue, type PhoneModel, type ServerModel } from './catalogue.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { PHONE_STATUS, SERVER_STATUS } from './model.ts';
+import { insertEncodeServers } from './encode-servers.ts';
+import { phoneImage } from './images.ts';
+import { PHONE_TRANSITIONS } from './lifecycle.ts';
+import { checkProperty } from './phones.ts';
 
-/** A purchase as both buy APIs describe it (v1: system network, v2: custom network). */
-export interface PurchaseInput {
-  server_name: string;
-  server_model_name: string;
+/** What a server is set up with: by both buy APIs (v1: system network, v2: custom network) and by ChangeCloudPhoneServer (v2). */
+export interface ServerSetupInput {
   phone_model_name: string;
   image_id: string;
-  count: number;
   keypair_name?: string;
   ports?: Array<{ name: string; listen_port: number; internet_accessible: string }>;
   band_width: { band_width_id?: string; band_width_share_type?: number; band_width_size?: number; band_width_charge_mode?: number };
-  extend_param: { charging_mode: number; period_type: number; period_num: number; is_auto_pay?: number; is_auto_renew?: number; enterprise_project_id?: string };
   /** v1 only. */
   subnet_cidr?: string;
   /** v2 only. */
   tenant_vpc_id?: string;
   nics?: Array<{ subnet_id: string }>;
-  public_ip?: { eip?: { type: string } | null; ids?: string[] | string | null };
+  /** `count` (ChangeCloudPhoneServer): EIPs to assign, 0 = none. */
+  public_ip?: { eip?: { type: string } | null; ids?: string[] | string | null; count?: number };
   availability_zone?: string;
+}
+
+/** A purchase as both buy APIs describe it. */
+export interface PurchaseInput extends ServerSetupInput {
+  server_name: string;
+  server_model_name: string;
+  count: number;
+  extend_param: { charging_mode: number; period_type: number; period_num: number; is_auto_pay?: number; is_auto_renew?: number; enterprise_project_id?: string };
+}
+
+export interface VolumeInput {
+  volume_type: string;
+  size: number;
+}
+
+/** ChangeCloudPhoneServer (spec §3.39): the v2 purchase's set-up without name, flavor, count and billing. */
+export interface ChangeInput extends ServerSetupInput {
+  tenant_vpc_id: string;
+  nics: Array<{ subnet_id: string }>;
+  public_ip: NonNullable<ServerSetupInput['public_ip']>;
+  extend_param?: { enterprise_project_id?: string };
+  phone_count_per_ip?: number;
+  phone_data_volume?: VolumeInput;
+  server_share_data_volume?: VolumeInput;
+  property?: string;
+}
+
+/** ChangeCloudPhoneServerModel (spec §3.12). */
+export interface ChangeModelInput {
+  server_id: string;
+  server_model_name: string;
+  phone_model_name: string;
+  extend_param?: { is_auto_pay?: number };
 }
 
 export interface ServerFilters {
@@ -38,6 +73,14 @@ export type ServerBatchEntry = { server_id: string; job_id: string } | ({ server
 
 /** Most servers one batch request may name (spec §8 row 41). */
 export const MAX_BATCH_SERVERS = 100;
+
+/** Server statuses a restart starts from: normal, and the ends of a power cycle that went wrong. */
+const RESTARTABLE_SERVERS: number[] = [SERVER_STATUS.normal, SERVER_STATUS.stopped, SERVER_STATUS.stopFailed];
+/** Phones a server restart restarts: those a phone restart takes, except the ones stopped on purpose. */
+const RESTARTED_PHONES = PHONE_TRANSITIONS.restart.from.filter((status) => status !== PHONE_STATUS.stopped);
+/** Phone statuses of an operation in progress: a server holding such a phone is not changed under it. */
+const BUSY_PHONES = [PHONE_STATUS.beingCreated, PHONE_STATUS.creating, PHONE_STATUS.resetting, PHONE_STATUS.restarting, PHONE_STATUS.stopping];
+const VOLUME_TYPES = ['SSD', 'GPSSD'];
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EIP_TYPES = ['5_telcom', '5_union', '5_bgp', '5_sbgp'];
@@ -61,13 +104,11 @@ export class ServerService {
     const plan = this.validatePurchase(input, network);
     if (input.band_width.band_width_id) await this.assertBandwidth(projectId, input.band_width.band_width_id);
     const now = this.clock.now();
-    const orderId = `CS${formatOrderTime(now)}${randomAlnum(5)}`;
-    const productId = `OFFI${String(randomInt(1e9)).padStart(9, '0')}${String(randomInt(1e9)).padStart(9, '0')}`;
+    const order = newOrder(now);
     const servers: NewServer[] = [];
     const phones: NewPhone[] = [];
     const jobs: NewJob[] = [];
     const vpcId = input.tenant_vpc_id ?? this.ids.uuid();
-    const subnetCidr = input.subnet_cidr ?? '192.168.0.0/24';
     for (let index = 1; index <= input.count; index++) {
       const serverId = this.ids.hex32();
       const name = input.count > 1 ? `${input.server_name}-${String(index).padStart(4, '0')}` : input.server_name;
@@ -76,81 +117,107 @@ export class ServerService {
         project_id: projectId,
         request_id: requestId,
         name,
-        server_model_name: plan.serverModel.server_model_name,
-        phone_model_name: plan.phoneModel.phone_model_name,
-        image_id: input.image_id,
+        ...this.setupColumns(plan, input, network, vpcId, this.volumes(plan.phoneModel)),
         keypair_name: input.keypair_name ?? null,
         status: SERVER_STATUS.ordered,
-        network_version: network,
-        availability_zone: plan.availabilityZone,
-        vpc_id: vpcId,
-        vpc_cidr: network === 'v1' ? '192.168.0.0/16' : '172.16.0.0/12',
-        subnet_id: input.nics?.[0]?.subnet_id ?? this.ids.uuid(),
-        subnet_cidr: network === 'v1' ? subnetCidr : '172.16.0.0/16',
-        order_id: orderId,
-        product_id: productId,
+        ...order,
         enterprise_project_id: input.extend_param.enterprise_project_id ?? '0',
-        addresses: JSON.stringify(this.addresses(plan.serverModel, network, subnetCidr)),
-        security_groups: JSON.stringify(network === 'v2' ? [this.ids.uuid()] : []),
-        ports: JSON.stringify(plan.ports),
-        volumes: JSON.stringify([
-          {
-            volume_id: this.ids.uuid(),
-            volume_name: `VOLUME_${this.ids.hex32()}`,
-            volume_size: plan.phoneModel.disk * plan.phoneModel.phone_capacity,
-            volume_type: /GPSSD/.test(plan.phoneModel.phone_model_name) ? 'GPSSD' : 'SSD',
-          },
-        ]),
         extend_param: JSON.stringify(input.extend_param),
         created_at: now,
         updated_at: now,
       });
-      for (let slot = 1; slot <= plan.phoneModel.phone_capacity; slot++) {
-        phones.push({
-          id: this.ids.hex32(),
-          project_id: projectId,
-          server_id: serverId,
-          slot,
-          name: `mobile-${String(slot).padStart(4, '0')}`,
-          phone_model_name: plan.phoneModel.phone_model_name,
-          image_id: input.image_id,
-          status: PHONE_STATUS.creating,
-          type: 0,
-          imei: generateImei(),
-          traffic_type: 'direct',
-          volume_mode: 0,
-          has_encrypt: false,
-          property: '{}',
-          phone_ip: `10.${randomInt(224, 240)}.${randomInt(256)}.${randomInt(2, 255)}`,
-          created_at: now,
-          updated_at: now,
-        });
-      }
-      jobs.push({
-        id: this.ids.hex32(),
-        project_id: projectId,
-        request_id: requestId,
-        type: 'server.create',
-        server_id: serverId,
-        phone_id: null,
-        lock_key: serverId,
-        params: '{}',
-        state: 'queued',
-        status: 1,
-        begin_time: now,
-      });
+      phones.push(...this.newPhones(projectId, serverId, plan.phoneModel, input.image_id, '{}', now));
+      jobs.push(serverJob(this.ids.hex32(), projectId, requestId, serverId, 'server.create', {}, now));
     }
-    const bandwidths = this.bandwidths(projectId, input.band_width, plan, servers, now);
+    const bandwidths = this.bandwidths(projectId, input.band_width, plan, servers.map((server) => server.id), now);
     await this.db.transaction().execute(async (trx) => {
       await trx.insertInto('servers').values(servers).execute();
-      if (bandwidths.rows.length) await trx.insertInto('bandwidths').values(bandwidths.rows).execute();
-      await trx.insertInto('server_bandwidths').values(bandwidths.links).execute();
-      // Multi-row inserts in slices keep the statement under PostgreSQL's parameter limit.
-      for (let i = 0; i < phones.length; i += 500) await trx.insertInto('phones').values(phones.slice(i, i + 500)).execute();
+      await insertBandwidths(trx, bandwidths);
+      await insertPhones(trx, phones);
+      await insertEncodeServers(trx, servers, plan.phoneModel, this.ids);
       await trx.insertInto('jobs').values(jobs).execute();
     });
     this.noteBulkWrite();
-    return { order_id: orderId, product_id: productId, server_ids: servers.map((s) => s.id) };
+    return { ...order, server_ids: servers.map((s) => s.id) };
+  }
+
+  /**
+   * ChangeCloudPhoneServerModel: a normal server on a special flavor moves to another flavor of its generation
+   * whose phone flavor gives as many phones. Its phones keep their ids, names, image and attributes but are
+   * created anew on the new flavor (1 → 2, or -8), so their data is not kept; the server is 0 until its job
+   * (under this request id) has rebuilt them, then 5, or 2 when a phone failed. OpenCPH bills nothing: the
+   * order is complete at once, whatever `is_auto_pay` says.
+   */
+  async changeModel(projectId: string, requestId: string, input: ChangeModelInput) {
+    const target = this.catalogue.serverModel(input.server_model_name);
+    if (!target) throw cpsError('CPS.0246');
+    const now = this.clock.now();
+    const order = newOrder(now);
+    await this.db.transaction().execute(async (trx) => {
+      const server = await lockServer(trx, projectId, input.server_id);
+      if (!server) throw cpsError('CPS.0159');
+      const current = this.catalogue.serverModel(server.server_model_name);
+      if (!current?.opencph.special || !(await isIdle(trx, server))) throw cpsError('CPS.0245');
+      if (target.server_model_name === current.server_model_name) throw cpsError('CPS.0250');
+      if (target.opencph.generation !== current.opencph.generation) throw cpsError('CPS.0247');
+      const phoneModel = this.phoneModelOn(target, input.phone_model_name);
+      const image = await phoneImage(trx, this.catalogue, server.image_id);
+      if (phoneModel.phone_capacity !== this.catalogue.phoneModel(server.phone_model_name)?.phone_capacity || !image || !this.catalogue.imageFitsPhoneModel(image, phoneModel)) {
+        throw cpsError('CPS.0157');
+      }
+      await replaceServer(trx, {
+        ...insertable(server),
+        server_model_name: target.server_model_name,
+        phone_model_name: phoneModel.phone_model_name,
+        volumes: JSON.stringify(this.volumes(phoneModel)),
+        status: SERVER_STATUS.ordered,
+        updated_at: now,
+      }, phoneModel, this.ids);
+      await trx.updateTable('phones').set({ phone_model_name: phoneModel.phone_model_name, status: PHONE_STATUS.creating, updated_at: now }).where('server_id', '=', server.id).execute();
+      await trx.insertInto('jobs').values(serverJob(this.ids.hex32(), projectId, requestId, server.id, 'server.change', { replaced_phone_ids: [] }, now)).execute();
+    });
+    return order;
+  }
+
+  /**
+   * ChangeCloudPhoneServer (spec §3.39): a normal server keeps its id, name and billing and is set up anew
+   * from the request, on the server flavor of the new phone flavor; its phones are replaced by new ones
+   * (new ids, 1 → 2 or -8) and their data is gone. Dedicated bandwidths of the old set-up go, shared ones
+   * stay. The job ends when the new phones run (server 5), or failed with the server abnormal (2).
+   */
+  async change(projectId: string, requestId: string, serverId: string, input: ChangeInput): Promise<string> {
+    const plan = this.validateChange(input);
+    if (input.band_width.band_width_id) await this.assertBandwidth(projectId, input.band_width.band_width_id);
+    const now = this.clock.now();
+    const jobId = this.ids.hex32();
+    await this.db.transaction().execute(async (trx) => {
+      const server = await lockServer(trx, projectId, serverId);
+      if (!server) throw notFound('CPS.0015');
+      if (!(await isIdle(trx, server))) throw cpsError('CPS.0099');
+      const replaced = await trx.selectFrom('phones').select('id').where('server_id', '=', serverId).execute();
+      const dedicated = await dedicatedBandwidths(trx, [serverId]);
+      await trx.deleteFrom('server_bandwidths').where('server_id', '=', serverId).execute();
+      if (dedicated.length) await trx.deleteFrom('bandwidths').where('id', 'in', dedicated).execute();
+      await trx.deleteFrom('phones').where('server_id', '=', serverId).execute();
+      await replaceServer(trx, {
+        ...insertable(server),
+        ...this.setupColumns(plan, input, 'v2', input.tenant_vpc_id, this.volumes(plan.phoneModel, input.phone_data_volume, input.server_share_data_volume)),
+        // A blank zone keeps the server where it is.
+        availability_zone: input.availability_zone ? plan.availabilityZone : server.availability_zone,
+        keypair_name: input.keypair_name ?? server.keypair_name,
+        enterprise_project_id: input.extend_param?.enterprise_project_id ?? server.enterprise_project_id,
+        status: SERVER_STATUS.ordered,
+        updated_at: now,
+      }, plan.phoneModel, this.ids);
+      await insertBandwidths(trx, this.bandwidths(projectId, input.band_width, plan, [serverId], now));
+      await insertPhones(trx, this.newPhones(projectId, serverId, plan.phoneModel, input.image_id, input.property ?? '{}', now));
+      await trx
+        .insertInto('jobs')
+        .values(serverJob(jobId, projectId, requestId, serverId, 'server.change', { replaced_phone_ids: replaced.map((phone) => phone.id) }, now))
+        .execute();
+    });
+    this.noteBulkWrite();
+    return jobId;
   }
 
   async list(projectId: string, filters: ServerFilters) {
@@ -187,15 +254,9 @@ export class ServerService {
     const jobId = this.ids.hex32();
     await this.db.transaction().execute(async (trx) => {
       const phones = await trx.selectFrom('phones').select('id').where('server_id', 'in', unique).execute();
-      const dedicated = await trx
-        .selectFrom('server_bandwidths')
-        .innerJoin('bandwidths', 'bandwidths.id', 'server_bandwidths.bandwidth_id')
-        .select('bandwidths.id')
-        .where('server_bandwidths.server_id', 'in', unique)
-        .where('bandwidths.share_type', '=', 0)
-        .execute();
+      const dedicated = await dedicatedBandwidths(trx, unique);
       await trx.deleteFrom('servers').where('project_id', '=', projectId).where('id', 'in', unique).execute();
-      if (dedicated.length) await trx.deleteFrom('bandwidths').where('id', 'in', dedicated.map((b) => b.id)).execute();
+      if (dedicated.length) await trx.deleteFrom('bandwidths').where('id', 'in', dedicated).execute();
       await trx
         .insertInto('jobs')
         .values({
@@ -229,9 +290,11 @@ export class ServerService {
   }
 
   /**
-   * RestartCloudPhoneServer: each normal server named goes to 13 (the documented "starting", the nearest
-   * value to "restarting") and its running phones to 4, with one job per server that restarts exactly those
-   * phones. Stopped or failed phones are left as they are. Refused servers get their code in place of a job.
+   * RestartCloudPhoneServer: a power cycle of each server named. Accepted from normal (5), and from the ends
+   * of a power cycle that went wrong: stopping failed (12) and stopped (10, its phones did not start). The
+   * server goes to 11 (being stopped) and every phone it holds that a phone restart would take, except the
+   * stopped ones (8, stopped on purpose), to 4; one job per server stops those phones (server 10), starts them
+   * (13) and ends 5 (see jobs/server-handlers.ts). Refused servers get their code in place of a job.
    */
   async restart(projectId: string, requestId: string, serverIds: string[]): Promise<ServerBatchEntry[]> {
     if (serverIds.length === 0) throw cpsError('CPS.0095');
@@ -242,8 +305,8 @@ export class ServerService {
       const refusals = serverIds.map((serverId): CpsCode | undefined => {
         if (!HEX32.test(serverId)) return 'CPS.0097';
         if (!status.has(serverId)) return 'CPS.0015';
-        if (status.get(serverId) !== SERVER_STATUS.normal) return 'CPS.0158';
-        status.set(serverId, SERVER_STATUS.starting); // a repeated id in the same batch is refused
+        if (!RESTARTABLE_SERVERS.includes(status.get(serverId)!)) return 'CPS.0158';
+        status.set(serverId, SERVER_STATUS.stopping); // a repeated id in the same batch is refused
         return undefined;
       });
       const accepted = serverIds.filter((_, index) => !refusals[index]);
@@ -253,10 +316,10 @@ export class ServerService {
           .updateTable('phones')
           .set({ status: PHONE_STATUS.restarting, updated_at: now })
           .where('server_id', 'in', accepted)
-          .where('status', '=', PHONE_STATUS.running)
+          .where('status', 'in', RESTARTED_PHONES)
           .returning(['id', 'server_id'])
           .execute();
-        await trx.updateTable('servers').set({ status: SERVER_STATUS.starting, updated_at: now }).where('id', 'in', accepted).execute();
+        await trx.updateTable('servers').set({ status: SERVER_STATUS.stopping, updated_at: now }).where('id', 'in', accepted).execute();
         const jobs = accepted.map((serverId) =>
           serverJob(jobIds.get(serverId)!, projectId, requestId, serverId, 'server.restart', { phone_ids: phones.filter((phone) => phone.server_id === serverId).map((phone) => phone.id) }, now),
         );
@@ -319,16 +382,39 @@ export class ServerService {
     const serverModel = this.catalogue.serverModel(input.server_model_name);
     if (!serverModel) throw cpsError('CPS.0089');
     if (!serverModel.opencph.network_versions.includes(network)) throw cpsError('CPS.0256');
+    validateBilling(input.extend_param);
+    return this.validateSetup(input, serverModel, network, input.count);
+  }
+
+  /** ChangeCloudPhoneServer's body: a v2 set-up on the server flavor of the phone flavor, and its own fields. */
+  private validateChange(input: ChangeInput) {
     const phoneModel = this.catalogue.phoneModel(input.phone_model_name);
     if (!phoneModel) throw cpsError('CPS.0028');
-    if (phoneModel.server_model_name !== serverModel.server_model_name) throw cpsError('CPS.0157');
-    if (phoneModel.status !== 1) throw cpsError('CPS.0257');
+    const plan = this.validateSetup(input, this.catalogue.serverModel(phoneModel.server_model_name)!, 'v2', 1);
+    validateEnterpriseProject(input.extend_param?.enterprise_project_id);
+    const capacity = phoneModel.phone_capacity;
+    const phonesPerIp = input.phone_count_per_ip ?? capacity;
+    if (phonesPerIp < 1 || phonesPerIp > capacity) throw cpsError('CPS.0190');
+    const eips = input.public_ip.count ?? 1;
+    if (eips < 0 || eips > Math.ceil(capacity / phonesPerIp)) throw cpsError('CPS.0238');
+    for (const volume of [input.phone_data_volume, input.server_share_data_volume]) {
+      if (volume && !VOLUME_TYPES.includes(volume.volume_type)) throw cpsError('CPS.0116');
+    }
+    if (input.property !== undefined) {
+      const refusal = checkProperty(input.property, phoneModel.phone_model_name);
+      if (refusal) throw new ApiError(400, refusal.error_code, refusal.error_msg);
+    }
+    return plan;
+  }
+
+  /** What a purchase of `count` servers and a change share: flavors, image, key pair, ports, bandwidth, network. */
+  private validateSetup(input: ServerSetupInput, serverModel: ServerModel, network: 'v1' | 'v2', count: number) {
+    const phoneModel = this.phoneModelOn(serverModel, input.phone_model_name);
     const image = this.catalogue.image(input.image_id);
     if (!image) throw cpsError('CPS.0030');
     if (!this.catalogue.imageFitsPhoneModel(image, phoneModel)) throw cpsError('CPS.0255');
     if (input.keypair_name === '') throw cpsError('CPS.0068');
     const ports = validatePorts(input.ports ?? []);
-    validateBilling(input.extend_param);
     const bandwidthSize = network === 'v1' ? validateV1Bandwidth(input.band_width) : validateV2Bandwidth(input.band_width);
     let availabilityZone = serverModel.opencph.availability_zones[0];
     if (network === 'v1') {
@@ -337,7 +423,7 @@ export class ServerService {
       if (!input.tenant_vpc_id || !UUID.test(input.tenant_vpc_id)) throw cpsError('CPS.0223');
       if (!input.nics || input.nics.length === 0) throw cpsError('CPS.0226');
       if (input.nics.some((nic) => !UUID.test(nic.subnet_id))) throw cpsError('CPS.0224');
-      validatePublicIp(input.public_ip, input.count, phoneModel);
+      validatePublicIp(input.public_ip, count, phoneModel);
       if (input.availability_zone) {
         if (!serverModel.opencph.availability_zones.includes(input.availability_zone)) throw cpsError('CPS.0211');
         availabilityZone = input.availability_zone;
@@ -346,13 +432,77 @@ export class ServerService {
     return { serverModel, phoneModel, ports, bandwidthSize, availabilityZone };
   }
 
+  /** The phone flavor `name`, if it runs on `serverModel` and is on sale. */
+  private phoneModelOn(serverModel: ServerModel, name: string): PhoneModel {
+    const phoneModel = this.catalogue.phoneModel(name);
+    if (!phoneModel) throw cpsError('CPS.0028');
+    if (phoneModel.server_model_name !== serverModel.server_model_name) throw cpsError('CPS.0157');
+    if (phoneModel.status !== 1) throw cpsError('CPS.0257');
+    return phoneModel;
+  }
+
+  /** The server columns that follow from its validated set-up. */
+  private setupColumns(plan: SetupPlan, input: ServerSetupInput, network: 'v1' | 'v2', vpcId: string, volumes: ServerVolume[]) {
+    const subnetCidr = input.subnet_cidr ?? '192.168.0.0/24';
+    return {
+      server_model_name: plan.serverModel.server_model_name,
+      phone_model_name: plan.phoneModel.phone_model_name,
+      image_id: input.image_id,
+      network_version: network,
+      availability_zone: plan.availabilityZone,
+      vpc_id: vpcId,
+      vpc_cidr: network === 'v1' ? '192.168.0.0/16' : '172.16.0.0/12',
+      subnet_id: input.nics?.[0]?.subnet_id ?? this.ids.uuid(),
+      subnet_cidr: network === 'v1' ? subnetCidr : '172.16.0.0/16',
+      addresses: JSON.stringify(this.addresses(plan.serverModel, network, subnetCidr, input.public_ip?.count !== 0)),
+      security_groups: JSON.stringify(network === 'v2' ? [this.ids.uuid()] : []),
+      ports: JSON.stringify(plan.ports),
+      volumes: JSON.stringify(volumes),
+    };
+  }
+
   /**
-   * The bandwidths a purchase uses: the existing shared one it names, or one new shared one for all its
-   * servers, or a dedicated one per server address (each public IP has its own, as in the §3.2 v2 example).
+   * A server's disks: one for its phones' data (each phone's disk, or the size a change asks for, times the
+   * phones), and the shared-storage disk a change may ask for.
    */
-  private bandwidths(projectId: string, input: PurchaseInput['band_width'], plan: { serverModel: ServerModel; bandwidthSize: number }, servers: NewServer[], now: Date) {
+  private volumes(phoneModel: PhoneModel, phoneData?: VolumeInput, shared?: VolumeInput): ServerVolume[] {
+    const volume = (size: number, type: string) => ({ volume_id: this.ids.uuid(), volume_name: `VOLUME_${this.ids.hex32()}`, volume_size: size, volume_type: type });
+    const type = /GPSSD/.test(phoneModel.phone_model_name) ? 'GPSSD' : 'SSD';
+    const volumes = [volume((phoneData?.size ?? phoneModel.disk) * phoneModel.phone_capacity, phoneData?.volume_type ?? type)];
+    if (shared) volumes.push(volume(shared.size, shared.volume_type));
+    return volumes;
+  }
+
+  /** The phones of a server being set up: one per slot of the flavor, named mobile-0001…, waiting to be created (1). */
+  private newPhones(projectId: string, serverId: string, phoneModel: PhoneModel, imageId: string, property: string, now: Date): NewPhone[] {
+    return Array.from({ length: phoneModel.phone_capacity }, (_, index) => ({
+      id: this.ids.hex32(),
+      project_id: projectId,
+      server_id: serverId,
+      slot: index + 1,
+      name: `mobile-${String(index + 1).padStart(4, '0')}`,
+      phone_model_name: phoneModel.phone_model_name,
+      image_id: imageId,
+      status: PHONE_STATUS.creating,
+      type: 0,
+      imei: generateImei(),
+      traffic_type: 'direct',
+      volume_mode: 0,
+      has_encrypt: false,
+      property,
+      phone_ip: `10.${randomInt(224, 240)}.${randomInt(256)}.${randomInt(2, 255)}`,
+      created_at: now,
+      updated_at: now,
+    }));
+  }
+
+  /**
+   * The bandwidths servers being set up use: the existing shared one they name, or one new shared one for
+   * all of them, or a dedicated one per server address (each public IP has its own, as in the §3.2 v2 example).
+   */
+  private bandwidths(projectId: string, input: ServerSetupInput['band_width'], plan: { serverModel: ServerModel; bandwidthSize: number }, serverIds: string[], now: Date): BandwidthPlan {
     const existing = input.band_width_id;
-    if (existing) return { rows: [], links: servers.map((server) => ({ server_id: server.id, bandwidth_id: existing })) };
+    if (existing) return { rows: [], links: serverIds.map((server_id) => ({ server_id, bandwidth_id: existing })) };
     const newBandwidth = (shareType: number) => ({
       id: this.ids.uuid(),
       project_id: projectId,
@@ -365,10 +515,10 @@ export class ServerService {
     });
     if (input.band_width_share_type === 1) {
       const shared = newBandwidth(1);
-      return { rows: [shared], links: servers.map((server) => ({ server_id: server.id, bandwidth_id: shared.id })) };
+      return { rows: [shared], links: serverIds.map((server_id) => ({ server_id, bandwidth_id: shared.id })) };
     }
-    const perAddress = servers.flatMap((server) =>
-      Array.from({ length: plan.serverModel.opencph.address_count }, () => ({ server_id: server.id, bandwidth: newBandwidth(0) })),
+    const perAddress = serverIds.flatMap((server_id) =>
+      Array.from({ length: plan.serverModel.opencph.address_count }, () => ({ server_id, bandwidth: newBandwidth(0) })),
     );
     return { rows: perAddress.map((entry) => entry.bandwidth), links: perAddress.map((entry) => ({ server_id: entry.server_id, bandwidth_id: entry.bandwidth.id })) };
   }
@@ -378,13 +528,78 @@ export class ServerService {
     if (!bandwidth || bandwidth.share_type !== 1) throw cpsError('CPS.0033');
   }
 
-  private addresses(serverModel: ServerModel, network: 'v1' | 'v2', subnetCidr: string) {
+  /** The server's addresses; without public IPs (a change asking for no EIP) `public_ip` is empty. */
+  private addresses(serverModel: ServerModel, network: 'v1' | 'v2', subnetCidr: string, withPublicIp: boolean) {
     const prefix = network === 'v1' ? subnetCidr.split('.').slice(0, 3).join('.') : `172.16.${randomInt(256)}`;
     return Array.from({ length: serverModel.opencph.address_count }, () => ({
       server_ip: `${prefix}.${randomInt(2, 255)}`,
-      public_ip: `100.${randomInt(64, 128)}.${randomInt(256)}.${randomInt(1, 255)}`,
+      public_ip: withPublicIp ? `100.${randomInt(64, 128)}.${randomInt(256)}.${randomInt(1, 255)}` : '',
     }));
   }
+}
+
+type SetupPlan = ReturnType<ServerService['validateSetup']>;
+type BandwidthPlan = { rows: Array<Insertable<BandwidthTable>>; links: Array<{ server_id: string; bandwidth_id: string }> };
+
+/** An order as the buy and change APIs answer it: `CS…` order id, `OFFI…` product id (spec §1.4). */
+function newOrder(now: Date) {
+  return {
+    order_id: `CS${formatOrderTime(now)}${randomAlnum(5)}`,
+    product_id: `OFFI${String(randomInt(1e9)).padStart(9, '0')}${String(randomInt(1e9)).padStart(9, '0')}`,
+  };
+}
+
+async function insertBandwidths(trx: Db, bandwidths: BandwidthPlan) {
+  if (bandwidths.rows.length) await trx.insertInto('bandwidths').values(bandwidths.rows).execute();
+  await trx.insertInto('server_bandwidths').values(bandwidths.links).execute();
+}
+
+async function insertPhones(trx: Db, phones: NewPhone[]) {
+  // Multi-row inserts in slices keep the statement under PostgreSQL's parameter limit.
+  for (let i = 0; i < phones.length; i += 500) await trx.insertInto('phones').values(phones.slice(i, i + 500)).execute();
+}
+
+/** Ids of the dedicated bandwidths of the servers (shared ones outlive their servers). */
+async function dedicatedBandwidths(trx: Db, serverIds: string[]): Promise<string[]> {
+  const rows = await trx
+    .selectFrom('server_bandwidths')
+    .innerJoin('bandwidths', 'bandwidths.id', 'server_bandwidths.bandwidth_id')
+    .select('bandwidths.id')
+    .where('server_bandwidths.server_id', 'in', serverIds)
+    .where('bandwidths.share_type', '=', 0)
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** The server's row as it is written (JSON columns as text). */
+function insertable(server: Server): NewServer {
+  return {
+    ...server,
+    addresses: JSON.stringify(server.addresses),
+    security_groups: JSON.stringify(server.security_groups),
+    ports: JSON.stringify(server.ports),
+    volumes: JSON.stringify(server.volumes),
+    extend_param: JSON.stringify(server.extend_param),
+  };
+}
+
+/** Writes a changed server; its encoding servers follow its new phone flavor and addresses. */
+async function replaceServer(trx: Db, server: NewServer & { id: string }, phoneModel: PhoneModel, ids: Ids) {
+  await trx.updateTable('servers').set(server).where('id', '=', server.id).execute();
+  await trx.deleteFrom('encode_servers').where('server_id', '=', server.id).execute();
+  await insertEncodeServers(trx, [server], phoneModel, ids);
+}
+
+/** One server of the project, locked until the transaction ends. */
+function lockServer(trx: Db, projectId: string, serverId: string): Promise<Server | undefined> {
+  return trx.selectFrom('servers').selectAll().where('project_id', '=', projectId).where('id', '=', serverId).forUpdate().executeTakeFirst();
+}
+
+/** Whether the server is normal and none of its phones is in the middle of an operation. */
+async function isIdle(trx: Db, server: Server): Promise<boolean> {
+  if (server.status !== SERVER_STATUS.normal) return false;
+  const busy = await trx.selectFrom('phones').select('id').where('server_id', '=', server.id).where('status', 'in', BUSY_PHONES).limit(1).execute();
+  return busy.length === 0;
 }
 
 /** The status of each named server of the project, locked until the transaction ends; malformed ids are skipped. */
@@ -397,7 +612,7 @@ async function lockServers(trx: Db, projectId: string, serverIds: string[]): Pro
 }
 
 /** A queued job on one server, run after the server's earlier jobs. */
-function serverJob(id: string, projectId: string, requestId: string, serverId: string, type: string, params: Record<string, unknown>, now: Date): NewJob & { id: string } {
+export function serverJob(id: string, projectId: string, requestId: string, serverId: string, type: string, params: Record<string, unknown>, now: Date): NewJob & { id: string } {
   return {
     id,
     project_id: projectId,
@@ -422,7 +637,7 @@ function keypairRefusal(item: { server_id: string; keypair_name: string }, statu
   return undefined;
 }
 
-function validatePorts(ports: NonNullable<PurchaseInput['ports']>): ServerPort[] {
+function validatePorts(ports: NonNullable<ServerSetupInput['ports']>): ServerPort[] {
   if (ports.length > MAX_PORTS) throw cpsError('CPS.0145');
   const names = new Set<string>();
   const listenPorts = new Set<number>();
@@ -445,12 +660,16 @@ function validateBilling(param: PurchaseInput['extend_param']) {
   if (param.period_num < 1 || param.period_num > maxPeriods) throw cpsError('CPS.0058');
   if (param.is_auto_renew !== undefined && param.is_auto_renew !== 0 && param.is_auto_renew !== 1) throw cpsError('CPS.0059');
   if (param.is_auto_pay !== undefined && param.is_auto_pay !== 0 && param.is_auto_pay !== 1) throw cpsError('CPS.0060');
-  const epid = param.enterprise_project_id;
-  if (epid !== undefined && epid !== '0' && !UUID.test(epid)) throw cpsError('CPS.0316');
+  validateEnterpriseProject(param.enterprise_project_id);
+}
+
+/** `"0"` (the default enterprise project) or an enterprise project's UUID. */
+function validateEnterpriseProject(id: string | undefined) {
+  if (id !== undefined && id !== '0' && !UUID.test(id)) throw cpsError('CPS.0316');
 }
 
 /** v1: an existing shared bandwidth wins; else share type 1 needs a size of 5–2,000, share type 0 gets 300. */
-function validateV1Bandwidth(bandwidth: PurchaseInput['band_width']): number {
+function validateV1Bandwidth(bandwidth: ServerSetupInput['band_width']): number {
   if (bandwidth.band_width_id) return 0;
   const shareType = bandwidth.band_width_share_type;
   if (shareType !== 0 && shareType !== 1) throw cpsError('CPS.0034');
@@ -466,7 +685,7 @@ function validateV1Bandwidth(bandwidth: PurchaseInput['band_width']): number {
 }
 
 /** v2: shared needs an existing bandwidth id; dedicated needs a size on the documented steps. */
-function validateV2Bandwidth(bandwidth: PurchaseInput['band_width']): number {
+function validateV2Bandwidth(bandwidth: ServerSetupInput['band_width']): number {
   const shareType = bandwidth.band_width_share_type;
   if (shareType !== 0 && shareType !== 1) throw cpsError('CPS.0034');
   if (bandwidth.band_width_charge_mode !== 0 && bandwidth.band_width_charge_mode !== 1) throw cpsError('CPS.0035');
@@ -487,8 +706,10 @@ export function isValidBandwidthSize(size: number): boolean {
   return size % 500 === 0;
 }
 
-function validatePublicIp(publicIp: PurchaseInput['public_ip'], count: number, phoneModel: PhoneModel) {
+function validatePublicIp(publicIp: ServerSetupInput['public_ip'], count: number, phoneModel: PhoneModel) {
   if (!publicIp || typeof publicIp !== 'object') throw cpsError('CPS.0238');
+  // No EIP at all (a change's `count` 0): neither a new one nor an existing one is needed.
+  if (publicIp.count === 0) return;
   // The documented example sends `"ids": ""` beside `eip` (which the schema's array coercion turns into [""]):
   // empty values count as absent.
   const blank = publicIp.ids === '' || publicIp.ids === null || (Array.isArray(publicIp.ids) && publicIp.ids.every((id) => id === ''));

@@ -4,6 +4,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { JobEngine } from '../jobs/engine.ts';
 import { jobHandlers } from '../jobs/handlers.ts';
 import { SimDriver } from '../devices/sim/driver.ts';
+import { SimSharedStorage } from '../devices/sim/shared-storage.ts';
 import { FaultInjector, withFaults } from '../devices/faults.ts';
 import { Catalogue } from './catalogue.ts';
 import { Iam } from './iam.ts';
@@ -11,10 +12,18 @@ import { JobQueries } from './jobs.ts';
 import { PhoneService } from './phones.ts';
 import { randomIds, systemClock, type Clock, type Ids } from './runtime.ts';
 import { ServerService } from './servers.ts';
+import { EncodeServerService } from './encode-servers.ts';
+import { PhoneExtraService } from './phone-extras.ts';
 import { CommandService } from './commands.ts';
+import { PhoneDataService } from './phone-data.ts';
+import { ImageService } from './images.ts';
+import { TagService } from './tags.ts';
+import { ShareService } from './share.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 import { createObjectStore } from '../objects/store.ts';
 import type { CommandDeps } from '../jobs/commands.ts';
+import { InstanceService } from './koophone/instances.ts';
+import { createKooPhone, type KooPhoneServices } from './koophone/services.ts';
 
 /** Everything the API layer calls, wired once per process. */
 export interface Services {
@@ -26,6 +35,20 @@ export interface Services {
   phones: PhoneService;
   jobs: JobQueries;
   commands: CommandService;
+  /** Phone data export and restore, migration, traffic routing. */
+  phoneData: PhoneDataService;
+  /** Custom images and the projects they are shared with. */
+  images: ImageService;
+  /** Server tags. */
+  tags: TagService;
+  /** Shared storage and shared apps of servers. */
+  share: ShareService;
+  encodeServers: EncodeServerService;
+  /** Phone operations of Huawei's SDK beyond the documents: connection infos, data volume expansion. */
+  phoneExtras: PhoneExtraService;
+  /** KooPhone instances and tasks. */
+  instances: InstanceService;
+  koophone: KooPhoneServices;
   /** What command jobs run with; synchronous commands run them in the request. */
   commandDeps: CommandDeps;
   rateLimits: { syncCommands: SlidingWindowLimiter };
@@ -45,11 +68,13 @@ export async function createServices(
   const catalogue = Catalogue.load();
   const iam = new Iam(store.db, clock, ids);
   await iam.init();
-  const sim = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir, clock, ids });
+  const shared = new SimSharedStorage({ dataDir: config.dataDir, clock });
+  await shared.load();
+  const sim = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir, clock, ids, sharedLayer: (serverId) => shared.layer(serverId) });
   // Faults can only be injected through the admin API, so without it the driver is used as it is.
   const admin = config.adminToken ? { token: config.adminToken, faults: new FaultInjector(ids) } : undefined;
   const driver = admin ? withFaults(sim, admin.faults) : sim;
-  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config) };
+  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared };
   const engine = new JobEngine({
     db: store.db,
     clock,
@@ -58,6 +83,7 @@ export async function createServices(
     leaseSeconds: config.jobLeaseSeconds,
     handlers: jobHandlers(commandDeps),
   });
+  const instances = new InstanceService(store.db, clock, ids);
   return {
     clock,
     ids,
@@ -67,6 +93,14 @@ export async function createServices(
     phones: new PhoneService(store.db, catalogue, clock, ids),
     jobs: new JobQueries(store.db),
     commands: new CommandService(store.db, clock, ids),
+    phoneData: new PhoneDataService(store.db, catalogue, commandDeps.objects, clock, ids),
+    images: new ImageService(store.db, catalogue, clock, ids),
+    tags: new TagService(store.db, clock),
+    share: new ShareService(store.db, catalogue, clock, ids),
+    encodeServers: new EncodeServerService(store.db, clock, ids),
+    phoneExtras: new PhoneExtraService(store.db, catalogue, clock, ids),
+    instances,
+    koophone: createKooPhone({ store, catalogue, clock, ids, instances, commandDeps }),
     commandDeps,
     rateLimits: { syncCommands: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock) },
     engine,

@@ -47,6 +47,27 @@ export interface PhoneDriver {
   install(phone: PhoneSpec, apkFiles: string[], flags: string[]): Promise<CommandResult>;
   /** `adb uninstall [-k] <package>`: `Success` or `Failure [DELETE_FAILED_INTERNAL_ERROR]`. */
   uninstall(phone: PhoneSpec, packageName: string, flags: string[]): Promise<CommandResult>;
+  /**
+   * BatchExportCloudPhoneData: writes a tar of the phone's data to `tarFile` (a path on this host). It holds
+   * every entry at or under each `include` path (absolute), with owner, mode and mtime, members named
+   * without the leading `/`; symbolic links are archived as links, never followed. An entry matching an
+   * `exclude` pattern is left out with everything under it: `*` matches any run of characters, `/` included,
+   * as in `tar --exclude`. An `include` path that does not exist is skipped and named in the output.
+   * Works on a running or a stopped phone.
+   */
+  exportData(phone: PhoneSpec, include: string[], exclude: string[], tarFile: string): Promise<CommandResult>;
+  /**
+   * BatchImportCloudPhoneData: unpacks a tar written by `exportData` over `/`; entries land at their paths
+   * with the owners, modes and mtimes the tar holds, replacing files that exist. All or nothing: a refused
+   * archive (output says why, non-zero exit code) changes nothing. Works on a running or a stopped phone.
+   */
+  importData(phone: PhoneSpec, tarFile: string): Promise<CommandResult>;
+  /**
+   * BatchMigrateCloudPhone: `target` becomes a copy of the stopped `source`'s system and data disks (files,
+   * packages, settings, persistent properties) and boots with its own identity (id, IMEI, name) and the
+   * image and `property` that `target` carries. `source` is not changed.
+   */
+  migrate(source: PhoneSpec, target: PhoneSpec): Promise<void>;
 }
 
 export class PhoneOperationError extends Error {}

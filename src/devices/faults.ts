@@ -4,11 +4,11 @@
 import type { Ids } from '../core/runtime.ts';
 import { CommandTimeoutError, PhoneOperationError, type CommandResult, type PhoneDriver, type PhoneSpec } from './driver.ts';
 
-export const FAULT_OPERATIONS = ['create', 'start', 'stop', 'restart', 'reset', 'shell', 'pushTar', 'install', 'uninstall'] as const;
+export const FAULT_OPERATIONS = ['create', 'start', 'stop', 'restart', 'reset', 'shell', 'pushTar', 'install', 'uninstall', 'exportData', 'importData', 'migrate'] as const;
 export type FaultOperation = (typeof FAULT_OPERATIONS)[number];
 
 /** The operations whose duration can be set. */
-export const TIMED_OPERATIONS = ['create', 'start', 'stop', 'restart', 'reset'] as const;
+export const TIMED_OPERATIONS = ['create', 'start', 'stop', 'restart', 'reset', 'migrate'] as const;
 export type TimedOperation = (typeof TIMED_OPERATIONS)[number];
 
 export interface FaultRuleInput {
@@ -137,5 +137,9 @@ export function withFaults(driver: PhoneDriver, injector: FaultInjector): PhoneD
     pushTar: (phone, tarFile) => guard('pushTar', phone, () => driver.pushTar(phone, tarFile)),
     install: (phone, apkFiles, flags) => guard('install', phone, () => driver.install(phone, apkFiles, flags)),
     uninstall: (phone, packageName, flags) => guard('uninstall', phone, () => driver.uninstall(phone, packageName, flags)),
+    exportData: (phone, include, exclude, tarFile) => guard('exportData', phone, () => driver.exportData(phone, include, exclude, tarFile)),
+    importData: (phone, tarFile) => guard('importData', phone, () => driver.importData(phone, tarFile)),
+    // A migration is the target's operation: rules name the phone whose disks are replaced.
+    migrate: (source, target) => guard('migrate', target, () => driver.migrate(source, target)),
   };
 }

@@ -34,7 +34,7 @@ export async function runCommandJob(job: Job, deps: CommandDeps, timeoutMs?: num
   const phone = await deps.db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirst();
   if (!phone) return { ok: false, errorCode: 'CPS.0005' };
   if (phone.status !== PHONE_STATUS.running) return { ok: false, errorCode: 'CPS.0141' };
-  const spec = phoneSpec(phone, deps.catalogue);
+  const spec = await phoneSpec(phone, deps);
   try {
     return outcome(await execute(job.params as CommandPlan, spec, deps, timeoutMs));
   } catch (error) {
@@ -46,7 +46,7 @@ export async function runCommandJob(job: Job, deps: CommandDeps, timeoutMs?: num
   }
 }
 
-class CommandRefused extends Error {
+export class CommandRefused extends Error {
   constructor(readonly code: 'CPS.0104' | 'CPS.0118') {
     super(code);
   }
@@ -70,12 +70,12 @@ async function execute(plan: CommandPlan, phone: PhoneSpec, deps: CommandDeps, t
 }
 
 /** Fetches the objects into a private temp dir (missing → CPS.0104, too large → CPS.0118), runs `use`, cleans up. */
-async function withDownloads(
+export async function withDownloads<T>(
   objects: Array<{ bucket: string; key: string }>,
   maxBytes: number,
   store: ObjectStore,
-  use: (files: string[]) => Promise<CommandResult>,
-): Promise<CommandResult> {
+  use: (files: string[]) => Promise<T>,
+): Promise<T> {
   for (const object of objects) {
     const stat = await store.stat(object.bucket, object.key);
     if (!stat) throw new CommandRefused('CPS.0104');

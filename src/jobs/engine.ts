@@ -4,17 +4,19 @@ import type { Db } from '../store/db.ts';
 import type { Job, NewJob } from '../store/schema.ts';
 import type { Clock, Ids } from '../core/runtime.ts';
 import { cpsMessage, type CpsCode } from '../api/errors.ts';
+import { isKooPhoneCode, kpMessage, type KooPhoneCode } from '../api/koophone/errors.ts';
 
 /** How a job ended. Status effects are applied in the same transaction that closes the job. */
 export interface JobResult {
   ok: boolean;
-  errorCode?: CpsCode;
+  /** A CPS code, or a KooPhone one on KooPhone-only jobs (install). */
+  errorCode?: CpsCode | KooPhoneCode;
   /** Replaces the catalogue message where a code means something else on jobs (CPS.0191 "Run command failed."). */
   errorMsg?: string;
   executeMsg?: string;
   phoneStatus?: number;
   /** Phone settings that take effect with the job's success (new attributes, new image). */
-  phoneFields?: { property?: string; image_id?: string };
+  phoneFields?: { property?: string; image_id?: string; traffic_type?: string };
   serverStatus?: number;
   /** Phones of the job's server still in status `from` move to `to` (a provisioning that gave up). */
   serverPhones?: { from: number; to: number };
@@ -32,6 +34,15 @@ export const JOB_STATUS = { running: 1, succeeded: 2, failed: -1 } as const;
 /** A job abandoned this many times ends failed instead of running again. */
 const MAX_ATTEMPTS = 3;
 const EXECUTE_MSG_LIMIT = 1024;
+/** Most job closings committed in one transaction. */
+const CLOSE_GROUP_LIMIT = 500;
+
+interface Closing {
+  job: Job;
+  result: JobResult;
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
 export interface EngineOptions {
   db: Db;
@@ -56,6 +67,8 @@ export class JobEngine {
   private timers: NodeJS.Timeout[] = [];
   private polling?: Promise<void>;
   private pollAgain = false;
+  private closing: Closing[] = [];
+  private flushing?: Promise<void>;
   private stopped = true;
   private readonly concurrency: number;
 
@@ -164,18 +177,51 @@ export class JobEngine {
       });
   }
 
-  /** Closes the job and applies its status effects atomically; only the lease owner may close it. */
-  private async finish(job: Job, result: JobResult): Promise<void> {
+  /**
+   * Closes the job and applies its status effects atomically; only the lease owner may close it.
+   * Closings are committed in groups: while one group is being written the next gathers, so a burst of
+   * jobs ending together costs a few transactions instead of one each.
+   */
+  private finish(job: Job, result: JobResult): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.closing.push({ job, result, resolve, reject });
+      this.flushClosings();
+    });
+  }
+
+  private flushClosings(): void {
+    if (this.flushing || this.closing.length === 0) return;
+    const group = this.closing.splice(0, CLOSE_GROUP_LIMIT);
+    this.flushing = this.close(group)
+      .then(
+        () => group.forEach((closing) => closing.resolve()),
+        // One bad closing must not fail the others: retry them one by one.
+        async () => {
+          await Promise.all(group.map((closing) => this.close([closing]).then(closing.resolve, closing.reject)));
+        },
+      )
+      .finally(() => {
+        this.flushing = undefined;
+        this.flushClosings();
+      });
+  }
+
+  private async close(group: Closing[]): Promise<void> {
+    const now = this.options.clock.now();
     await this.options.db.transaction().execute(async (trx) => {
-      const closed = await trx
-        .updateTable('jobs')
-        .set(closeFields(result, this.options.clock.now()))
-        .where('id', '=', job.id)
-        .where('state', '=', 'running')
-        .where('lease_owner', '=', this.owner)
-        .executeTakeFirst();
-      if (closed.numUpdatedRows === 0n) return; // the lease was lost; the new owner decides
-      await applyEffects(trx, job, result, this.options.clock.now());
+      const rows = group.map(({ job, result }) => {
+        const f = closeFields(result, now);
+        return sql`(${job.id}::text, ${f.status}::integer, ${f.error_code}::text, ${f.error_msg}::text, ${f.execute_msg}::text)`;
+      });
+      const closed = await sql<{ id: string }>`
+        UPDATE jobs SET state = 'done', status = v.status, end_time = ${now}, lease_owner = NULL, lease_until = NULL,
+          error_code = v.error_code, error_msg = v.error_msg, execute_msg = v.execute_msg
+        FROM (VALUES ${sql.join(rows)}) AS v (id, status, error_code, error_msg, execute_msg)
+        WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.lease_owner = ${this.owner}
+        RETURNING jobs.id`.execute(trx);
+      // A job whose lease was lost is not closed here: its new owner decides.
+      const closedIds = new Set(closed.rows.map((row) => row.id));
+      await applyEffects(trx, group.filter(({ job }) => closedIds.has(job.id)), now);
     });
   }
 
@@ -214,7 +260,7 @@ export class JobEngine {
           return;
         }
         const closed = await stillExpired.set(closeFields(decision, now)).executeTakeFirst();
-        if (closed.numUpdatedRows > 0n) await applyEffects(trx, job, decision, now);
+        if (closed.numUpdatedRows > 0n) await applyEffects(trx, [{ job, result: decision }], now);
       });
       this.options.log.warn({ job: job.id, type: job.type, decision: decision === 'retry' ? 'retry' : 'failed' }, 'took back an abandoned job');
     }
@@ -231,29 +277,36 @@ function closeFields(result: JobResult, now: Date) {
     lease_owner: null,
     lease_until: null,
     error_code: errorCode,
-    error_msg: errorCode ? (result.errorMsg ?? cpsMessage(errorCode)) : null,
+    error_msg: errorCode ? (result.errorMsg ?? (isKooPhoneCode(errorCode) ? kpMessage(errorCode) : cpsMessage(errorCode))) : null,
     execute_msg: result.executeMsg === undefined ? null : truncateUtf8(result.executeMsg, EXECUTE_MSG_LIMIT),
   };
 }
 
-async function applyEffects(trx: Db, job: Job, result: JobResult, now: Date): Promise<void> {
-  if ((result.phoneStatus !== undefined || result.phoneFields) && job.phone_id) {
-    await trx
-      .updateTable('phones')
-      .set({ ...result.phoneFields, ...(result.phoneStatus !== undefined && { status: result.phoneStatus }), updated_at: now })
-      .where('id', '=', job.phone_id)
-      .execute();
+/** The status effects of closed jobs; phones given the same change are updated by one statement. */
+async function applyEffects(trx: Db, closed: { job: Job; result: JobResult }[], now: Date): Promise<void> {
+  const phoneChanges = new Map<string, { set: Record<string, unknown>; phoneIds: string[] }>();
+  for (const { job, result } of closed) {
+    if ((result.phoneStatus === undefined && !result.phoneFields) || !job.phone_id) continue;
+    const set = { ...result.phoneFields, ...(result.phoneStatus !== undefined && { status: result.phoneStatus }) };
+    const key = JSON.stringify(set);
+    const change = phoneChanges.get(key) ?? phoneChanges.set(key, { set, phoneIds: [] }).get(key)!;
+    change.phoneIds.push(job.phone_id);
   }
-  if (result.serverPhones && job.server_id) {
-    await trx
-      .updateTable('phones')
-      .set({ status: result.serverPhones.to, updated_at: now })
-      .where('server_id', '=', job.server_id)
-      .where('status', '=', result.serverPhones.from)
-      .execute();
+  for (const { set, phoneIds } of phoneChanges.values()) {
+    await trx.updateTable('phones').set({ ...set, updated_at: now }).where('id', 'in', phoneIds).execute();
   }
-  if (result.serverStatus !== undefined && job.server_id) {
-    await trx.updateTable('servers').set({ status: result.serverStatus, updated_at: now }).where('id', '=', job.server_id).execute();
+  for (const { job, result } of closed) {
+    if (result.serverPhones && job.server_id) {
+      await trx
+        .updateTable('phones')
+        .set({ status: result.serverPhones.to, updated_at: now })
+        .where('server_id', '=', job.server_id)
+        .where('status', '=', result.serverPhones.from)
+        .execute();
+    }
+    if (result.serverStatus !== undefined && job.server_id) {
+      await trx.updateTable('servers').set({ status: result.serverStatus, updated_at: now }).where('id', '=', job.server_id).execute();
+    }
   }
 }
 

@@ -3,17 +3,27 @@ import type { Phone } from '../store/schema.ts';
 import type { Catalogue } from '../core/catalogue.ts';
 import type { Clock } from '../core/runtime.ts';
 import { PHONE_STATUS, SERVER_STATUS } from '../core/model.ts';
+import { phoneImage } from '../core/images.ts';
 import { PHONE_TRANSITIONS, type PhoneOperation } from '../core/lifecycle.ts';
 import type { PhoneDriver, PhoneSpec } from '../devices/driver.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { commandHandler, type CommandDeps } from './commands.ts';
 import { serverJobHandlers } from './server-handlers.ts';
+import { encodeJobHandlers } from './encode-handlers.ts';
+import { volumeJobHandlers } from './volume-handlers.ts';
+import { koophoneJobHandlers } from './koophone-handlers.ts';
+import { koophoneUsageHandlers } from './koophone-usage-handlers.ts';
+import { phoneDataHandlers } from './phone-data-handlers.ts';
+import { shareJobHandlers } from './share-handlers.ts';
+import type { SharedStorage } from '../devices/shared-storage.ts';
 
 export interface HandlerDeps {
   db: Db;
   catalogue: Catalogue;
   driver: PhoneDriver;
   clock: Clock;
+  /** The servers' shared storage (shared files and apps). */
+  shared: SharedStorage;
 }
 
 /** Phones of one server boot this many at a time. */
@@ -29,11 +39,17 @@ export function jobHandlers(deps: CommandDeps): Record<string, JobHandler> {
     'phone.update-property': phoneOperation('update-property', deps),
     'phone.command': commandHandler(deps),
     ...serverJobHandlers(deps),
+    ...encodeJobHandlers(deps),
+    ...volumeJobHandlers(deps),
+    ...koophoneJobHandlers(deps),
+    ...koophoneUsageHandlers(deps),
+    ...phoneDataHandlers(deps),
+    ...shareJobHandlers(deps),
   };
 }
 
 /** Provisions a bought server: boots each of its phones (1 → 2, or -8), then the server becomes normal. */
-function serverCreate(deps: HandlerDeps): JobHandler {
+export function serverCreate(deps: HandlerDeps): JobHandler {
   const { db, driver, clock } = deps;
   return {
     async run(job) {
@@ -56,12 +72,13 @@ function serverCreate(deps: HandlerDeps): JobHandler {
   };
 }
 
-/** Frees what the deleted servers' phones held on their devices (the rows are already gone). */
-function serverDelete({ driver }: HandlerDeps): JobHandler {
+/** Frees what the deleted servers' phones held on their devices, and the servers' shared storage (the rows are already gone). */
+function serverDelete({ driver, shared }: HandlerDeps): JobHandler {
   return {
     async run(job) {
-      const { phone_ids: phoneIds } = job.params as { phone_ids: string[] };
+      const { phone_ids: phoneIds, server_ids: serverIds } = job.params as { phone_ids: string[]; server_ids: string[] };
       await eachLimited(phoneIds, BOOT_PARALLELISM, (id) => driver.destroy(id));
+      for (const serverId of serverIds) await shared.destroy(serverId);
       return { ok: true };
     },
     retryable: true,
@@ -84,7 +101,7 @@ function phoneOperation(operation: PhoneOperation, { db, catalogue }: HandlerDep
       const property = params.property ? JSON.stringify({ ...JSON.parse(phone.property), ...JSON.parse(params.property) }) : undefined;
       const updated = { ...phone, property: property ?? phone.property, image_id: params.image_id ?? phone.image_id };
       try {
-        await act?.(phoneSpec(updated, catalogue));
+        await act?.(await phoneSpec(updated, { db, catalogue }));
       } catch {
         return { ok: false, errorCode: 'CPS.0022', phoneStatus: failure };
       }
@@ -95,23 +112,29 @@ function phoneOperation(operation: PhoneOperation, { db, catalogue }: HandlerDep
   };
 }
 
-export function phoneSpec(phone: Phone, catalogue: Catalogue): PhoneSpec {
+export async function phoneSpec(phone: Phone, { db, catalogue }: Pick<HandlerDeps, 'db' | 'catalogue'>): Promise<PhoneSpec> {
   const phoneModel = catalogue.phoneModel(phone.phone_model_name);
-  const image = catalogue.image(phone.image_id);
+  const image = await phoneImage(db, catalogue, phone.image_id);
   if (!phoneModel || !image) throw new Error(`phone ${phone.id} refers to a flavor or image missing from the catalogue`);
   return { id: phone.id, serverId: phone.server_id, name: phone.name, imei: phone.imei, phoneModel, image, property: JSON.parse(phone.property) as Record<string, string> };
 }
 
 /**
- * Runs a driver operation on each phone (a few at a time); each phone is then running, or `failedStatus`
- * when the operation threw. Returns how many failed.
+ * Runs a driver operation on each phone (a few at a time); each phone is then `succeededStatus` (running
+ * unless told), or `failedStatus` when the operation threw. Returns how many failed.
  */
-export async function onEachPhone(phones: Phone[], deps: HandlerDeps, operation: (phone: PhoneSpec) => Promise<void>, failedStatus: number): Promise<number> {
+export async function onEachPhone(
+  phones: Phone[],
+  deps: HandlerDeps,
+  operation: (phone: PhoneSpec) => Promise<void>,
+  failedStatus: number,
+  succeededStatus: number = PHONE_STATUS.running,
+): Promise<number> {
   let failed = 0;
   await eachLimited(phones, BOOT_PARALLELISM, async (phone) => {
-    let status: number = PHONE_STATUS.running;
+    let status = succeededStatus;
     try {
-      await operation(phoneSpec(phone, deps.catalogue));
+      await operation(await phoneSpec(phone, deps));
     } catch {
       status = failedStatus;
       failed++;
@@ -122,7 +145,7 @@ export async function onEachPhone(phones: Phone[], deps: HandlerDeps, operation:
 }
 
 /** Runs `work` over `items` with at most `limit` in flight. */
-async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
+export async function eachLimited<T>(items: T[], limit: number, work: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) await work(items[next++]);

@@ -4,6 +4,11 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.ts';
+import * as phoneData from './migrations/002-phone-data.ts';
+import * as encodeServers from './migrations/005-encode-servers.ts';
+import * as tagsImages from './migrations/006-tags-images.ts';
+import * as koophone from './migrations/007-koophone.ts';
+import * as koophoneUsage from './migrations/008-koophone-usage.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import type { Database } from './schema.ts';
 
@@ -29,7 +34,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001-initial': initial };
+const migrations: Record<string, Migration> = { '001-initial': initial, '002-phone-data': phoneData, '005-encode-servers': encodeServers, '006-tags-images': tagsImages, '007-koophone': koophone, '008-koophone-usage': koophoneUsage };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   let db: Db;

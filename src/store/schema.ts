@@ -15,6 +15,18 @@ export interface Database {
   server_bandwidths: { server_id: string; bandwidth_id: string };
   phones: PhoneTable;
   jobs: JobTable;
+  /** Objects written by data exports, by the project that wrote them (migrations/002-phone-data.ts). */
+  phone_data_objects: { bucket: string; object_key: string; project_id: string; created_at: Timestamp };
+  server_tags: ServerTagTable;
+  custom_images: CustomImageTable;
+  image_members: ImageMemberTable;
+  encode_servers: EncodeServerTable;
+  instances: InstanceTable;
+  koophone_tasks: { id: string; project_id: string; kind: string; created_at: Timestamp };
+  /** KooPhone device tokens and open streams (migrations/008-koophone-usage.ts). */
+  instance_sessions: InstanceSessionTable;
+  /** Instances waiting for a free phone to restore their data onto, in `seq` order. */
+  instance_prepares: { instance_id: string; seq: Generated<string>; project_id: string; created_at: Timestamp };
 }
 
 export interface ServerAddress { server_ip: string; public_ip: string }
@@ -80,6 +92,8 @@ export interface PhoneTable {
   phone_ip: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** GiB after ExpandPhoneDataVolumeSize (migration 005); null: the flavor's disk. */
+  data_volume_size: number | null;
 }
 
 export type JobState = 'queued' | 'running' | 'done';
@@ -114,3 +128,112 @@ export type PhoneUpdate = Updateable<PhoneTable>;
 export type Job = Selectable<JobTable>;
 export type NewJob = Insertable<JobTable>;
 export type Bandwidth = Selectable<BandwidthTable>;
+
+/** An encoding server (migration 005); `slot` is the position of its server address. */
+export interface EncodeServerTable {
+  id: string;
+  seq: Generated<string>;
+  project_id: string;
+  server_id: string;
+  slot: number;
+  name: string;
+  type: number;
+  ip: string;
+  status: number;
+}
+
+export type NewEncodeServer = Insertable<EncodeServerTable>;
+
+/** A KooPhone instance (migration 007): a cloud phone as a KooPhone tenant sees it. */
+export interface InstanceTable {
+  id: string;
+  seq: Generated<string>;
+  project_id: string;
+  domain_id: string;
+  /** The phone the instance runs on; null while its data is only in the object store. */
+  phone_id: string | null;
+  name: string;
+  sku_id: string;
+  region_id: string;
+  os: string;
+  network: string;
+  band_size: number;
+  /** ListInstances `billing_mode`: "1" yearly/monthly, "0" pay-per-use. */
+  billing_mode: string;
+  order_id: string;
+  frozen: boolean;
+  /** AssignInstance's `user_id` (≤ 32 characters); null when unassigned. */
+  assigned_user: string | null;
+  /** BatchQueryStatus data/streaming status (spec §3.2): 0 idle … 6 restore exception. */
+  data_state: number;
+  prepare_status: number | null;
+  backup_status: number | null;
+  backup_time: Timestamp | null;
+  restore_status: number | null;
+  restore_time: Timestamp | null;
+  /** Object key of the instance's last backup. */
+  backup_key: string | null;
+  video_config: Json<unknown> | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type Instance = Selectable<InstanceTable>;
+export type NewInstance = Insertable<InstanceTable>;
+export type InstanceUpdate = Updateable<InstanceTable>;
+
+/** A KooPhone streaming session (migration 008): the instance's device token and its open stream, if any. */
+export interface InstanceSessionTable {
+  instance_id: string;
+  project_id: string;
+  /** The assigned user and the phone the token was issued for: it is void once either changes. */
+  user_id: string;
+  phone_id: string;
+  device_token: string;
+  streaming_id: string;
+  expires_at: Timestamp;
+  /** StopInstancesStreaming ended the stream at this time; the session lingers for a while after it. */
+  stopped_at: Timestamp | null;
+  /** The open stream holding the instance in "streaming", alive while it renews its lease. */
+  connection_id: string | null;
+  connection_lease: Timestamp | null;
+  created_at: Timestamp;
+}
+
+export type InstanceSession = Selectable<InstanceSessionTable>;
+
+/** A tag of a server (migration 006); unique per server and key. */
+export interface ServerTagTable {
+  server_id: string;
+  project_id: string;
+  key: string;
+  value: string;
+  created_at: Timestamp;
+}
+
+/** A custom phone image (migration 006): a project's own image, based on a catalogue image. */
+export interface CustomImageTable {
+  id: string;
+  seq: Generated<string>;
+  project_id: string;
+  name: string;
+  /** The catalogue image whose system it carries. */
+  base_image_id: string;
+  /** The phone it was made from. */
+  source_phone_id: string;
+  /** ListImages `status`: 0 creating, 1 usable, 2 failed. */
+  status: number;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+  deleted_at: Timestamp | null;
+}
+
+/** A project a custom image is shared with. */
+export interface ImageMemberTable {
+  image_id: string;
+  member_id: string;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export type CustomImage = Selectable<CustomImageTable>;

@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, purchaseBody, startTestServer, waitForJob, type ApiResponse, type TestServer } from '../helpers/server.ts';
 
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
@@ -158,6 +158,121 @@ describe('fault rules', () => {
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.deepEqual([response.body.jobs[0].status, response.body.jobs[0].error_code], [-1, 'CPS.0054']);
     await admin('DELETE', '/admin/faults');
+  });
+});
+
+describe('hangs on phone lifecycle operations', () => {
+  // Each operation's transitional status while its call hangs, and its failure status once the rule goes.
+  const cases = [
+    { operation: 'restart', action: 'batch-restart', phone: 11, via: 4, failure: -6 },
+    { operation: 'stop', action: 'batch-stop', phone: 12, via: 7, failure: -9 },
+    { operation: 'reset', action: 'batch-reset', phone: 13, via: 3, failure: -5 },
+  ] as const;
+  for (const { operation, action, phone, via, failure } of cases) {
+    test(`a hung ${operation} keeps its job at 1 and the phone at ${via}; deleting the rule fails it (${failure})`, async () => {
+      const phoneId = phones[phone];
+      const rule = await addRule({ operation, phone_id: phoneId, mode: 'hang' });
+      const body = action === 'batch-stop' ? { phone_ids: [phoneId] } : { phones: [{ phone_id: phoneId }] };
+      const response = await call(t, 'POST', `${PHONES}/${action}`, { body });
+      const jobId = response.body.jobs[0].job_id;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.equal((await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs/${jobId}`)).body.status, 1);
+      assert.equal(await statusOf(phoneId), via);
+      assert.equal((await admin('DELETE', `/admin/faults/${rule.id}`)).status, 204);
+      const done = await waitForJob(t, jobId);
+      assert.deepEqual([done.status, done.error_code], [-1, 'CPS.0022']);
+      assert.equal(await statusOf(phoneId), failure);
+      assert.equal(await restart(phoneId), 2, 'a restart brings the phone back');
+    });
+  }
+});
+
+describe('create faults on a purchase', () => {
+  test('a failed phone creation leaves that phone -8 and the server abnormal; its job fails with CPS.0092', async () => {
+    await addRule({ operation: 'create', mode: 'fail' });
+    const bought = await call(t, 'POST', PHONES, { body: purchaseBody({ server_name: 'unlucky' }) });
+    assert.equal(bought.status, 200, JSON.stringify(bought.body));
+    const [job] = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${bought.body.request_id}`)).body.jobs;
+    const done = await waitForJob(t, job.job_id);
+    assert.deepEqual([done.status, done.error_code, done.error_msg], [-1, 'CPS.0092', 'Create server failed.']);
+    const [serverId] = bought.body.server_ids;
+    assert.equal((await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${serverId}`)).body.status, 2);
+    const statuses = (await call(t, 'GET', `${PHONES}?server_id=${serverId}`)).body.phones.map((p: { status: number }) => p.status).sort();
+    assert.deepEqual(statuses, [-8, ...Array(statuses.length - 1).fill(2)], 'exactly one phone failed, the others run');
+  });
+});
+
+describe('server power cycle (RestartCloudPhoneServer)', () => {
+  let server: string;
+  let serverPhones: string[];
+  before(async () => {
+    const bought = await buyServers(t, { server_name: 'cycled' });
+    server = bought.serverIds[0];
+    serverPhones = bought.phoneIds;
+  });
+  const serverStatus = async () => (await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${server}`)).body.status as number;
+  const restartServer = async () => {
+    const response = await call(t, 'POST', '/v1/{project_id}/cloud-phone/servers/batch-restart', { body: { server_ids: [server] } });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.ok(response.body.jobs[0].job_id, JSON.stringify(response.body.jobs[0]));
+    return response.body.jobs[0].job_id as string;
+  };
+  const allPhones = () => Promise.all(serverPhones.map(statusOf));
+
+  test('a hung stop holds the server at 11 (being stopped); released, the stop failed: 12, that phone -9, the others run again', async () => {
+    const [hung] = serverPhones;
+    const rule = await addRule({ operation: 'stop', phone_id: hung, mode: 'hang' });
+    const jobId = await restartServer();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual([await serverStatus(), (await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs/${jobId}`)).body.status], [11, 1]);
+    assert.equal(await statusOf(hung), 4);
+    await admin('DELETE', `/admin/faults/${rule.id}`);
+    const done = await waitForJob(t, jobId);
+    assert.deepEqual([done.status, done.error_code, done.error_msg], [-1, 'CPS.0158', 'The server is not available for being restarted.']);
+    assert.equal(await serverStatus(), 12);
+    assert.deepEqual(await allPhones(), serverPhones.map((id) => (id === hung ? -9 : 2)));
+  });
+
+  test('a server whose stop failed (12) restarts again, its -9 phone with it', async () => {
+    assert.equal(await serverStatus(), 12);
+    assert.equal((await waitForJob(t, await restartServer())).status, 2);
+    assert.equal(await serverStatus(), 5);
+    assert.deepEqual(await allPhones(), serverPhones.map(() => 2));
+  });
+
+  test('a hung start holds the server at 13 (starting); released, that phone is -6 and the server normal', async () => {
+    const [, hung] = serverPhones;
+    const rule = await addRule({ operation: 'start', phone_id: hung, mode: 'hang' });
+    const jobId = await restartServer();
+    for (const deadline = Date.now() + 10_000; (await serverStatus()) !== 13; ) {
+      assert.ok(Date.now() < deadline, 'the server reaches 13');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual([await serverStatus(), (await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs/${jobId}`)).body.status], [13, 1]);
+    await admin('DELETE', `/admin/faults/${rule.id}`);
+    const done = await waitForJob(t, jobId);
+    assert.deepEqual([done.status, done.error_code], [-1, 'CPS.0022']);
+    assert.equal(await serverStatus(), 5);
+    assert.deepEqual(await allPhones(), serverPhones.map((id) => (id === hung ? -6 : 2)));
+  });
+
+  test('when no phone starts the server stays stopped (10); a restart from 10 brings it back', async () => {
+    await addRule({ operation: 'start', server_id: server, mode: 'fail', times: 0 });
+    assert.equal((await waitForJob(t, await restartServer())).status, -1);
+    assert.equal(await serverStatus(), 10);
+    assert.deepEqual(await allPhones(), serverPhones.map(() => -6));
+    await admin('DELETE', '/admin/faults');
+    assert.equal((await waitForJob(t, await restartServer())).status, 2);
+    assert.equal(await serverStatus(), 5);
+    assert.deepEqual(await allPhones(), serverPhones.map(() => 2));
+  });
+
+  test('phones stopped on purpose stay stopped through a server restart', async () => {
+    const [stopped] = serverPhones;
+    assert.equal((await batch('batch-stop', [stopped]))[stopped].status, 2);
+    assert.equal((await waitForJob(t, await restartServer())).status, 2);
+    assert.deepEqual(await allPhones(), serverPhones.map((id) => (id === stopped ? 8 : 2)));
   });
 });
 

@@ -12,6 +12,8 @@ const BANDWIDTHS = '/v1/{project_id}/cloud-phone/bandwidths';
 /** The §5 messages of the codes these APIs answer, verbatim. */
 const MESSAGES: Record<string, string> = {
   'CPS.0002': 'Parameter: offset or limit is invalid.',
+  'CPS.0005': 'Phone is not found.',
+  'CPS.0026': 'Parameter: phone_name is conflicted.',
   'CPS.0015': 'server_id not found.',
   'CPS.0036': 'Parameter: band_width_size is invalid.',
   'CPS.0067': 'Keypair could not found.',
@@ -168,7 +170,7 @@ test('restart: exactly 100 servers is within the limit', async () => {
   assert.equal(response.body.jobs.length, 100);
 });
 
-test('restart on a slow server: 13 and phones at 4 while it runs, other server operations refused meanwhile, then 5 and 2', async () => {
+test('restart on a slow server: 11 (being stopped) and phones at 4 at once, then 13 (starting), other server operations refused meanwhile, then 5 and 2', async () => {
   const slow = await startTestServer({ env: { OPENCPH_SIM_TIME_SCALE: '0.05' } });
   try {
     const bought = await call(slow, 'POST', '/v1/{project_id}/cloud-phone/phones', { body: purchaseBody() });
@@ -182,7 +184,7 @@ test('restart on a slow server: 13 and phones at 4 while it runs, other server o
     const response = await call(slow, 'POST', RESTART, { body: { server_ids: [creating] } });
     const jobId = response.body.jobs[0].job_id;
     assert.match(jobId, HEX32);
-    assert.equal((await serverDetail(creating, slow)).status, 13);
+    assert.equal((await serverDetail(creating, slow)).status, 11);
     assert.deepEqual(await phoneStatuses(phones, slow), phones.map(() => 4));
     const again = await call(slow, 'POST', RESTART, { body: { server_ids: [creating] } });
     assert.equal(again.body.jobs[0].error_code, 'CPS.0158', 'a restarting server cannot restart again');
@@ -190,6 +192,11 @@ test('restart on a slow server: 13 and phones at 4 while it runs, other server o
     assert.ok(phoneRestart.body.jobs[0].error_code, 'a restarting phone is not restarted on its own meanwhile');
     const keypair = await call(slow, 'PUT', OPEN_ACCESS, { body: { servers: [{ server_id: creating, keypair_name: 'later' }] } });
     assert.equal(keypair.body.jobs[0].error_code, 'CPS.0098', 'a restarting server is not ready for a key pair change');
+    for (let status = 11; status !== 13; status = (await serverDetail(creating, slow)).status) {
+      assert.ok([11, 10].includes(status), `${status} on the way from being stopped to starting`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    assert.deepEqual(await phoneStatuses(phones, slow), phones.map(() => 4), 'the phones restart until they run');
 
     assert.equal((await waitForJob(slow, jobId, 60_000)).status, 2);
     assert.equal((await serverDetail(creating, slow)).status, 5);
@@ -197,6 +204,23 @@ test('restart on a slow server: 13 and phones at 4 while it runs, other server o
   } finally {
     await slow.close();
   }
+});
+
+// UpdatePhoneName (§3.23): names are unique within a server
+
+test('phone rename: a name another phone of the server has is refused with CPS.0026; its own name and a name used on another server are fine', async () => {
+  const [first, second] = dedicated.phoneIds;
+  const rename = (phoneId: string, name: string, target: Target = t) => call(target, 'PUT', `/v1/{project_id}/cloud-phone/phones/${phoneId}`, { body: { phone_name: name } });
+  const nameOf = async (phoneId: string) => (await call(t, 'GET', `/v1/{project_id}/cloud-phone/phones/${phoneId}`)).body.phone_name as string;
+  const taken = 'only-on-one-server';
+  assert.equal((await rename(second, taken)).status, 200);
+  const before = await snapshot();
+  assertCpsError(await rename(first, taken), 400, 'CPS.0026');
+  assert.deepEqual(await snapshot(), before);
+  assert.equal((await rename(first, await nameOf(first))).status, 200, 'a phone may keep its name');
+  assert.equal((await rename(shared.phoneIds[0], taken)).status, 200, 'another server may use the name');
+  assert.equal(await nameOf(shared.phoneIds[0]), taken);
+  assertCpsError(await rename(first, taken, asOther()), 404, 'CPS.0005', 'another project\'s phone is not found, whatever the name');
 });
 
 // UpdateKeypair (§3.31)

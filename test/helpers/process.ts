@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { getToken, type Tenant } from './server.ts';
 
 const bin = fileURLToPath(new URL('../../bin/opencph.js', import.meta.url));
 
@@ -62,4 +65,22 @@ export async function stop(server: ServerProcess, signal: NodeJS.Signals = 'SIGT
   const exited = new Promise((resolve) => server.child.once('exit', resolve));
   server.child.kill(signal);
   await exited;
+}
+
+/** The default tenant of a server process, from the credentials.json of its data dir, with a fresh token. */
+export async function defaultTenant(server: ServerProcess, dataDir: string): Promise<{ url: string; tenant: Tenant }> {
+  const c = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8'));
+  const token = await getToken(server.url, c.domain_name, c.user_name, c.password, c.project_name);
+  return { url: server.url, tenant: { domainName: c.domain_name, userName: c.user_name, password: c.password, projectId: c.project_id, projectName: c.project_name, ak: c.ak, sk: c.sk, token } };
+}
+
+/** Polls `probe` until it returns a value, at most `timeoutMs`. */
+export async function until<T>(probe: () => Promise<T | undefined>, timeoutMs: number, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
 }

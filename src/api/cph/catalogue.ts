@@ -6,8 +6,8 @@ import { ProjectParams, coded, paging } from '../schema.ts';
 
 const base = '/v1/:project_id/cloud-phone';
 
-/** Flavors and images: ListCloudPhoneServerModels, ListCloudPhoneModels, ListCloudPhoneImages. */
-export function catalogueRoutes(app: App, { catalogue }: Services) {
+/** Flavors and images: ListCloudPhoneServerModels, ListCloudPhoneModels, ListCloudPhoneImages (public and custom images). */
+export function catalogueRoutes(app: App, { catalogue, images }: Services) {
   app.get(`${base}/server-models`, {
     schema: {
       tags: ['Catalogue'],
@@ -45,14 +45,20 @@ export function catalogueRoutes(app: App, { catalogue }: Services) {
         // One node with `enum` (not a union of literals), so that a refused value fails on the node carrying the code.
         image_label: Type.Optional(coded(Type.Unsafe<ImageLabel>({ type: 'string', enum: ImageLabel.anyOf.map((label) => label.const) }), 'CPS.0142')),
         is_public: Type.Optional(coded(Type.Integer({ minimum: 1, maximum: 2 }), 'CPS.0143')),
+        // Huawei's current SDK sends this one.
+        image_type: Type.Optional(coded(Type.Unsafe<'public' | 'private' | 'share' | 'all'>({ type: 'string', enum: ['public', 'private', 'share', 'all'] }), 'CPS.0116')),
       }),
       response: { 200: Type.Object({ request_id: Type.String(), phone_images: Type.Array(PhoneImageWire) }) },
     },
   }, async (request) => {
-    const { image_label, is_public } = request.query;
-    const images = catalogue.images.filter(
-      (image) => (image_label === undefined || image.image_label === image_label) && (is_public === undefined || image.is_public === is_public),
+    const { image_label, is_public, image_type = 'all' } = request.query;
+    // The catalogue's images are the public ones; after them come the project's own custom images and those shared with it.
+    const listed = [...catalogue.images.map((image) => ({ image, type: 'public' })), ...(await images.visible(request.params.project_id))].filter(
+      ({ image, type }) =>
+        (image_type === 'all' || type === image_type) &&
+        (image_label === undefined || image.image_label === image_label) &&
+        (is_public === undefined || image.is_public === is_public),
     );
-    return { request_id: request.id, phone_images: images.map(Catalogue.wire) };
+    return { request_id: request.id, phone_images: listed.map(({ image }) => Catalogue.wire(image)) };
   });
 }

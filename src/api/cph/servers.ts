@@ -43,18 +43,53 @@ const BandWidth = coded(
   'CPS.0031',
 );
 
+/** What a server's phones run, and how it is reached: set by both purchase APIs and by ChangeCloudPhoneServer. */
+const setupFields = {
+  phone_model_name: coded(Type.String({ minLength: 1, maxLength: 64 }), 'CPS.0028', 'CPS.0027'),
+  image_id: coded(Type.String({ minLength: 1, maxLength: 32 }), 'CPS.0030', 'CPS.0029'),
+  keypair_name: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0067')),
+  ports: Type.Optional(coded(Type.Array(Port), 'CPS.0037')),
+  band_width: BandWidth,
+};
+
 /** Fields both purchase APIs share, with the documented code of each. */
 const purchaseFields = {
   server_name: ServerName,
   server_model_name: coded(Type.String({ minLength: 1, maxLength: 64 }), 'CPS.0089', 'CPS.0088'),
-  phone_model_name: coded(Type.String({ minLength: 1, maxLength: 64 }), 'CPS.0028', 'CPS.0027'),
-  image_id: coded(Type.String({ minLength: 1, maxLength: 32 }), 'CPS.0030', 'CPS.0029'),
+  ...setupFields,
   count: coded(Type.Integer({ minimum: 1, maximum: 10 }), 'CPS.0024'),
-  keypair_name: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0067')),
   vnc_enable: Type.Optional(Type.String()),
-  ports: Type.Optional(coded(Type.Array(Port), 'CPS.0037')),
-  band_width: BandWidth,
   extend_param: ExtendParam,
+};
+
+/** The custom network (v2) of CreateNet2CloudPhoneServer and ChangeCloudPhoneServer. */
+const customNetworkFields = {
+  tenant_vpc_id: coded(Type.String({ minLength: 1 }), 'CPS.0223'),
+  nics: coded(
+    Type.Array(
+      coded(
+        Type.Object({
+          subnet_id: coded(Type.String(), 'CPS.0224'),
+          ipv6_enable: Type.Optional(coded(Type.Boolean(), 'CPS.0226')),
+          ipv6_bandwidth: Type.Optional(coded(Type.Object({ band_width_id: coded(Type.String(), 'CPS.0033') }), 'CPS.0226')),
+        }),
+        'CPS.0226',
+      ),
+      { minItems: 1 },
+    ),
+    'CPS.0226',
+  ),
+  public_ip: coded(
+    Type.Object({
+      eip: Type.Optional(Type.Union([coded(Type.Object({ type: coded(Type.String(), 'CPS.0239') }), 'CPS.0239'), Type.Null()])),
+      // A refused value fails on the first branch, so that one carries the code.
+      ids: Type.Optional(Type.Union([coded(Type.Array(coded(Type.String(), 'CPS.0253')), 'CPS.0253'), Type.String(), Type.Null()])),
+      // ChangeCloudPhoneServer: EIPs to assign, 0 = none (spec §3.39).
+      count: Type.Optional(coded(Type.Integer(), 'CPS.0238')),
+    }),
+    'CPS.0238',
+  ),
+  availability_zone: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0211')),
 };
 
 const CreateV1Body = coded(
@@ -62,20 +97,35 @@ const CreateV1Body = coded(
   'CPS.0055',
 );
 
-const CreateV2Body = coded(
+const CreateV2Body = coded(Type.Object({ ...purchaseFields, ...customNetworkFields }), 'CPS.0055');
+
+/** A disk of ChangeCloudPhoneServer: `volume_type` SSD or GPSSD, checked by the service (spec §3.39). */
+const Volume = Type.Object({ volume_type: coded(Type.String(), 'CPS.0116'), size: Type.Integer({ minimum: 10, maximum: 32_768 }) });
+
+/**
+ * ChangeCloudPhoneServer (spec §3.39). Fields without a documented code of their own (the volume sizes)
+ * answer the body's code, as the v2 purchase does.
+ */
+const ChangeBody = coded(
   Type.Object({
-    ...purchaseFields,
-    tenant_vpc_id: coded(Type.String({ minLength: 1 }), 'CPS.0223'),
-    nics: coded(Type.Array(coded(Type.Object({ subnet_id: coded(Type.String(), 'CPS.0224') }), 'CPS.0226'), { minItems: 1 }), 'CPS.0226'),
-    public_ip: coded(
-      Type.Object({
-        eip: Type.Optional(Type.Union([coded(Type.Object({ type: coded(Type.String(), 'CPS.0239') }), 'CPS.0239'), Type.Null()])),
-        // A refused value fails on the first branch, so that one carries the code.
-        ids: Type.Optional(Type.Union([coded(Type.Array(coded(Type.String(), 'CPS.0253')), 'CPS.0253'), Type.String(), Type.Null()])),
-      }),
-      'CPS.0238',
-    ),
-    availability_zone: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0211')),
+    ...setupFields,
+    ...customNetworkFields,
+    extend_param: Type.Optional(coded(Type.Object({ enterprise_project_id: Type.Optional(coded(Type.String(), 'CPS.0316')) }), 'CPS.0055')),
+    phone_count_per_ip: Type.Optional(coded(Type.Integer({ minimum: 1 }), 'CPS.0190')),
+    phone_data_volume: Type.Optional(Volume),
+    server_share_data_volume: Type.Optional(Volume),
+    property: Type.Optional(coded(Type.String({ minLength: 1, maxLength: 8192 }), 'CPS.0078')),
+  }),
+  'CPS.0055',
+);
+
+/** ChangeCloudPhoneServerModel (spec §3.12). */
+const ChangeModelBody = coded(
+  Type.Object({
+    server_id: coded(Type.String({ pattern: '^[0-9a-f]{32}$' }), 'CPS.0097'),
+    server_model_name: coded(Type.String({ minLength: 1, maxLength: 64 }), 'CPS.0246', 'CPS.0088'),
+    phone_model_name: setupFields.phone_model_name,
+    extend_param: Type.Optional(coded(Type.Object({ is_auto_pay: Type.Optional(coded(Type.Integer({ minimum: 0, maximum: 1 }), 'CPS.0060')) }), 'CPS.0055')),
   }),
   'CPS.0055',
 );
@@ -134,7 +184,7 @@ const ServerIdParams = Type.Object({ project_id: Type.String(), server_id: Type.
 
 const ServerJobs = Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('server_id')) });
 
-/** Servers: both purchase APIs, list, detail, rename, restart, key pairs, delete. */
+/** Servers: both purchase APIs, list, detail, rename, restart, flavor and server changes, key pairs, delete. */
 export function serverRoutes(app: App, { servers, engine }: Services) {
   const purchase = (network: 'v1' | 'v2') => async (request: { id: string; params: { project_id: string }; body: Static<typeof CreateV2Body> | Static<typeof CreateV1Body> }) => {
     const result = await servers.purchase(request.params.project_id, request.id, request.body, network);
@@ -209,6 +259,42 @@ export function serverRoutes(app: App, { servers, engine }: Services) {
     const jobs = await servers.restart(request.params.project_id, request.id, request.body.server_ids);
     engine.wake();
     return { request_id: request.id, jobs };
+  });
+
+  app.post(`${v1}/servers/change-server-model`, {
+    schema: {
+      tags: ['Servers'],
+      summary: 'ChangeCloudPhoneServerModel',
+      params: ProjectParams,
+      body: ChangeModelBody,
+      response: { 200: Type.Object({ request_id: Type.String(), order_id: Type.String(), product_id: Type.String() }) },
+    },
+  }, async (request) => {
+    const order = await servers.changeModel(request.params.project_id, request.id, request.body);
+    engine.wake();
+    return { request_id: request.id, ...order };
+  });
+
+  app.post(`${v2}/servers/:server_id/change`, {
+    schema: {
+      tags: ['Servers'],
+      summary: 'ChangeCloudPhoneServer',
+      params: ServerIdParams,
+      body: ChangeBody,
+      response: {
+        200: Type.Object({
+          request_id: Type.String(),
+          server_id: Type.String(),
+          job_id: Type.String(),
+          error_code: Type.Optional(Type.String()),
+          error_msg: Type.Optional(Type.String()),
+        }),
+      },
+    },
+  }, async (request) => {
+    const jobId = await servers.change(request.params.project_id, request.id, request.params.server_id, request.body);
+    engine.wake();
+    return { request_id: request.id, server_id: request.params.server_id, job_id: jobId };
   });
 
   app.put(`${v1}/servers/open-access`, {

@@ -3,7 +3,7 @@
 // nothing; once it does, `state.json` holds every difference and is rewritten after each operation.
 import { createHash } from 'node:crypto';
 import type { CommandResult, PhoneSpec } from '../driver.ts';
-import { DeviceFs, mountTable, Overlay, type FsNode } from './fs.ts';
+import { DeviceFs, mountTable, Overlay, type FsNode, type SharedLayer } from './fs.ts';
 import { baseImage } from './image.ts';
 import { FIRST_INSTALL_UID, installFlags, InstallFailure, PackageManager, type ApkSource, type PackagesState } from './packages.ts';
 import { bootProps, buildProps, cphProperties, CPH_DEFAULTS, setpropError } from './props.ts';
@@ -50,6 +50,8 @@ export interface DeviceOptions {
   random(): string;
   /** Multiplier of simulated durations (`sleep`). */
   timeScale: number;
+  /** The shared storage of a server, seen by its phones between the image and their own changes. */
+  sharedLayer?(serverId: string): SharedLayer | undefined;
 }
 
 const MAX_INPUTS = 100;
@@ -80,7 +82,8 @@ export class SimDevice {
   ) {
     this.imageKey = imageKey(spec);
     const view = { now: () => this.now(), uptimeSeconds: () => this.uptimeSeconds() };
-    this.fs = new DeviceFs(baseImage(spec.image, spec.phoneModel), Overlay.fromJSON(state.fs), store, mountTable(spec.phoneModel), view);
+    const shared = () => options.sharedLayer?.(this.spec.serverId);
+    this.fs = new DeviceFs(baseImage(spec.image, spec.phoneModel), Overlay.fromJSON(state.fs), store, mountTable(spec.phoneModel), view, shared);
     this.packages = new PackageManager({
       fs: this.fs,
       system: baseImage(spec.image, spec.phoneModel).packages,
@@ -296,6 +299,11 @@ export class SimDevice {
   /** Unpacks a tar on the host over `/`, as root; all or nothing. */
   pushTar(tarFile: string): Promise<CommandResult> {
     return unpackTar(tarFile, { fs: this.fs, cred: ROOT, importBlob: (stream) => this.importBlob(stream) });
+  }
+
+  /** Restores a data export over `/` as root, with the owners, modes and mtimes it holds; all or nothing. */
+  restoreData(tarFile: string): Promise<CommandResult> {
+    return unpackTar(tarFile, { fs: this.fs, cred: ROOT, importBlob: (stream) => this.importBlob(stream), keepOwners: true });
   }
 
   /** Imports host bytes into the blob store; until a file refers to them they are garbage. */

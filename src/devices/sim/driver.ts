@@ -1,10 +1,12 @@
 // The sim driver: every phone is a simulated Android device (device.ts) stored under
 // `<dataDir>/phones/<phoneId>/`. Devices are loaded when first used and kept in a bounded LRU, so a node
 // can hold far more phones than it has in memory; a phone that was never changed has no files at all.
+import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomIds, systemClock, type Clock, type Ids } from '../../core/runtime.ts';
 import { CommandTimeoutError, PhoneOperationError, type CommandResult, type PhoneDriver, type PhoneSpec } from '../driver.ts';
 import { SimDevice, type DeviceOptions } from './device.ts';
+import { packTar } from './export.ts';
 import { CommandAborted } from './shell/interpreter.ts';
 import { PhoneStore } from './store.ts';
 
@@ -15,6 +17,8 @@ export const SIM_DURATIONS_MS = {
   stop: 5_000,
   restart: 15_000,
   reset: 20_000,
+  /** The real service takes 3–5 minutes for 11 GB; simulated phones hold far less. */
+  migrate: 30_000,
 } as const;
 
 export interface SimDriverOptions {
@@ -26,6 +30,8 @@ export interface SimDriverOptions {
   ids?: Ids;
   /** Devices kept in memory at most (least recently used ones that are idle are dropped first). */
   maxLoaded?: number;
+  /** The shared storage of each server (sim/shared-storage.ts), which its phones see. */
+  sharedLayer?: DeviceOptions['sharedLayer'];
 }
 
 interface Entry {
@@ -50,7 +56,7 @@ export class SimDriver implements PhoneDriver {
     this.phonesDir = join(options.dataDir, 'phones');
     const clock = options.clock ?? systemClock;
     const ids = options.ids ?? randomIds;
-    this.deviceOptions = { now: () => clock.now().getTime(), random: () => ids.hex32(), timeScale: options.timeScale };
+    this.deviceOptions = { now: () => clock.now().getTime(), random: () => ids.hex32(), timeScale: options.timeScale, sharedLayer: options.sharedLayer };
     this.maxLoaded = options.maxLoaded ?? 1000;
   }
 
@@ -120,6 +126,40 @@ export class SimDriver implements PhoneDriver {
 
   uninstall(phone: PhoneSpec, packageName: string, flags: string[]): Promise<CommandResult> {
     return this.useRunning(phone, async (device) => device.uninstall(packageName, flags));
+  }
+
+  /** Reads the disk, so the phone may be running or stopped. */
+  exportData(phone: PhoneSpec, include: string[], exclude: string[], tarFile: string): Promise<CommandResult> {
+    return this.use(phone, (device) => packTar(device.fs, include, exclude, tarFile));
+  }
+
+  importData(phone: PhoneSpec, tarFile: string): Promise<CommandResult> {
+    return this.use(phone, (device) => device.restoreData(tarFile));
+  }
+
+  /**
+   * The source's disks as last saved (state.json and the blobs its files use) are copied to a staging
+   * folder while the source is held, so none of its blobs is freed meanwhile; after the simulated copy time
+   * the staging folder replaces the target's, and the target boots. A crash leaves the old target, the new
+   * one, or none (a fresh device); running the migration again redoes it all.
+   */
+  async migrate(source: PhoneSpec, target: PhoneSpec): Promise<void> {
+    const staging = this.store(`${target.id}.migrating`);
+    await staging.destroy();
+    await this.use(source, async () => {
+      const from = this.store(source.id);
+      const disks = await from.readState<{ fs?: Record<string, { blob?: string } | null> }>();
+      if (!disks) return; // never changed: the target becomes a fresh device
+      const blobs = new Set(Object.values(disks.fs ?? {}).flatMap((node) => (node?.blob ? [node.blob] : [])));
+      for (const hash of blobs) await staging.importBlob(from.blobPath(hash));
+      await staging.writeState(disks);
+    });
+    await this.take('migrate');
+    await this.destroy(target.id);
+    await rename(staging.dir, this.store(target.id).dir).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+    });
+    await this.use(target, async (device) => device.boot(target));
   }
 
   private store(phoneId: string): PhoneStore {

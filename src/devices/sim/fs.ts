@@ -2,8 +2,13 @@
 // image and flavor, never copied) under an overlay holding only what this phone changed: written files,
 // changed owners or modes, and deletions (a `null` entry hides the base entry at that path and below).
 // A directory recreated where the base had one is `opaque`: the base's old children stay hidden.
+// Between the two, like a second lower layer of overlayfs, may lie the shared storage of the phone's server:
+// files every phone of the server sees. A phone that changes a shared file gets its own copy (copy-up);
+// one that deletes it hides it from itself only.
 // Permissions are checked as Linux does for the calling identity; mounts give read-only file systems,
 // sizes and free space.
+import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import type { PhoneModel } from '../../core/catalogue.ts';
 import type { BaseImage } from './image.ts';
 import type { PhoneStore } from './store.ts';
@@ -26,6 +31,8 @@ export interface FileNode extends Meta {
   size: number;
   /** Content stored in the phone's blob store (overlay files). */
   blob?: string;
+  /** Content of a shared file: a blob of the server's shared storage, by hash and host path. */
+  sharedBlob?: { hash: string; path: string };
   /** Content generated on demand (image files; /proc files, whose size is 0 as in procfs). */
   source?: (view: SystemView) => Buffer;
 }
@@ -39,6 +46,15 @@ export interface CharNode extends Meta {
   minor: number;
 }
 export type FsNode = DirNode | FileNode | LinkNode | CharNode;
+
+/**
+ * A server's shared storage as its phones see it: `get` is the entry at a path (`null`: hidden), `childNames`
+ * the names the layer itself holds in a directory. An Overlay has this shape.
+ */
+export interface SharedLayer {
+  get(path: string): FsNode | null | undefined;
+  childNames(path: string): Iterable<string>;
+}
 
 /** What /proc files show of the running system. */
 export interface SystemView {
@@ -209,6 +225,8 @@ export class DeviceFs {
     private readonly store: PhoneStore,
     public mounts: Mount[],
     private readonly view: SystemView & { now(): number },
+    /** The shared storage of the phone's server, looked up at each access (the phone may move). */
+    private readonly shared: () => SharedLayer | undefined = () => undefined,
   ) {}
 
   /** A restart onto another image or flavor: the phone's own changes stay, the image's files are the new ones. */
@@ -223,17 +241,18 @@ export class DeviceFs {
   private entry(path: string): FsNode | undefined {
     const own = this.overlay.get(path);
     if (own !== undefined) return own ?? undefined;
-    return this.baseVisible(path) ? this.base.nodes.get(path) : undefined;
+    return showsBelow(this.overlay, path) ? this.lowerEntry(path) : undefined;
   }
 
-  /** Whether base entries at `path` can show: no ancestor was deleted, replaced or recreated. */
-  private baseVisible(path: string): boolean {
-    for (let p = path; p !== '/'; ) {
-      p = parentOf(p);
-      const own = this.overlay.get(p);
-      if (own === null || (own && (own.type !== 'dir' || own.opaque))) return false;
+  /** The entry of the layers under the phone's own changes: the server's shared storage, then the image. */
+  private lowerEntry(path: string): FsNode | undefined {
+    const shared = this.shared();
+    if (shared) {
+      const node = shared.get(path);
+      if (node !== undefined) return node ?? undefined;
+      if (!showsBelow(shared, path)) return undefined;
     }
-    return true;
+    return this.base.nodes.get(path);
   }
 
   /**
@@ -336,8 +355,12 @@ export class DeviceFs {
   private childNames(dir: string): string[] {
     const names = new Set(this.overlay.childNames(dir));
     const own = this.overlay.get(dir);
-    const baseShows = own === undefined ? this.baseVisible(dir) : own !== null && own.type === 'dir' && !own.opaque;
-    if (baseShows) for (const name of this.base.children.get(dir) ?? []) names.add(name);
+    const lowerShows = own === undefined ? showsBelow(this.overlay, dir) : own !== null && own.type === 'dir' && !own.opaque;
+    if (lowerShows) {
+      // Names a lower layer hides (an opaque shared directory over the image's) are filtered out below.
+      for (const name of this.shared()?.childNames(dir) ?? []) names.add(name);
+      for (const name of this.base.children.get(dir) ?? []) names.add(name);
+    }
     return [...names].filter((name) => this.entry(joinPath(dir, name)) !== undefined).sort();
   }
 
@@ -365,6 +388,7 @@ export class DeviceFs {
   private async content(node: FsNode): Promise<Buffer> {
     if (node.type !== 'file') return Buffer.alloc(0);
     if (node.blob) return this.store.readBlob(node.blob);
+    if (node.sharedBlob) return readFile(node.sharedBlob.path);
     return node.source ? node.source(this.view) : Buffer.alloc(0);
   }
 
@@ -373,7 +397,8 @@ export class DeviceFs {
     const { node } = this.existing(path, cred, true);
     if (node.type === 'dir') throw new FsError('EISDIR');
     if (!allowed(node, cred, 4)) throw new FsError('EACCES');
-    return node.type === 'file' && node.blob ? this.store.blobPath(node.blob) : undefined;
+    if (node.type !== 'file') return undefined;
+    return node.blob ? this.store.blobPath(node.blob) : node.sharedBlob?.path;
   }
 
   // ---- changes ----
@@ -408,7 +433,50 @@ export class DeviceFs {
     const previous = this.overlay.get(path);
     if (previous?.type === 'file' && previous.blob) this.released.add(previous.blob);
     if (node.type === 'dir' && previous === null) node.opaque = true;
-    this.overlay.set(path, node);
+    if (this.shared()) this.copyUpParents(path);
+    this.overlay.set(path, node.type === 'file' && node.sharedBlob ? this.copyUp(node) : node);
+  }
+
+  /**
+   * The shared directories above an entry the phone writes become the phone's too (as overlayfs creates
+   * them in its upper layer), so that the entry stays when the shared storage drops them.
+   */
+  private copyUpParents(path: string): void {
+    for (let dir = parentOf(path); dir !== '/' && this.overlay.get(dir) === undefined && !this.base.nodes.has(dir); dir = parentOf(dir)) {
+      const node = this.entry(dir);
+      if (node?.type !== 'dir') return;
+      // Opaque hid the image from the shared directory; the phone's copy lets the shared one show through.
+      const { opaque: _hidesImage, ...copy } = node;
+      this.overlay.set(dir, copy);
+    }
+  }
+
+  /**
+   * A shared file the phone changes (owner, mode, time) becomes its own: the shared blob is linked into the
+   * phone's store under the same hash, so that the phone keeps it when the shared storage lets it go.
+   */
+  private copyUp({ sharedBlob, ...node }: FileNode): FileNode {
+    const { hash, path } = sharedBlob!;
+    const target = this.store.blobPath(hash);
+    if (!existsSync(target)) {
+      mkdirSync(this.store.blobDir, { recursive: true });
+      try {
+        linkSync(path, target);
+      } catch {
+        // Another file system: a copy, renamed into place so that no torn blob ever carries the hash.
+        const temp = `${target}.${process.pid}.copy`;
+        copyFileSync(path, temp);
+        renameSync(temp, target);
+      }
+    }
+    return { ...node, blob: hash };
+  }
+
+  /** The blob of the phone's own store holding a file's content (stored there first if needed). */
+  private async ownBlob(node: FileNode): Promise<string> {
+    if (node.blob) return node.blob;
+    if (node.sharedBlob) return this.copyUp(node).blob!;
+    return this.store.putBlob(await this.content(node));
   }
 
   /** Owner and mode of a new entry: sdcardfs decides on its mount, else `owner`, else the caller. */
@@ -513,7 +581,7 @@ export class DeviceFs {
     }
     const own = this.overlay.get(path);
     if (own?.type === 'file' && own.blob) this.released.add(own.blob);
-    if (this.base.nodes.has(path) && this.baseVisible(path)) this.overlay.set(path, null);
+    if (this.lowerEntry(path) && showsBelow(this.overlay, path)) this.overlay.set(path, null);
     else this.overlay.delete(path);
   }
 
@@ -545,8 +613,7 @@ export class DeviceFs {
     const node = this.entry(from)!;
     const meta = pickMeta(node);
     if (node.type === 'file') {
-      const blob = node.blob ?? (await this.store.putBlob(await this.content(node)));
-      this.put(to, { type: 'file', ...meta, size: node.size, blob });
+      this.put(to, { type: 'file', ...meta, size: node.size, blob: await this.ownBlob(node) });
     } else if (node.type === 'dir') {
       this.put(to, { type: 'dir', ...meta });
       for (const name of this.childNames(from)) await this.copyTree(joinPath(from, name), joinPath(to, name));
@@ -561,7 +628,7 @@ export class DeviceFs {
     if (source.node.type === 'dir') throw new FsError('EISDIR');
     if (!allowed(source.node, cred, 4)) throw new FsError('EACCES');
     const data = source.node.type === 'file' ? source.node : undefined;
-    const blob = data?.blob ?? (await this.store.putBlob(await this.content(source.node)));
+    const blob = data ? await this.ownBlob(data) : await this.store.putBlob(await this.content(source.node));
     const size = data?.size ?? 0;
     const owner = preserve ? { uid: source.node.uid, gid: source.node.gid, mode: source.node.mode } : undefined;
     this.writeBlob(to, blob, size, cred, { owner });
@@ -603,6 +670,16 @@ export class DeviceFs {
     this.released.clear();
     return free;
   }
+}
+
+/** Whether the layers under `layer` show at `path`: no ancestor is hidden, replaced or recreated in `layer`. */
+function showsBelow(layer: SharedLayer, path: string): boolean {
+  for (let p = path; p !== '/'; ) {
+    p = parentOf(p);
+    const own = layer.get(p);
+    if (own === null || (own && (own.type !== 'dir' || own.opaque))) return false;
+  }
+  return true;
 }
 
 function pickMeta(node: FsNode): Meta {

@@ -6,6 +6,8 @@
 // landing on a read-only file system (/system), more than the free space.
 // Directories that already exist keep their owner and mode (`tar --no-overwrite-dir`): a tar built on a
 // workstation must not make /data/local/tmp unwritable for the shell. New files belong to root.
+// A restore of exported data (`keepOwners`) is `tar -xp` as root instead: every entry, existing directories
+// included, gets the owner, mode and mtime the tar holds, so app data is its app's again.
 import { PassThrough } from 'node:stream';
 import * as tar from 'tar';
 import type { CommandResult } from '../driver.ts';
@@ -16,12 +18,16 @@ export interface PushTarget {
   fs: DeviceFs;
   cred: Cred;
   importBlob(source: AsyncIterable<Buffer>): Promise<{ hash: string; size: number }>;
+  /** Owners, modes and mtimes from the tar for every entry (a data restore), not root's for new files. */
+  keepOwners?: boolean;
 }
 
 interface Member {
   path: string;
   kind: 'dir' | 'file' | 'symlink' | 'hardlink';
   mode: number;
+  uid: number;
+  gid: number;
   mtime: number;
   linkpath?: string;
   blob?: { hash: string; size: number };
@@ -42,7 +48,7 @@ export async function unpackTar(tarFile: string, target: PushTarget): Promise<Co
         const path = entry.path.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
         if (!path) return;
         if (path.split('/').includes('..')) return refuse(entry.path, "path contains '..'");
-        const base = { path, mode: (entry.mode ?? 0o644) & 0o7777, mtime: entry.mtime?.getTime() ?? Date.now() };
+        const base = { path, mode: (entry.mode ?? 0o644) & 0o7777, uid: entry.uid ?? 0, gid: entry.gid ?? 0, mtime: entry.mtime?.getTime() ?? Date.now() };
         if (entry.type === 'Directory') {
           members.push({ ...base, kind: 'dir' });
         } else if (FILE_TYPES.has(entry.type)) {
@@ -113,14 +119,16 @@ function check(members: Member[], { fs, cred }: PushTarget, refuse: (path: strin
   }
 }
 
-async function apply(members: Member[], { fs, cred }: PushTarget): Promise<void> {
-  const owner = { uid: 0, gid: 0 };
+async function apply(members: Member[], { fs, cred, keepOwners }: PushTarget): Promise<void> {
+  const root = { uid: 0, gid: 0 };
   const blobs = new Map<string, { hash: string; size: number }>();
   for (const m of members) {
+    const owner = keepOwners ? { uid: m.uid, gid: m.gid } : root;
     const landing = fs.landing(`/${m.path}`, cred);
-    fs.mkdirs(parentOf(landing), cred, 0o755, owner);
+    fs.mkdirs(parentOf(landing), cred, 0o755, root);
     if (m.kind === 'dir') {
       if (!present(fs, landing, cred)) fs.mkdir(landing, cred, m.mode, owner);
+      if (keepOwners) fs.setMeta(landing, cred, { ...owner, mode: m.mode, mtime: m.mtime });
       continue;
     }
     if (present(fs, landing, cred)) fs.remove(landing, cred, false);

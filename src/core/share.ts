@@ -1,0 +1,171 @@
+// Shared storage and shared apps of cloud phone servers (spec §3.7–§3.11): the request rules, the jobs
+// they queue (one per server, run in order with the server's other jobs) and ListShareFiles' result text.
+import type { Db } from '../store/db.ts';
+import type { NewJob } from '../store/schema.ts';
+import { cpsError, itemError, type CpsCode } from '../api/errors.ts';
+import { isValidBucketName, isValidObjectKey } from '../objects/store.ts';
+import type { ShareEntry, ShareUsage } from '../devices/shared-storage.ts';
+import { Catalogue, type PhoneModel } from './catalogue.ts';
+import { SERVER_STATUS } from './model.ts';
+import { HEX32, type Clock, type Ids } from './runtime.ts';
+import { MAX_BATCH_SERVERS, serverJob, type ServerBatchEntry } from './servers.ts';
+
+/** What each share job does, as its `params`. */
+export interface ShareJobs {
+  'share.files.push': { bucket: string; key: string };
+  'share.files.list': { path: string; offset: number; limit: number };
+  'share.files.delete': { paths: string[] };
+  'share.apps.push': { package_name: string; preinstall: boolean; bucket: string; key: string };
+  'share.apps.delete': { package_name: string };
+}
+export type ShareJobType = keyof ShareJobs;
+
+/** Jobs keep at most this much `execute_msg` (spec §1.7). */
+const EXECUTE_MSG_BYTES = 1024;
+const GiB = 1024 ** 3;
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** The refusal of a server whose flavor has no shared storage: CPS.0137 for files, CPS.0147 for apps. */
+export function unsupportedCode(type: ShareJobType): CpsCode {
+  return type.startsWith('share.apps.') ? 'CPS.0147' : 'CPS.0137';
+}
+
+/** Size of a server's shared storage, from its phone flavor; undefined when the flavor has none (spec §3.7). */
+export function shareCapacityBytes(phoneModel: PhoneModel): number | undefined {
+  const size = Catalogue.extendSpec(phoneModel).max_share_disk_size_g;
+  return size === undefined ? undefined : size * GiB;
+}
+
+export class ShareService {
+  constructor(
+    private readonly db: Db,
+    private readonly catalogue: Catalogue,
+    private readonly clock: Clock,
+    private readonly ids: Ids,
+  ) {}
+
+  /** PushShareFiles. */
+  pushFiles(projectId: string, requestId: string, body: { bucket_name: string; object_path: string; server_ids: string[] }) {
+    const object = tarObject(body.bucket_name, body.object_path);
+    return this.enqueue(projectId, requestId, body.server_ids, 'share.files.push', object);
+  }
+
+  /** ListShareFiles: `server_ids` is the query's comma-separated list. */
+  listFiles(projectId: string, requestId: string, query: { path: string; server_ids: string; offset: number; limit: number }) {
+    const serverIds = query.server_ids.split(',').map((id) => id.trim()).filter(Boolean);
+    return this.enqueue(projectId, requestId, serverIds, 'share.files.list', { path: query.path, offset: query.offset, limit: query.limit });
+  }
+
+  /** DeleteShareFiles. */
+  deleteFiles(projectId: string, requestId: string, body: { file_paths: string[]; server_ids: string[] }) {
+    return this.enqueue(projectId, requestId, body.server_ids, 'share.files.delete', { paths: body.file_paths });
+  }
+
+  /** PushShareApps. */
+  pushApp(projectId: string, requestId: string, body: { package_name: string; pre_install_app?: number; bucket_name: string; object_path: string; server_ids: string[] }) {
+    const { bucket, key } = tarObject(body.bucket_name, body.object_path);
+    const params = { package_name: body.package_name, preinstall: body.pre_install_app === 1, bucket, key };
+    return this.enqueue(projectId, requestId, body.server_ids, 'share.apps.push', params);
+  }
+
+  /** DeleteShareApps. */
+  deleteApp(projectId: string, requestId: string, body: { package_name: string; server_ids: string[] }) {
+    return this.enqueue(projectId, requestId, body.server_ids, 'share.apps.delete', { package_name: body.package_name });
+  }
+
+  /**
+   * One job per named server that can take it; the others get their code in place of a job: a malformed id
+   * CPS.0097, a missing or another project's server CPS.0015, a flavor without shared storage CPS.0137
+   * (files) or CPS.0147 (apps), a server that is not normal (being created, restarted, frozen…) CPS.0105.
+   */
+  private async enqueue<T extends ShareJobType>(projectId: string, requestId: string, serverIds: string[], type: T, params: ShareJobs[T]): Promise<ServerBatchEntry[]> {
+    if (serverIds.length === 0) throw cpsError('CPS.0095');
+    if (serverIds.length > MAX_BATCH_SERVERS) throw cpsError('CPS.0096');
+    const unsupported = unsupportedCode(type);
+    const now = this.clock.now();
+    return this.db.transaction().execute(async (trx) => {
+      const wellFormed = serverIds.filter((id) => HEX32.test(id));
+      const found = wellFormed.length
+        ? await trx.selectFrom('servers').select(['id', 'status', 'phone_model_name']).where('project_id', '=', projectId).where('id', 'in', wellFormed).execute()
+        : [];
+      const servers = new Map(found.map((server) => [server.id, server]));
+      const jobs: NewJob[] = [];
+      const entries = serverIds.map((serverId): ServerBatchEntry => {
+        const server = servers.get(serverId);
+        const refusal = this.refusal(serverId, server, unsupported);
+        if (refusal) return { server_id: serverId, ...itemError(refusal) };
+        const job = serverJob(this.ids.hex32(), projectId, requestId, serverId, type, { ...params }, now);
+        jobs.push(job);
+        return { server_id: serverId, job_id: job.id };
+      });
+      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      return entries;
+    });
+  }
+
+  private refusal(serverId: string, server: { status: number; phone_model_name: string } | undefined, unsupported: CpsCode): CpsCode | undefined {
+    if (!HEX32.test(serverId)) return 'CPS.0097';
+    if (!server) return 'CPS.0015';
+    const phoneModel = this.catalogue.phoneModel(server.phone_model_name);
+    if (!phoneModel || shareCapacityBytes(phoneModel) === undefined) return unsupported;
+    if (server.status !== SERVER_STATUS.normal) return 'CPS.0105';
+    return undefined;
+  }
+}
+
+/** The `.tar` object a push names: CPS.0134 bad bucket, CPS.0135 bad key (the schema checked its characters). */
+function tarObject(bucket: string, key: string): { bucket: string; key: string } {
+  if (!isValidBucketName(bucket)) throw cpsError('CPS.0134');
+  if (!isValidObjectKey(key)) throw cpsError('CPS.0135');
+  return { bucket, key };
+}
+
+/**
+ * ListShareFiles' `execute_msg` (spec §3.8): the page `offset`/`limit` of the directory's entries as
+ * `"<size> <Mon DD HH:MM> <name>\n"`, the volume's size and its `df -h` columns. Jobs keep 1,024 bytes of
+ * `execute_msg`, so entries are dropped from the end of the page until the JSON fits: `count` says how many
+ * came, and the next page starts at `offset + count`. A name has at most 255 bytes and no control characters
+ * (pushes refuse others), so at least one entry always fits.
+ */
+export function shareFilesMessage(entries: ShareEntry[], offset: number, limit: number, usage: ShareUsage): string {
+  const text = (files: string[]) =>
+    JSON.stringify({
+      files_in_path: { total: entries.length, count: files.length, files },
+      share_base_max_size: `${Math.round(usage.totalBytes / GiB)}G`,
+      share_base_capacity: dfColumns(usage),
+    });
+  const files = entries.slice(offset, offset + limit).map((entry) => `${entry.size} ${listingTime(entry.mtime)} ${entry.name}\n`);
+  while (files.length > 1 && Buffer.byteLength(text(files)) > EXECUTE_MSG_BYTES) files.pop();
+  return text(files);
+}
+
+/** `Size Used Avail Use%` as `df -h` prints them for the shared volume. */
+function dfColumns({ totalBytes, usedBytes }: ShareUsage): string {
+  const percent = usedBytes === 0 ? 0 : Math.ceil((usedBytes * 100) / totalBytes);
+  return `${dfSize(totalBytes)} ${dfSize(usedBytes)} ${dfSize(Math.max(0, totalBytes - usedBytes))} ${percent}%`;
+}
+
+/** coreutils' `df -h`: 1K blocks, powers of 1024 from K up, rounded up, one decimal below 10 (`8.9G`, `323M`, `50G`). */
+function dfSize(bytes: number): string {
+  if (bytes === 0) return '0';
+  const units = ['K', 'M', 'G', 'T', 'P'];
+  let value = Math.ceil(bytes / 1024);
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  if (value < 10) {
+    const tenths = Math.ceil(value * 10) / 10;
+    if (tenths < 10) return `${tenths.toFixed(1)}${units[unit]}`;
+  }
+  const whole = Math.ceil(value);
+  return whole >= 1024 && unit < units.length - 1 ? `1.0${units[unit + 1]}` : `${whole}${units[unit]}`;
+}
+
+/** `Apr 15 09:49`, as the document's example shows the time of an entry (UTC). */
+function listingTime(ms: number): string {
+  const date = new Date(ms);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${MONTHS[date.getUTCMonth()]} ${pad(date.getUTCDate())} ${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}`;
+}

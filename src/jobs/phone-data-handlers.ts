@@ -1,0 +1,101 @@
+// Jobs of the phone data operations (core/phone-data.ts): export to and restore from the object store,
+// migration of a whole phone, and traffic routing.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PHONE_STATUS } from '../core/model.ts';
+import { MIGRATION, type ExportPlan, type MigratePlan } from '../core/phone-data.ts';
+import { PhoneOperationError, type CommandResult } from '../devices/driver.ts';
+import type { Job, Phone } from '../store/schema.ts';
+import { CommandRefused, withDownloads, type CommandDeps } from './commands.ts';
+import type { JobHandler, JobResult } from './engine.ts';
+import { phoneSpec } from './handlers.ts';
+
+/** Each job can simply run again after a crash: it rewrites the same object, files or disks. */
+export function phoneDataHandlers(deps: CommandDeps): Record<string, JobHandler> {
+  const abandoned = () => ({ ok: false, errorCode: 'CPS.0054' }) as const;
+  return {
+    'phone.export': { run: (job) => exportJob(job, deps), retryable: true, abandoned },
+    'phone.restore': { run: (job) => restoreJob(job, deps), retryable: true, abandoned },
+    'phone.migrate': {
+      run: (job) => migrateJob(job, deps),
+      retryable: true,
+      abandoned: () => ({ ok: false, errorCode: 'CPS.0054', phoneStatus: MIGRATION.failure }),
+    },
+    'phone.traffic': { run: (job) => trafficJob(job, deps), retryable: true, abandoned },
+  };
+}
+
+function phone(deps: CommandDeps, id: string): Promise<Phone | undefined> {
+  return deps.db.selectFrom('phones').selectAll().where('id', '=', id).executeTakeFirst();
+}
+
+/** The phone could not do it (not available, or a fault injected for it). */
+function unavailable(error: unknown): JobResult {
+  if (!(error instanceof PhoneOperationError)) throw error;
+  return { ok: false, errorCode: 'CPS.0022', executeMsg: error.message };
+}
+
+/** Writes the tar in a private temporary folder, then uploads it to bucket/key; tar's warnings go to execute_msg. */
+async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
+  const target = await phone(deps, job.phone_id!);
+  if (!target) return { ok: false, errorCode: 'CPS.0005' };
+  const plan = job.params as unknown as ExportPlan;
+  const dir = await mkdtemp(join(tmpdir(), 'opencph-export-'));
+  try {
+    const tarFile = join(dir, 'data.tar');
+    let result: CommandResult;
+    try {
+      result = await deps.driver.exportData(await phoneSpec(target, deps), plan.include_files, plan.exclude_files, tarFile);
+    } catch (error) {
+      return unavailable(error);
+    }
+    await deps.objects.upload(plan.bucket, plan.key, tarFile);
+    return { ok: true, executeMsg: result.output || undefined };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** A missing object fails the job with CPS.0104; an archive the phone refuses, with CPS.0171 and tar's reasons. */
+async function restoreJob(job: Job, deps: CommandDeps): Promise<JobResult> {
+  const target = await phone(deps, job.phone_id!);
+  if (!target) return { ok: false, errorCode: 'CPS.0005' };
+  const object = job.params as { bucket: string; key: string };
+  const spec = await phoneSpec(target, deps);
+  try {
+    const result = await withDownloads([object], Number.POSITIVE_INFINITY, deps.objects, ([tarFile]) => deps.driver.importData(spec, tarFile));
+    return result.exitCode === 0 ? { ok: true } : { ok: false, errorCode: 'CPS.0171', executeMsg: result.output };
+  } catch (error) {
+    if (error instanceof CommandRefused) return { ok: false, errorCode: error.code };
+    return unavailable(error);
+  }
+}
+
+/**
+ * The target takes the source's disks and image, and its attributes when asked. A source that is gone or
+ * no longer stopped when the job runs fails it before anything changes: the target gets its status back.
+ */
+async function migrateJob(job: Job, deps: CommandDeps): Promise<JobResult> {
+  const target = await phone(deps, job.phone_id!);
+  if (!target) return { ok: false, errorCode: 'CPS.0233' };
+  const plan = job.params as unknown as MigratePlan;
+  const source = await phone(deps, plan.source_phone_id);
+  if (!source) return { ok: false, errorCode: 'CPS.0232', phoneStatus: plan.target_status };
+  if (source.status !== PHONE_STATUS.stopped) return { ok: false, errorCode: 'CPS.0216', phoneStatus: plan.target_status };
+  const fields = { image_id: source.image_id, property: plan.migrate_property ? source.property : undefined };
+  const migrated = { ...target, image_id: fields.image_id, property: fields.property ?? target.property };
+  try {
+    await deps.driver.migrate(await phoneSpec(source, deps), await phoneSpec(migrated, deps));
+  } catch (error) {
+    // Whatever stopped it, the target's disks may be half replaced.
+    return { ok: false, errorCode: 'CPS.0022', phoneStatus: MIGRATION.failure, executeMsg: (error as Error).message };
+  }
+  return { ok: true, phoneStatus: MIGRATION.success, phoneFields: fields };
+}
+
+/** Routing is network configuration, not something on the phone: the job records the new route. */
+async function trafficJob(job: Job, deps: CommandDeps): Promise<JobResult> {
+  if (!(await phone(deps, job.phone_id!))) return { ok: false, errorCode: 'CPS.0005' };
+  return { ok: true, phoneFields: { traffic_type: (job.params as { traffic_type: string }).traffic_type } };
+}

@@ -1,0 +1,261 @@
+// Phone operations of Huawei's SDK beyond the documents, over HTTP: BatchShowPhoneConnectInfos
+// (`POST …/phones/batch-connection`) and ExpandPhoneDataVolumeSize (`POST …/phones/expand-volume`).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+
+const PHONES = '/v1/{project_id}/cloud-phone/phones';
+const CONNECTION = `${PHONES}/batch-connection`;
+const EXPAND = `${PHONES}/expand-volume`;
+
+const MESSAGES: Record<string, string> = {
+  'CPS.0004': 'Invalid phone id.',
+  'CPS.0005': 'Phone is not found.',
+  'CPS.0009': 'Parameter: phone_id list is empty.',
+  'CPS.0053': 'No permission to request resources. Phone is frozen.',
+  'CPS.0077': 'Parameter: phones list is invalid.',
+  'CPS.0080': 'Parameter: phone_ids is invalid.',
+  'CPS.0116': 'Parameter: type is invalid.',
+  'CPS.0141': 'Phone is not in running status.',
+  'CPS.0165': 'The phone must be in stopped or running status.',
+  'CPS.0190': 'The number of phones exceeds the limit.',
+  'CPS.0195': 'Encode server is frozen, no permission to request resources.',
+  'CPS.0208': 'Encode server is not in running status, not allowed to request resources.',
+  'CPS.0213': 'Phone is creating.',
+};
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
+
+type Target = { url: string; tenant: Tenant };
+
+let t: TestServer;
+let other: Target;
+/** Phone ids by slot (index 0 = mobile-0001) of a server without and one with encoding servers. */
+let plain: { serverId: string; phones: string[] };
+let encoded: { serverId: string; phones: string[] };
+let otherPhone: string;
+
+/** Buys one server and returns its phones in slot order. */
+async function buy(target: Target, overrides: Record<string, unknown> = {}) {
+  const { serverIds } = await buyServers(target, overrides);
+  const listed = await call(target, 'GET', `${PHONES}?server_id=${serverIds[0]}`);
+  const phones = [...listed.body.phones].sort((a, b) => a.phone_name.localeCompare(b.phone_name)).map((phone) => phone.phone_id as string);
+  return { serverId: serverIds[0], phones };
+}
+
+before(async () => {
+  t = await startTestServer();
+  other = { url: t.url, tenant: await t.createTenant('tenant-b') };
+  plain = await buy(t);
+  encoded = await buy(t, { server_name: 'encoded', phone_model_name: 'rx1.cp.c60.d10.e1v1' });
+  otherPhone = (await buy(other)).phones[0];
+});
+after(() => t.close());
+
+function assertCpsError(response: ApiResponse, code: string, context = code) {
+  assert.equal(response.status, 400, `${context}: ${JSON.stringify(response.body)}`);
+  assert.deepEqual(response.body, { request_id: response.body.request_id, error_code: code, error_msg: MESSAGES[code] }, context);
+}
+
+const itemError = (phoneId: string, code: string) => ({ phone_id: phoneId, error_code: code, error_msg: MESSAGES[code] });
+
+/** No API puts a phone in these states (or not in one step): they are set in the store. */
+const setStatus = (id: string, status: number) => t.server.store.db.updateTable('phones').set({ status }).where('id', '=', id).execute();
+
+const detail = async (phoneId: string) => (await call(t, 'GET', `${PHONES}/${phoneId}`)).body;
+const volumeSize = async (phoneId: string) => (await detail(phoneId)).volumes[0].volume_size as number;
+
+async function connect(body: unknown, target: Target = t) {
+  const response = await call(target, 'POST', CONNECTION, { body });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  assert.deepEqual(Object.keys(response.body).sort(), ['connect_infos', 'errors', 'request_id']);
+  return response.body as { connect_infos: Array<{ phone_id: string; access_info: Record<string, any> }>; errors: unknown[] };
+}
+
+describe('BatchShowPhoneConnectInfos', () => {
+  test('each running phone: its server address, the port of the client kind, and a new session', async () => {
+    const server = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${plain.serverId}`)).body;
+    const [first, second] = plain.phones;
+    const before = Date.now();
+    const app = await connect({ phone_ids: [first, second], client_type: 'ANDROID' });
+    assert.deepEqual(app.errors, []);
+    assert.deepEqual(app.connect_infos.map((info) => info.phone_id), [first, second]);
+    app.connect_infos.forEach(({ access_info: info }, index) => {
+      // Slot 1 is on the first address, slot 2 on the second.
+      const address = server.addresses[index];
+      assert.deepEqual(Object.keys(info).sort(), ['access_ip', 'access_ipv6', 'access_port', 'intranet_ip', 'session_id', 'ticket', 'timestamp']);
+      assert.deepEqual([info.access_ip, info.intranet_ip, info.access_ipv6, info.access_port], [address.public_ip, address.server_ip, '', 6900]);
+      assert.match(info.session_id, HEX32);
+      assert.match(info.ticket, /^[0-9a-f]{64}$/);
+      assert.match(info.timestamp, /^\d{13}$/);
+      assert.ok(Number(info.timestamp) >= before - 1000 && Number(info.timestamp) <= Date.now() + 1000, info.timestamp);
+    });
+    assert.notEqual(app.connect_infos[0].access_info.session_id, app.connect_infos[1].access_info.session_id);
+
+    // The same IPs as the phone's access infos in its detail (the second port is public).
+    const phoneDetail = await detail(first);
+    assert.equal(app.connect_infos[0].access_info.intranet_ip, phoneDetail.access_infos[0].server_ip);
+    assert.equal(app.connect_infos[0].access_info.access_ip, phoneDetail.access_infos[1].public_ip);
+
+    for (const clientType of ['H5_PC', 'H5_MOBILE']) {
+      const h5 = await connect({ phone_ids: [first], client_type: clientType });
+      assert.equal(h5.connect_infos[0].access_info.access_port, 6901, clientType);
+      assert.notEqual(h5.connect_infos[0].access_info.session_id, app.connect_infos[0].access_info.session_id);
+    }
+    for (const clientType of ['WINDOWS', 'IOS', 'iOS']) {
+      assert.equal((await connect({ phone_ids: [first], client_type: clientType })).connect_infos[0].access_info.access_port, 6900, clientType);
+    }
+  });
+
+  test('phones of a server with encoding servers connect through their running encoding server', async () => {
+    const encodeServers = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/encode-servers?server_id=${encoded.serverId}`)).body.encode_servers;
+    const bySlot = (slot: number) => encodeServers.find((server: { encode_server_name: string }) => server.encode_server_name === `ENCODE_SERVER_${slot}`);
+    const [first, second] = encoded.phones;
+    for (const [clientType, type] of [['ANDROID', 'cph_app_server'], ['H5_PC', 'cph_h5_server']]) {
+      const infos = await connect({ phone_ids: [first, second], client_type: clientType });
+      infos.connect_infos.forEach(({ access_info: info }, index) => {
+        const port = bySlot(index + 1).access_infos.find((access: { type: string }) => access.type === type);
+        assert.deepEqual([info.access_ip, info.intranet_ip, info.access_port], [port.public_ip, port.server_ip, port.access_port], `${clientType} slot ${index + 1}`);
+      });
+    }
+    const db = t.server.store.db;
+    try {
+      await db.updateTable('encode_servers').set({ status: 2 }).where('id', '=', bySlot(1).encode_server_id).execute();
+      await db.updateTable('encode_servers').set({ status: 4 }).where('id', '=', bySlot(2).encode_server_id).execute();
+      const refused = await connect({ phone_ids: [first, second, encoded.phones[2]], client_type: 'ANDROID' });
+      // Slot 3 is on the first address again, so its encoding server is the first's.
+      assert.deepEqual(refused.errors, [itemError(first, 'CPS.0208'), itemError(second, 'CPS.0195'), itemError(encoded.phones[2], 'CPS.0208')]);
+      assert.deepEqual(refused.connect_infos, []);
+    } finally {
+      await db.updateTable('encode_servers').set({ status: 1 }).where('server_id', '=', encoded.serverId).execute();
+    }
+  });
+
+  test('per-phone errors: malformed, unknown, another project\'s, not running, creating and frozen phones', async () => {
+    const [running, stopped, creating, frozen] = plain.phones.slice(2, 6);
+    try {
+      await Promise.all([setStatus(stopped, 8), setStatus(creating, 1), setStatus(frozen, 6)]);
+      const result = await connect({ phone_ids: ['1234567b8bab40ffb711234cb8654321z', UNKNOWN_ID, otherPhone, stopped, creating, frozen, running], client_type: 'ANDROID' });
+      assert.deepEqual(result.errors, [
+        itemError('1234567b8bab40ffb711234cb8654321z', 'CPS.0004'),
+        itemError(UNKNOWN_ID, 'CPS.0005'),
+        itemError(otherPhone, 'CPS.0005'),
+        itemError(stopped, 'CPS.0141'),
+        itemError(creating, 'CPS.0213'),
+        itemError(frozen, 'CPS.0053'),
+      ]);
+      assert.deepEqual(result.connect_infos.map((info) => info.phone_id), [running]);
+    } finally {
+      await Promise.all([stopped, creating, frozen].map((id) => setStatus(id, 2)));
+    }
+    assert.deepEqual((await connect({ phone_ids: [otherPhone], client_type: 'ANDROID' }, other)).errors, [], 'its own project connects');
+  });
+
+  test('a missing, empty, oversized or malformed request is refused whole', async () => {
+    const phoneIds = plain.phones.slice(0, 2);
+    const cases: Array<[unknown, string]> = [
+      [{ client_type: 'ANDROID' }, 'CPS.0009'],
+      [{ phone_ids: [], client_type: 'ANDROID' }, 'CPS.0009'],
+      [{ phone_ids: plain.phones.slice(0, 11), client_type: 'ANDROID' }, 'CPS.0190'],
+      [{ phone_ids: 'abc', client_type: 'ANDROID' }, 'CPS.0080'],
+      [{ phone_ids: [{}], client_type: 'ANDROID' }, 'CPS.0004'],
+      [{ phone_ids: phoneIds }, 'CPS.0116'],
+      [{ phone_ids: phoneIds, client_type: 'MAC' }, 'CPS.0116'],
+      [{ phone_ids: phoneIds, client_type: 'android' }, 'CPS.0116'],
+      [[phoneIds], 'CPS.0080'],
+    ];
+    for (const [body, code] of cases) assertCpsError(await call(t, 'POST', CONNECTION, { body }), code, JSON.stringify(body).slice(0, 80));
+    assert.equal((await connect({ phone_ids: plain.phones.slice(0, 10), client_type: 'WINDOWS' })).connect_infos.length, 10);
+  });
+});
+
+describe('ExpandPhoneDataVolumeSize', () => {
+  test('grows the data volume shown by the phone detail; the phone keeps running', async () => {
+    const [phoneId, stopped] = plain.phones.slice(6, 8);
+    await setStatus(stopped, 8);
+    assert.deepEqual([await volumeSize(phoneId), await volumeSize(stopped)], [46, 46]);
+    const before = await detail(phoneId);
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // update_time has a resolution of one second
+    const response = await call(t, 'POST', EXPAND, { body: { phones: [{ phone_id: phoneId, new_size: 100 }, { phone_id: stopped, new_size: 46 }] } });
+    assert.equal(response.status, 200, JSON.stringify(response.body));
+    assert.match(response.body.request_id, HEX32);
+    assert.deepEqual(response.body.jobs.map((job: { phone_id: string }) => job.phone_id), [phoneId, stopped]);
+    for (const job of response.body.jobs) {
+      assert.deepEqual(Object.keys(job).sort(), ['job_id', 'phone_id']);
+      assert.equal((await waitForJob(t, job.job_id)).status, 2);
+    }
+    const after = await detail(phoneId);
+    assert.equal(after.volumes[0].volume_size, 100);
+    assert.equal(after.status, 2);
+    assert.notEqual(after.volumes[0].update_time, before.volumes[0].update_time);
+    assert.deepEqual([await volumeSize(stopped), (await detail(stopped)).status], [46, 8]);
+    const listed = await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${response.body.request_id}`);
+    assert.deepEqual(listed.body.jobs.map((job: { phone_id: string }) => job.phone_id), [phoneId, stopped]);
+    await setStatus(stopped, 2);
+
+    const grown = await call(t, 'POST', EXPAND, { body: { phones: [{ phone_id: phoneId, new_size: 32767 }] } });
+    assert.equal((await waitForJob(t, grown.body.jobs[0].job_id)).status, 2);
+    assert.equal(await volumeSize(phoneId), 32767);
+  });
+
+  test('per-phone refusals: malformed, unknown, another project\'s, busy, creating, frozen phones and smaller sizes', async () => {
+    const [smaller, busy, creating, frozen, twice] = plain.phones.slice(8, 13);
+    try {
+      await Promise.all([setStatus(busy, 4), setStatus(creating, 0), setStatus(frozen, 6)]);
+      const response = await call(t, 'POST', EXPAND, {
+        body: {
+          phones: [
+            { phone_id: 'x', new_size: 50 },
+            { phone_id: UNKNOWN_ID, new_size: 50 },
+            { phone_id: otherPhone, new_size: 50 },
+            { phone_id: smaller, new_size: 45 },
+            { phone_id: busy, new_size: 50 },
+            { phone_id: creating, new_size: 50 },
+            { phone_id: frozen, new_size: 50 },
+            { phone_id: twice, new_size: 80 },
+            { phone_id: twice, new_size: 60 },
+          ],
+        },
+      });
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      const jobs = response.body.jobs;
+      assert.deepEqual(jobs.slice(0, 7), [
+        itemError('x', 'CPS.0004'),
+        itemError(UNKNOWN_ID, 'CPS.0005'),
+        itemError(otherPhone, 'CPS.0005'),
+        itemError(smaller, 'CPS.0077'),
+        itemError(busy, 'CPS.0165'),
+        itemError(creating, 'CPS.0213'),
+        itemError(frozen, 'CPS.0053'),
+      ]);
+      assert.match(jobs[7].job_id, HEX32);
+      assert.deepEqual(jobs[8], itemError(twice, 'CPS.0077'), 'less than what the same request already asked for');
+      assert.equal((await waitForJob(t, jobs[7].job_id)).status, 2);
+    } finally {
+      await Promise.all([busy, creating, frozen].map((id) => setStatus(id, 2)));
+    }
+    assert.deepEqual(await Promise.all([smaller, busy, creating, frozen].map(volumeSize)), [46, 46, 46, 46]);
+    assert.equal(await volumeSize(twice), 80);
+    assert.equal((await call(other, 'GET', `${PHONES}/${otherPhone}`)).body.volumes[0].volume_size, 46, 'the other project\'s phone was not touched');
+  });
+
+  test('a missing, empty, oversized or malformed list is refused whole and changes nothing', async () => {
+    const phoneId = plain.phones[13];
+    const cases: Array<[unknown, string]> = [
+      [{}, 'CPS.0009'],
+      [{ phones: [] }, 'CPS.0009'],
+      [{ phones: 'x' }, 'CPS.0077'],
+      [{ phones: [{ phone_id: phoneId }] }, 'CPS.0077'],
+      [{ phones: [{ phone_id: phoneId, new_size: 0 }] }, 'CPS.0077'],
+      [{ phones: [{ phone_id: phoneId, new_size: 32768 }] }, 'CPS.0077'],
+      [{ phones: [{ phone_id: phoneId, new_size: 'big' }] }, 'CPS.0077'],
+      [{ phones: [{ phone_id: phoneId, new_size: 50.5 }] }, 'CPS.0077'],
+      [{ phones: [{ new_size: 50 }] }, 'CPS.0004'],
+      [{ phones: Array.from({ length: 101 }, () => ({ phone_id: phoneId, new_size: 50 })) }, 'CPS.0190'],
+      [[{ phone_id: phoneId, new_size: 50 }], 'CPS.0077'],
+    ];
+    for (const [body, code] of cases) assertCpsError(await call(t, 'POST', EXPAND, { body }), code, JSON.stringify(body).slice(0, 80));
+    assert.equal(await volumeSize(phoneId), 46);
+  });
+});

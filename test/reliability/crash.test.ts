@@ -1,0 +1,200 @@
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { call, createDatabase, type Tenant } from '../helpers/server.ts';
+import { defaultTenant, spawnServer, stop, until } from '../helpers/process.ts';
+
+/**
+ * R1, crash recovery at scale: 1,000 phones restarting in batches when the server process is killed
+ * with SIGKILL. After the next start every job ends (2 or -1), no phone stays in a transitional status,
+ * and no phone booted after its job was closed (a job that ran again would boot it once more).
+ * On PostgreSQL when OPENCPH_TEST_PG_URL is set (scripts/test-pg.sh), else PGlite in the data dir.
+ */
+
+type Target = { url: string; tenant: Tenant };
+interface WireJob {
+  job_id: string;
+  phone_id?: string;
+  status: number;
+  begin_time: string;
+  end_time: string | null;
+  error_code: string | null;
+  execute_msg: string | null;
+}
+
+const PHONES = '/v1/{project_id}/cloud-phone/phones';
+const SERVERS = 10;
+const PHONES_PER_SERVER = 100;
+/** RestartCloudPhone takes at most 100 phones a request (core/phones.ts MAX_BATCH_PHONES). */
+const BATCH = 100;
+/** Statuses a phone passes through during an operation: creating, resetting, restarting, stopping. */
+const TRANSITIONAL = [1, 3, 4, 7];
+/** A first start on PGlite runs initdb; a loaded CI machine can take a while. */
+const START_TIMEOUT_MS = 120_000;
+
+let dataDir: string;
+let database: Awaited<ReturnType<typeof createDatabase>> | undefined;
+let env: Record<string, string>;
+
+before(async () => {
+  dataDir = mkdtempSync(join(tmpdir(), 'opencph-crash-'));
+  database = process.env.OPENCPH_TEST_PG_URL ? await createDatabase(process.env.OPENCPH_TEST_PG_URL) : undefined;
+  env = {
+    OPENCPH_DATA_DIR: dataDir,
+    OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0',
+    ...(database && { DATABASE_URL: database.url }),
+  };
+});
+
+after(async () => {
+  await database?.drop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+/** Every job of the given requests (ListJobs takes up to 20 request ids and pages by 100). */
+async function jobsOf(target: Target, requestIds: string[]): Promise<WireJob[]> {
+  const jobs: WireJob[] = [];
+  for (let offset = 0; ; offset += 100) {
+    const page = await call(target, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_ids=${requestIds.join(',')}&offset=${offset}&limit=100`);
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    jobs.push(...page.body.jobs);
+    if (page.body.jobs.length < 100) break;
+  }
+  return jobs;
+}
+
+/** Runs a shell command on every phone of the servers (one async RunShellCommand) and returns the finished jobs. */
+async function shellOnAll(target: Target, serverIds: string[], content: string, timeoutMs: number): Promise<WireJob[]> {
+  const started = await call(target, 'POST', `${PHONES}/commands`, { body: { command: 'shell', content, server_ids: serverIds } });
+  assert.equal(started.status, 200, JSON.stringify(started.body));
+  assert.equal(started.body.jobs.filter((j: { job_id?: string }) => j.job_id).length, serverIds.length * PHONES_PER_SERVER, JSON.stringify(started.body.jobs[0]));
+  return until(async () => {
+    const jobs = await jobsOf(target, [started.body.request_id]);
+    return jobs.every((j) => j.status !== 1) ? jobs : undefined;
+  }, timeoutMs, 250);
+}
+
+async function allPhones(target: Target): Promise<Array<{ phone_id: string; status: number }>> {
+  const phones = [];
+  for (let offset = 0; ; offset += 200) {
+    const page = await call(target, 'GET', `${PHONES}?offset=${offset}&limit=200`);
+    assert.equal(page.status, 200, JSON.stringify(page.body));
+    phones.push(...page.body.phones);
+    if (page.body.phones.length < 200) return phones;
+  }
+}
+
+/** Seconds since the epoch, from a wire time (YYYY-MM-DDTHH:MM:SSZ). */
+const seconds = (wire: string) => Date.parse(wire) / 1000;
+
+test('1,000 phones restarting when the process is SIGKILLed: every job ends, no phone stays transitional, none booted twice', { timeout: 400_000 }, async () => {
+  const figures: Record<string, number | string> = { store: database ? 'postgres' : 'pglite' };
+  const started = Date.now();
+
+  // Set-up at time scale 0: 10 servers of 100 phones.
+  let server = await spawnServer({ ...env, OPENCPH_SIM_TIME_SCALE: '0' }, START_TIMEOUT_MS);
+  let serverIds: string[];
+  try {
+    const target = await defaultTenant(server, dataDir);
+    const bought = await call(target, 'POST', '/v2/{project_id}/cloud-phone/servers', {
+      body: {
+        server_name: 'crash',
+        server_model_name: 'physical.kg1.4xlarge.cp',
+        phone_model_name: 'kg1.cp.c100.d10SSD.e1v1',
+        image_id: '20060220200717f201120a2300000e91',
+        count: SERVERS,
+        tenant_vpc_id: 'fca063f6-b942-42a8-9004-e5545f58d6a2',
+        nics: [{ subnet_id: 'f1cbfc37-eb42-4357-a0ec-9e4f11950908' }],
+        public_ip: { eip: { type: '5_bgp' } },
+        band_width: { band_width_share_type: 0, band_width_size: 300, band_width_charge_mode: 0 },
+        extend_param: { charging_mode: 0, period_type: 2, period_num: 1, is_auto_pay: 1 },
+      },
+    });
+    assert.equal(bought.status, 200, JSON.stringify(bought.body));
+    serverIds = bought.body.server_ids;
+    const provisioned = await until(async () => {
+      const jobs = await jobsOf(target, [bought.body.request_id]);
+      return jobs.every((j) => j.status !== 1) ? jobs : undefined;
+    }, 60_000, 250);
+    assert.deepEqual(provisioned.map((j) => j.status), Array(SERVERS).fill(2));
+    figures.setupSeconds = (Date.now() - started) / 1000;
+  } finally {
+    await stop(server);
+  }
+
+  // A restart takes 15 s × 0.1 = 1.5 s per phone, so the batches are still running when the process dies.
+  // Leases of 5 s: the killed process's jobs are taken back soon after the next start.
+  const slow = { ...env, OPENCPH_SIM_TIME_SCALE: '0.1', OPENCPH_JOB_LEASE_SECONDS: '5' };
+  server = await spawnServer(slow, START_TIMEOUT_MS);
+  let target = await defaultTenant(server, dataDir);
+  const phoneIds = (await allPhones(target)).map((p) => p.phone_id);
+  assert.equal(phoneIds.length, SERVERS * PHONES_PER_SERVER);
+  const requestIds: string[] = [];
+  // Each batch sets an attribute the phone shows once its restart has booted it (getprop). A phone with
+  // attributes also differs from a fresh device, so the sim driver saves its state, boot time included.
+  for (let i = 0; i < phoneIds.length; i += BATCH) {
+    const property = JSON.stringify({ 'reliability.batch': String(i / BATCH) });
+    const phones = phoneIds.slice(i, i + BATCH).map((phone_id) => ({ phone_id, property }));
+    const restart = await call(target, 'POST', `${PHONES}/batch-restart`, { body: { phones } });
+    assert.equal(restart.status, 200, JSON.stringify(restart.body));
+    assert.ok(restart.body.jobs.every((j: { job_id?: string }) => j.job_id), JSON.stringify(restart.body.jobs.find((j: { job_id?: string }) => !j.job_id)));
+    requestIds.push(restart.body.request_id);
+  }
+  // Killed once some jobs are done and others are not.
+  const before = await until(async () => {
+    const jobs = await jobsOf(target, requestIds);
+    return jobs.some((j) => j.status === 2) ? jobs : undefined;
+  }, 60_000, 50);
+  const takenBackBeforeKill = server.output().split('took back an abandoned job').length - 1;
+  await stop(server, 'SIGKILL');
+  const killedAt = Date.now() / 1000;
+  figures.doneBeforeKill = before.filter((j) => j.status === 2).length;
+  figures.takenBackBeforeKill = takenBackBeforeKill;
+  assert.ok(before.some((j) => j.status === 1), 'the batches are still running when the process is killed');
+
+  server = await spawnServer(slow, START_TIMEOUT_MS);
+  const restartedAt = Date.now() / 1000;
+  try {
+    target = await defaultTenant(server, dataDir);
+    const jobs = await until(async () => {
+      const current = await jobsOf(target, requestIds);
+      return current.every((j) => j.status !== 1) ? current : undefined;
+    }, 90_000, 250);
+    figures.recoverySeconds = Date.now() / 1000 - restartedAt;
+    assert.equal(jobs.length, phoneIds.length);
+    assert.deepEqual(jobs.filter((j) => j.status !== 2 && j.status !== -1), []);
+    figures.succeeded = jobs.filter((j) => j.status === 2).length;
+    figures.failed = jobs.filter((j) => j.status === -1).length;
+
+    const phones = await allPhones(target);
+    assert.deepEqual(phones.filter((p) => TRANSITIONAL.includes(p.status)), []);
+    // A restart job that failed leaves its phone at -6 (restart failed); one that succeeded, at 2.
+    const byPhone = new Map(jobs.map((j) => [j.phone_id!, j]));
+    for (const phone of phones) assert.equal(phone.status, byPhone.get(phone.phone_id)!.status === 2 ? 2 : -6, phone.phone_id);
+
+    // Boot time of every phone = its clock minus its uptime. A job that succeeded booted its phone
+    // while it ran: not before it began, and not after it was closed (a second run would have).
+    const batchOf = new Map(phoneIds.map((id, index) => [id, String(Math.floor(index / BATCH))]));
+    const clocks = await shellOnAll(target, serverIds!, 'date +%s.%N; cat /proc/uptime; getprop reliability.batch', 120_000);
+    let rebootedAfterKill = 0;
+    for (const reading of clocks) {
+      assert.equal(reading.status, 2, JSON.stringify(reading));
+      const [now, uptime, , batch] = reading.execute_msg!.trim().split(/\s+/);
+      const bootedAt = Number(now) - Number(uptime);
+      const job = byPhone.get(reading.phone_id!)!;
+      if (job.status !== 2) continue;
+      assert.equal(batch, batchOf.get(job.phone_id!), `${job.phone_id} booted with the attributes of its restart`);
+      // Wire times have whole seconds; /proc/uptime has hundredths.
+      assert.ok(bootedAt >= seconds(job.begin_time) - 0.02, `${job.phone_id} booted at ${bootedAt}, before its job began (${job.begin_time})`);
+      assert.ok(bootedAt < seconds(job.end_time!) + 1.02, `${job.phone_id} booted at ${bootedAt}, after its job ended (${job.end_time}): it ran again`);
+      if (bootedAt > killedAt) rebootedAfterKill++;
+    }
+    figures.resumedAfterRestart = rebootedAfterKill;
+    figures.totalSeconds = (Date.now() - started) / 1000;
+    console.log(`# R1 crash figures: ${JSON.stringify(figures)}`);
+  } finally {
+    await stop(server);
+  }
+});

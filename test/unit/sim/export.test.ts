@@ -1,0 +1,143 @@
+// Data export, restore and migration on sim phones: real tars with owners, modes and mtimes; the round
+// trip export → reset → restore; a migrated phone carries the source's disks under its own identity.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import * as tar from 'tar';
+import { PhoneOperationError } from '../../../src/devices/driver.ts';
+import { FaultInjector, withFaults } from '../../../src/devices/faults.ts';
+import { APK_FIXTURES, clock, dataDir, driver, ids, onePhone, phone } from '../../fixtures/sim/phone.ts';
+
+interface Member {
+  type: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size: number;
+  mtime?: number;
+  linkpath?: string;
+}
+
+async function members(tarFile: string): Promise<Record<string, Member>> {
+  const found: Record<string, Member> = {};
+  await tar.t({
+    file: tarFile,
+    strict: true,
+    onReadEntry: (e) => {
+      found[e.path] = { type: e.type, mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, mtime: e.mtime?.getTime(), ...(e.linkpath && { linkpath: e.linkpath }) };
+    },
+  });
+  return found;
+}
+
+const NOW = Math.floor(clock.time / 1000) * 1000;
+
+test('the tar holds what is included, with owners, modes, mtimes and links; excludes win; missing paths are named', async () => {
+  const { sim, spec, sh } = await onePhone();
+  await sh('cd /data/local/tmp && mkdir -p keep/sub skip-1 skip-2 && echo hello > keep/a.txt && chmod 640 keep/a.txt && ln -s a.txt keep/link');
+  await sh('echo b > /data/local/tmp/skip-1/b.txt; echo c > /data/local/tmp/skip-2/c; echo d > /data/local/tmp/keep/sub/d.log');
+  await sh('su -c "echo cached > /cache/c.txt; chmod 600 /cache/c.txt"');
+  const tarFile = join(await dataDir(), 'out.tar');
+  const result = await sim.exportData(spec, ['/data/local/tmp', '/cache', '/data/nothing', '/data/local/tmp/keep'], ['/data/local/tmp/skip-*', '/data/local/tmp/keep/*.log'], tarFile);
+  assert.deepEqual(result, { output: 'tar: /data/nothing: Cannot stat: No such file or directory\n', exitCode: 0 });
+  const found = await members(tarFile);
+  assert.deepEqual(Object.keys(found).sort(), [
+    'cache/', 'cache/c.txt', 'data/local/tmp/', 'data/local/tmp/keep/', 'data/local/tmp/keep/a.txt', 'data/local/tmp/keep/link', 'data/local/tmp/keep/sub/',
+  ]);
+  assert.deepEqual(found['data/local/tmp/keep/a.txt'], { type: 'File', mode: 0o640, uid: 2000, gid: 2000, size: 6, mtime: NOW });
+  assert.deepEqual(found['data/local/tmp/keep/link'], { type: 'SymbolicLink', mode: 0o777, uid: 2000, gid: 2000, size: 0, mtime: NOW, linkpath: 'a.txt' });
+  assert.deepEqual(found['cache/c.txt'], { type: 'File', mode: 0o600, uid: 0, gid: 0, size: 7, mtime: NOW });
+  assert.deepEqual(found['cache/'], { type: 'Directory', mode: 0o770, uid: 1000, gid: 2001, size: 0, mtime: found['cache/'].mtime });
+});
+
+test('export → reset → restore brings the data back where it was, with owners, modes and mtimes', async () => {
+  const { sim, spec, sh } = await onePhone();
+  assert.equal((await sim.install(spec, [`${APK_FIXTURES}hello-v1.apk`], [])).output, 'Success\n');
+  await sh('echo kept > /data/local/tmp/kept.txt; chmod 604 /data/local/tmp/kept.txt');
+  await sh('su -c "echo state > /data/data/com.opencph.hello/cache/state"');
+  const before = await sh('stat -c "%a %u %g %Y %n" /data/local/tmp/kept.txt /data/data/com.opencph.hello /data/data/com.opencph.hello/cache/state');
+  const tarFile = join(await dataDir(), 'data.tar');
+  assert.equal((await sim.exportData(spec, ['/data/local/tmp', '/data/data'], [], tarFile)).exitCode, 0);
+
+  await sim.reset(spec);
+  assert.equal(await sh('cat /data/local/tmp/kept.txt; su -c "ls /data/data/com.opencph.hello"'),
+    'cat: /data/local/tmp/kept.txt: No such file or directory\nls: /data/data/com.opencph.hello: No such file or directory\n');
+  await sh('echo other > /data/local/tmp/kept.txt');
+
+  clock.time += 3_600_000;
+  assert.deepEqual(await sim.importData(spec, tarFile), { output: '', exitCode: 0 });
+  assert.equal(await sh('cat /data/local/tmp/kept.txt; su -c "cat /data/data/com.opencph.hello/cache/state"'), 'kept\nstate\n');
+  assert.equal(await sh('stat -c "%a %u %g %Y %n" /data/local/tmp/kept.txt /data/data/com.opencph.hello /data/data/com.opencph.hello/cache/state'), before);
+  assert.match(before, /^604 2000 2000 \d+ .*\n751 10060 10060 \d+ .*\n666 0 0 /);
+});
+
+test('a stopped phone can be exported and restored; the restore stays stopped', async () => {
+  const { sim, spec, sh } = await onePhone();
+  await sh('echo off > /data/local/tmp/off.txt');
+  await sim.stop(spec);
+  const tarFile = join(await dataDir(), 'off.tar');
+  assert.equal((await sim.exportData(spec, ['/data/local/tmp/off.txt'], [], tarFile)).exitCode, 0);
+  assert.deepEqual(Object.keys(await members(tarFile)), ['data/local/tmp/off.txt']);
+  assert.deepEqual(await sim.importData(spec, tarFile), { output: '', exitCode: 0 });
+  await assert.rejects(sim.shell(spec, 'true'), PhoneOperationError);
+  await sim.start(spec);
+  assert.equal(await sh('cat /data/local/tmp/off.txt'), 'off\n');
+});
+
+test('migration: the target gets the source’s files, packages and settings under its own identity; the source is unchanged', async () => {
+  const dir = await dataDir();
+  const sourceSpec = phone({ id: 'a'.repeat(32), imei: '860000000000011' });
+  const targetSpec = phone({ id: 'b'.repeat(32), imei: '860000000000022', name: 'mobile-0002' });
+  const { sim, sh } = await onePhone(sourceSpec, dir);
+  await sim.create(targetSpec);
+  assert.equal((await sim.install(sourceSpec, [`${APK_FIXTURES}hello-v1.apk`], [])).output, 'Success\n');
+  await sh('echo moved > /data/local/tmp/m.txt; settings put global wifi_on 0; setprop persist.sys.x 1');
+  await sim.shell(targetSpec, 'echo mine > /data/local/tmp/target-only.txt');
+  await sim.stop(sourceSpec);
+
+  await sim.migrate(sourceSpec, { ...targetSpec, property: { 'ro.horizontal.screen': '1' } });
+  const onTarget = async (command: string) => (await sim.shell(targetSpec, command)).output;
+  assert.equal(await onTarget('cat /data/local/tmp/m.txt /data/local/tmp/target-only.txt'), 'moved\ncat: /data/local/tmp/target-only.txt: No such file or directory\n');
+  assert.equal(await onTarget('pm list packages -3; settings get global wifi_on; getprop persist.sys.x'), 'package:com.opencph.hello\n0\n1\n');
+  assert.equal(await onTarget('getprop ro.serialno; getprop ro.com.cph.imei; getprop ro.horizontal.screen'), 'BBBBBBBBBBBBBBBB\n860000000000022\n1\n');
+
+  await assert.rejects(sim.shell(sourceSpec, 'true'), PhoneOperationError, 'the source stays stopped');
+  await sim.start(sourceSpec);
+  assert.equal(await sh('cat /data/local/tmp/m.txt; getprop ro.serialno'), 'moved\nAAAAAAAAAAAAAAAA\n');
+
+  // A fresh driver over the same directory (a restarted process) sees the migrated target.
+  const again = await driver(dir);
+  assert.equal((await again.shell(targetSpec, 'cat /data/local/tmp/m.txt')).output, 'moved\n');
+});
+
+test('migrating a source that never changed leaves the target a fresh device', async () => {
+  const dir = await dataDir();
+  const sourceSpec = phone({ id: 'c'.repeat(32) });
+  const targetSpec = phone({ id: 'd'.repeat(32) });
+  const { sim } = await onePhone(targetSpec, dir);
+  await sim.shell(targetSpec, 'echo old > /data/local/tmp/old.txt');
+  await sim.create(sourceSpec);
+  await sim.stop(sourceSpec);
+  await sim.migrate(sourceSpec, targetSpec);
+  assert.equal((await sim.shell(targetSpec, 'ls /data/local/tmp')).output, '');
+});
+
+test('faults apply to export, restore and migration; a migration rule names the target', async () => {
+  const sim = await driver();
+  const source = phone({ id: 'e'.repeat(32) });
+  const target = phone({ id: 'f'.repeat(32) });
+  await sim.create(source);
+  await sim.create(target);
+  const injector = new FaultInjector(ids);
+  const faulty = withFaults(sim, injector);
+  const tarFile = join(await dataDir(), 'f.tar');
+  injector.add({ operation: 'exportData', phone_id: source.id, mode: 'fail' });
+  injector.add({ operation: 'importData', mode: 'fail' });
+  injector.add({ operation: 'migrate', phone_id: source.id, mode: 'fail' });
+  injector.add({ operation: 'migrate', phone_id: target.id, mode: 'fail' });
+  await assert.rejects(faulty.exportData(source, ['/data/local'], [], tarFile), PhoneOperationError);
+  assert.equal((await faulty.exportData(source, ['/data/local'], [], tarFile)).exitCode, 0, 'the rule was used up');
+  await assert.rejects(faulty.importData(target, tarFile), PhoneOperationError);
+  await assert.rejects(faulty.migrate(source, target), PhoneOperationError);
+  assert.deepEqual(injector.list().map((rule) => [rule.operation, rule.phone_id]), [['migrate', source.id]]);
+});

@@ -1,5 +1,6 @@
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -23,6 +24,7 @@ import { encodeServerRoutes } from './cph/encode-servers.ts';
 import { phoneExtraRoutes } from './cph/phone-extras.ts';
 import { phoneDataRoutes } from './cph/phone-data.ts';
 import { koophoneRoutes } from './koophone/index.ts';
+import { signalingRoutes } from './koophone/streaming.ts';
 import { adminFaultRoutes } from './admin/faults.ts';
 
 declare module 'fastify' {
@@ -54,6 +56,14 @@ export async function buildApp(options: AppOptions): Promise<App> {
     genReqId: () => services.ids.hex32(),
     requestIdHeader: false,
     bodyLimit: SIGNED_BODY_LIMIT,
+    // An id longer than any real one still reaches its route, and its not-found answer.
+    routerOptions: { maxParamLength: MAX_URI_BYTES },
+    // What the router refuses before any route runs (a broken percent-escape), as Huawei's gateway does.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('X-Request-Id', request.id);
+      sendError(error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? requestError(414, 'Request URI too large') : requestError(400, 'Bad request'), request, reply);
+    },
+    clientErrorHandler: (error, socket) => refuseUnparsable(error, socket, services.ids.hex32()),
     ajv: {
       // Numbers sent as numeric strings are accepted, as Huawei's Java services accept them; a lone value
       // is never turned into an array (a string where a list belongs is an error).
@@ -104,6 +114,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // The admin API has its own token and no tenant credential opens it; without the setting it does not exist.
   const { admin } = services;
   if (admin) await app.register(async (scope) => adminFaultRoutes(scope as App, admin));
+  // KooPhone's signalling endpoint: a WebSocket opened with a device token, not an IAM credential.
+  await app.register(async (scope) => signalingRoutes(scope as App, services));
 
   // The API routes: authenticated unless a route says otherwise (the token API itself).
   await app.register(async (scope) => {
@@ -113,6 +125,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       request.principal = await authenticate(request, services.iam, services.clock);
       if (mode === 'project') assertProject(request.principal, (request.params as { project_id: string }).project_id);
     });
+    scope.addHook('preValidation', async (request) => refuseNul(request));
     iamRoutes(scope as App, services, options.publicUrl);
     catalogueRoutes(scope as App, services);
     serverRoutes(scope as App, services);
@@ -129,6 +142,73 @@ export async function buildApp(options: AppOptions): Promise<App> {
     koophoneRoutes(scope as App, services);
   });
   return app;
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000, so no stored id or name contains one and a query given one fails.
+ * A parameter or body value (or key) holding it is refused before any query, as a value its schema
+ * rejects: with its field's code (`x-code`) where it has one, else the route's (see validationError).
+ */
+function refuseNul(request: FastifyRequest): void {
+  const schema = request.routeOptions.schema ?? {};
+  const parts = [['params', request.params, schema.params], ['querystring', request.query, schema.querystring], ['body', request.body, schema.body]] as const;
+  for (const [context, value, root] of parts) {
+    const path = nulPath(value);
+    if (!path) continue;
+    let node = root as Record<string, any> | undefined;
+    for (const key of path) node = typeof key === 'number' ? node?.items : node?.properties?.[key];
+    const failure = { keyword: 'pattern', instancePath: `/${path.join('/')}`, schemaPath: '', params: {}, message: 'must not contain U+0000', parentSchema: node };
+    throw Object.assign(new Error(`${context}${failure.instancePath} ${failure.message}`), { statusCode: 400, validationContext: context, validation: [failure] });
+  }
+}
+
+/** Where the first string or key holding U+0000 is, as the keys from the root; undefined when none does. */
+function nulPath(root: unknown): Array<string | number> | undefined {
+  // Iterative, each entry linked to its parent: a body may nest as deep as JSON.parse allows.
+  type Step = { key: string | number; parent?: Step };
+  const pathOf = (step?: Step) => {
+    const keys: Array<string | number> = [];
+    for (let at = step; at; at = at.parent) keys.push(at.key);
+    return keys.reverse();
+  };
+  const pending: Array<[unknown, Step | undefined]> = [[root, undefined]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, at] = next;
+    if (typeof value === 'string') {
+      if (value.includes('\u0000')) return pathOf(at);
+    } else if (value && typeof value === 'object' && !Buffer.isBuffer(value)) {
+      for (const [key, inner] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+        if (typeof key === 'string' && key.includes('\u0000')) return pathOf({ key, parent: at });
+        pending.push([inner, { key, parent: at }]);
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Huawei's gateway takes URIs up to 32 KB (Node's limit on the whole request head is 16 KB). */
+const MAX_URI_BYTES = 32 * 1024;
+
+/** A request refused before any route runs: Huawei's gateway answers all of them with APIGW.0201, the status saying why. */
+function requestError(status: 400 | 414 | 494, message: string): ApiError {
+  return new ApiError(status, 'APIGW.0201', message);
+}
+
+/**
+ * A request Node's HTTP parser refuses (a request head over its 16 KB limit, broken HTTP), answered in the
+ * gateway's envelope before the connection is closed. Like Fastify's default handler otherwise.
+ */
+function refuseUnparsable(error: NodeJS.ErrnoException, socket: Socket, requestId: string): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const refusal = error.code === 'HPE_HEADER_OVERFLOW' ? requestError(494, 'Request headers too large') : requestError(400, 'Bad request');
+  const body = JSON.stringify({ request_id: requestId, error_code: refusal.errorCode, error_msg: refusal.message });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${refusal.statusCode} ${refusal.message}\r\nX-Request-Id: ${requestId}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
 }
 
 function registerErrorKeywords<T extends { addKeyword(keyword: string): unknown }>(ajv: T): T {
@@ -181,10 +261,10 @@ function isEmpty(value: unknown): boolean {
   return value === '' || (Array.isArray(value) && value.length === 0);
 }
 
-/** A body that is not JSON, or a value no field rule covers: the route body's own code. */
+/** A body that is not JSON, or a value no field rule covers: the route body's own code (else its query's). */
 function malformedBody(request: FastifyRequest): ApiError {
-  const body = request.routeOptions.schema?.body as Record<string, unknown> | undefined;
-  return codedError((body?.['x-code'] as string | undefined) ?? 'CPS.0003');
+  const { body, querystring } = (request.routeOptions.schema ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  return codedError((body?.['x-code'] ?? querystring?.['x-code'] ?? 'CPS.0003') as string);
 }
 
 function stripErrorKeywords(value: unknown): unknown {

@@ -58,7 +58,7 @@ export async function phoneImage(db: Db, catalogue: Catalogue, imageId: string):
 export async function usableImage(db: Db, catalogue: Catalogue, projectId: string, imageId: string): Promise<PhoneImage | undefined> {
   const image = catalogue.image(imageId);
   if (image || !HEX32.test(imageId)) return image;
-  const custom = await visible(db, projectId).selectAll().where('id', '=', imageId).where('status', '=', IMAGE_STATUS.production).executeTakeFirst();
+  const custom = await visibleTo(db, projectId).selectAll().where('id', '=', imageId).where('status', '=', IMAGE_STATUS.production).executeTakeFirst();
   return custom && asPhoneImage(custom, catalogue);
 }
 
@@ -69,7 +69,7 @@ function asPhoneImage(custom: CustomImage, catalogue: Catalogue): PhoneImage | u
 }
 
 /** Custom images of the project and those shared with it, not deleted (nothing selected yet). */
-function visible(db: Db, projectId: string) {
+function visibleTo(db: Db, projectId: string) {
   return db
     .selectFrom('custom_images')
     .where('deleted_at', 'is', null)
@@ -113,7 +113,7 @@ export class ImageService {
   /** ListImages: the project's custom images and those shared with it, newest first, and how many match. */
   async list(projectId: string, filters: ImageFilters) {
     if (filters.image_type === 'public') return { images: [], total: 0 };
-    let matching = visible(this.db, projectId);
+    let matching = visibleTo(this.db, projectId);
     // A project is never a member of its own image, so what is not its own was shared with it.
     if (filters.image_type) matching = matching.where('project_id', filters.image_type === 'private' ? '=' : '<>', projectId);
     if (filters.status !== undefined) matching = matching.where('status', '=', filters.status);
@@ -136,8 +136,8 @@ export class ImageService {
   }
 
   /** The project's usable custom images and those shared with it, for ListCloudPhoneImages. */
-  async visible(projectId: string): Promise<VisibleImage[]> {
-    const rows = await visible(this.db, projectId).selectAll().where('status', '=', IMAGE_STATUS.production).orderBy('seq', 'desc').execute();
+  async phoneImages(projectId: string): Promise<VisibleImage[]> {
+    const rows = await visibleTo(this.db, projectId).selectAll().where('status', '=', IMAGE_STATUS.production).orderBy('seq', 'desc').execute();
     return rows.flatMap((row) => {
       const image = asPhoneImage(row, this.catalogue);
       return image ? [{ image, type: row.project_id === projectId ? ('private' as const) : ('share' as const) }] : [];

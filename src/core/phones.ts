@@ -84,8 +84,20 @@ export class PhoneService {
     return { ...phone, disk: phone.data_volume_size ?? this.catalogue.phoneModel(phone.phone_model_name)?.disk ?? 0 };
   }
 
-  imageVersion(imageId: string): string {
-    return this.catalogue.image(imageId)?.opencph.image_version ?? '';
+  /** `image_version` of each image of `imageIds`: a custom image has its base image's version. */
+  async imageVersions(imageIds: string[]): Promise<Map<string, string>> {
+    const versions = new Map<string, string>();
+    const custom = new Set<string>();
+    for (const id of imageIds) {
+      const image = this.catalogue.image(id);
+      if (image) versions.set(id, image.opencph.image_version);
+      else custom.add(id);
+    }
+    if (custom.size > 0) {
+      const rows = await this.db.selectFrom('custom_images').select(['id', 'base_image_id']).where('id', 'in', [...custom]).execute();
+      for (const row of rows) versions.set(row.id, this.catalogue.image(row.base_image_id)?.opencph.image_version ?? '');
+    }
+    return versions;
   }
 
   /**

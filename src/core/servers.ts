@@ -7,7 +7,7 @@ import { Catalogue, type PhoneModel, type ServerModel } from './catalogue.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { PHONE_STATUS, SERVER_STATUS } from './model.ts';
 import { insertEncodeServers } from './encode-servers.ts';
-import { phoneImage } from './images.ts';
+import { phoneImage, usableImage } from './images.ts';
 import { PHONE_TRANSITIONS } from './lifecycle.ts';
 import { checkProperty } from './phones.ts';
 
@@ -101,7 +101,7 @@ export class ServerService {
    * in one transaction. Everything is validated first, so a refused purchase writes nothing.
    */
   async purchase(projectId: string, requestId: string, input: PurchaseInput, network: 'v1' | 'v2') {
-    const plan = this.validatePurchase(input, network);
+    const plan = await this.validatePurchase(projectId, input, network);
     if (input.band_width.band_width_id) await this.assertBandwidth(projectId, input.band_width.band_width_id);
     const now = this.clock.now();
     const order = newOrder(now);
@@ -186,7 +186,7 @@ export class ServerService {
    * stay. The job ends when the new phones run (server 5), or failed with the server abnormal (2).
    */
   async change(projectId: string, requestId: string, serverId: string, input: ChangeInput): Promise<string> {
-    const plan = this.validateChange(input);
+    const plan = await this.validateChange(projectId, input);
     if (input.band_width.band_width_id) await this.assertBandwidth(projectId, input.band_width.band_width_id);
     const now = this.clock.now();
     const jobId = this.ids.hex32();
@@ -378,19 +378,19 @@ export class ServerService {
     await this.db.updateTable('bandwidths').set({ size, updated_at: this.clock.now() }).where('id', '=', bandwidthId).execute();
   }
 
-  private validatePurchase(input: PurchaseInput, network: 'v1' | 'v2') {
+  private async validatePurchase(projectId: string, input: PurchaseInput, network: 'v1' | 'v2') {
     const serverModel = this.catalogue.serverModel(input.server_model_name);
     if (!serverModel) throw cpsError('CPS.0089');
     if (!serverModel.opencph.network_versions.includes(network)) throw cpsError('CPS.0256');
     validateBilling(input.extend_param);
-    return this.validateSetup(input, serverModel, network, input.count);
+    return this.validateSetup(projectId, input, serverModel, network, input.count);
   }
 
   /** ChangeCloudPhoneServer's body: a v2 set-up on the server flavor of the phone flavor, and its own fields. */
-  private validateChange(input: ChangeInput) {
+  private async validateChange(projectId: string, input: ChangeInput) {
     const phoneModel = this.catalogue.phoneModel(input.phone_model_name);
     if (!phoneModel) throw cpsError('CPS.0028');
-    const plan = this.validateSetup(input, this.catalogue.serverModel(phoneModel.server_model_name)!, 'v2', 1);
+    const plan = await this.validateSetup(projectId, input, this.catalogue.serverModel(phoneModel.server_model_name)!, 'v2', 1);
     validateEnterpriseProject(input.extend_param?.enterprise_project_id);
     const capacity = phoneModel.phone_capacity;
     const phonesPerIp = input.phone_count_per_ip ?? capacity;
@@ -408,9 +408,9 @@ export class ServerService {
   }
 
   /** What a purchase of `count` servers and a change share: flavors, image, key pair, ports, bandwidth, network. */
-  private validateSetup(input: ServerSetupInput, serverModel: ServerModel, network: 'v1' | 'v2', count: number) {
+  private async validateSetup(projectId: string, input: ServerSetupInput, serverModel: ServerModel, network: 'v1' | 'v2', count: number) {
     const phoneModel = this.phoneModelOn(serverModel, input.phone_model_name);
-    const image = this.catalogue.image(input.image_id);
+    const image = await usableImage(this.db, this.catalogue, projectId, input.image_id);
     if (!image) throw cpsError('CPS.0030');
     if (!this.catalogue.imageFitsPhoneModel(image, phoneModel)) throw cpsError('CPS.0255');
     if (input.keypair_name === '') throw cpsError('CPS.0068');
@@ -538,7 +538,7 @@ export class ServerService {
   }
 }
 
-type SetupPlan = ReturnType<ServerService['validateSetup']>;
+type SetupPlan = Awaited<ReturnType<ServerService['validateSetup']>>;
 type BandwidthPlan = { rows: Array<Insertable<BandwidthTable>>; links: Array<{ server_id: string; bandwidth_id: string }> };
 
 /** An order as the buy and change APIs answer it: `CS…` order id, `OFFI…` product id (spec §1.4). */

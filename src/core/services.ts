@@ -24,6 +24,8 @@ import { createObjectStore } from '../objects/store.ts';
 import type { CommandDeps } from '../jobs/commands.ts';
 import { InstanceService } from './koophone/instances.ts';
 import { createKooPhone, type KooPhoneServices } from './koophone/services.ts';
+import { StreamingService } from './koophone/streaming.ts';
+import { InstanceUsage } from './koophone/usage.ts';
 
 /** Everything the API layer calls, wired once per process. */
 export interface Services {
@@ -49,6 +51,10 @@ export interface Services {
   /** KooPhone instances and tasks. */
   instances: InstanceService;
   koophone: KooPhoneServices;
+  /** KooPhone video settings, device tokens and streams. */
+  koophoneStreaming: StreamingService;
+  /** KooPhone preparation (restore onto a phone) and backup. */
+  koophoneUsage: InstanceUsage;
   /** What command jobs run with; synchronous commands run them in the request. */
   commandDeps: CommandDeps;
   rateLimits: { syncCommands: SlidingWindowLimiter };
@@ -84,6 +90,8 @@ export async function createServices(
     handlers: jobHandlers(commandDeps),
   });
   const instances = new InstanceService(store.db, clock, ids);
+  const koophone = createKooPhone({ store, catalogue, clock, ids, instances, commandDeps });
+  const koophoneStreaming = new StreamingService(store.db, clock, ids, instances, commandDeps, config.publicUrl);
   return {
     clock,
     ids,
@@ -100,7 +108,9 @@ export async function createServices(
     encodeServers: new EncodeServerService(store.db, clock, ids),
     phoneExtras: new PhoneExtraService(store.db, catalogue, clock, ids),
     instances,
-    koophone: createKooPhone({ store, catalogue, clock, ids, instances, commandDeps }),
+    koophone,
+    koophoneStreaming,
+    koophoneUsage: new InstanceUsage(store.db, clock, instances, koophone.skus, koophoneStreaming),
     commandDeps,
     rateLimits: { syncCommands: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock) },
     engine,

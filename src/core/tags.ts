@@ -21,6 +21,9 @@ export interface Tag {
   value: string;
 }
 
+/** A tag as requests give it: creating needs the value, deleting may leave it out. */
+export type TagInput = { key: string; value?: string };
+
 export interface TagFilter {
   action: 'filter' | 'count';
   offset: number;
@@ -53,7 +56,7 @@ export class TagService {
   ) {}
 
   /** BatchCreateTags: all tags are checked first; the server then holds at most MAX_TAGS_PER_SERVER. */
-  async create(projectId: string, resourceType: string, serverId: string, tags: Tag[]): Promise<void> {
+  async create(projectId: string, resourceType: string, serverId: string, tags: TagInput[]): Promise<void> {
     checkResource(resourceType, serverId);
     await this.db.transaction().execute(async (trx) => {
       // Locking the server keeps two concurrent requests from passing the limit together.
@@ -61,7 +64,7 @@ export class TagService {
       if (!server) throw notFound('CPS.0302');
       if (tags.length === 0 || new Set(tags.map((tag) => tag.key)).size !== tags.length) throw cpsError('CPS.0303');
       for (const tag of tags) {
-        const refusal = keyRefusal(tag.key) ?? (isTagText(tag.value, 255) ? undefined : 'CPS.0305');
+        const refusal = keyRefusal(tag.key) ?? (isTagText(tag.value ?? '', 255) ? undefined : 'CPS.0305');
         if (refusal) throw cpsError(refusal);
       }
       const existing = await trx.selectFrom('server_tags').select('key').where('server_id', '=', serverId).execute();
@@ -70,14 +73,14 @@ export class TagService {
       const now = this.clock.now();
       await trx
         .insertInto('server_tags')
-        .values(tags.map((tag) => ({ server_id: serverId, project_id: projectId, key: tag.key, value: tag.value, created_at: now })))
+        .values(tags.map((tag) => ({ server_id: serverId, project_id: projectId, key: tag.key, value: tag.value!, created_at: now })))
         .onConflict((oc) => oc.columns(['server_id', 'key']).doUpdateSet((eb) => ({ value: eb.ref('excluded.value') })))
         .execute();
     });
   }
 
   /** BatchDeleteTags: a tag named with a value goes only if its value is that one. */
-  async delete(projectId: string, resourceType: string, serverId: string, tags: Array<{ key: string; value?: string }>): Promise<void> {
+  async delete(projectId: string, resourceType: string, serverId: string, tags: TagInput[]): Promise<void> {
     checkResource(resourceType, serverId);
     await this.assertServer(projectId, serverId);
     if (tags.length === 0) throw cpsError('CPS.0303');

@@ -10,6 +10,8 @@ export interface PhoneSpec {
   image: PhoneImage;
   /** CPH attribute list values (`property`), already parsed. */
   property: Record<string, string>;
+  /** Size of the data volume (`/data`) in GiB: the flavor's disk, or more once ExpandPhoneDataVolumeSize grew it. */
+  dataVolumeGiB: number;
 }
 
 /** Output and exit status of something run on a phone, as `adb` would report it. */

@@ -36,7 +36,8 @@ export type AppPushResult =
  * The storage every phone of a server shares (CPH shared storage and shared apps). Shared files appear in
  * every phone of the server at their paths (`/data/...`, `/cache/...`) until they are deleted; a phone that
  * changes or deletes one does so for itself only. Shared apps are kept apart from the shared files; the
- * caller installs their APKs on the phones. Changes to one server's storage are made one after another.
+ * caller installs their APKs on the phones (and the driver, on phones created or reset later, when they
+ * are pre-installed). Changes to one server's storage are made one after another.
  */
 export interface SharedStorage {
   /** Unpacks a tar (a host file) into the shared files by its member paths, under /data or /cache; all or nothing. */

@@ -4,6 +4,7 @@ import type { Catalogue } from '../core/catalogue.ts';
 import type { Clock } from '../core/runtime.ts';
 import { PHONE_STATUS, SERVER_STATUS } from '../core/model.ts';
 import { phoneImage } from '../core/images.ts';
+import { dataVolumeSize } from '../core/phone-extras.ts';
 import { PHONE_TRANSITIONS, type PhoneOperation } from '../core/lifecycle.ts';
 import type { PhoneDriver, PhoneSpec } from '../devices/driver.ts';
 import type { JobHandler, JobResult } from './engine.ts';
@@ -116,7 +117,10 @@ export async function phoneSpec(phone: Phone, { db, catalogue }: Pick<HandlerDep
   const phoneModel = catalogue.phoneModel(phone.phone_model_name);
   const image = await phoneImage(db, catalogue, phone.image_id);
   if (!phoneModel || !image) throw new Error(`phone ${phone.id} refers to a flavor or image missing from the catalogue`);
-  return { id: phone.id, serverId: phone.server_id, name: phone.name, imei: phone.imei, phoneModel, image, property: JSON.parse(phone.property) as Record<string, string> };
+  return {
+    id: phone.id, serverId: phone.server_id, name: phone.name, imei: phone.imei, phoneModel, image,
+    property: JSON.parse(phone.property) as Record<string, string>, dataVolumeGiB: dataVolumeSize(phone, catalogue),
+  };
 }
 
 /**

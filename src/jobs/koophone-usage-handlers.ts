@@ -15,6 +15,11 @@ import { phoneSpec } from './handlers.ts';
 
 /** What a backup holds: the phone's user data. */
 const BACKUP_PATHS = ['/data'];
+/**
+ * Left out: the stream's frame file, and /data/user/0, the system's own link to /data/data that every
+ * phone has already (an archive replacing it would be refused).
+ */
+const BACKUP_EXCLUDE = [FRAME_FILE, '/data/user/0'];
 
 /**
  * Both can run again after a crash: a restore unpacks the same backup again; a backup records that its
@@ -103,7 +108,7 @@ async function backup(job: Job, deps: CommandDeps): Promise<JobResult> {
     const dir = await mkdtemp(join(tmpdir(), 'opencph-backup-'));
     try {
       const tarFile = join(dir, 'data.tar');
-      executeMsg = (await deps.driver.exportData(spec, BACKUP_PATHS, [FRAME_FILE], tarFile)).output || undefined;
+      executeMsg = (await deps.driver.exportData(spec, BACKUP_PATHS, BACKUP_EXCLUDE, tarFile)).output || undefined;
       await deps.objects.upload(params.bucket, params.key, tarFile);
     } catch (error) {
       const failure = error instanceof PhoneOperationError ? phoneError(error) : { ok: false, errorCode: 'KOOPHONE.API.9999', executeMsg: (error as Error).message } as const;

@@ -69,6 +69,7 @@ const deleteFiles: ShareWork<'share.files.delete'> = async (server, { paths }, d
 /**
  * The app's tar goes to the shared-app area (no APK of the package in it: CPS.0173); pre-installed, its
  * APKs are then installed on every running phone of the server (`-r -d`: a new push replaces the version).
+ * Phones the server creates or resets later get it from the driver (sim/driver.ts `fresh`).
  */
 const pushApp: ShareWork<'share.apps.push'> = async (server, plan, deps) => {
   let apks: string[] = [];

@@ -304,6 +304,8 @@ describe('using custom images', () => {
     const { job } = await onImage('batch-reset', phonesA[4], imageId);
     assert.equal(job?.status, 2);
     assert.equal(await imageOf(phonesA[4]), imageId);
+    const listed = await call(t, 'GET', `/v1/{project_id}/cloud-phone/phones?server_id=${(await call(t, 'GET', `/v1/{project_id}/cloud-phone/phones/${phonesA[4]}`)).body.server_id}`);
+    assert.equal(listed.body.phones.find((p: { phone_id: string }) => p.phone_id === phonesA[4]).image_version, BASE.version, 'the list shows the base image\'s version');
     const listing = await shell(phonesA[4], 'ls /sdcard/marker');
     assert.equal(listing.status, -1, 'the file is not on the new phone');
     // An image of a phone running a custom image has the same base.
@@ -323,7 +325,7 @@ describe('using custom images', () => {
 
   // Purchases check their image in ServerService.validateSetup, which is synchronous: it takes a custom image
   // once it looks the image up with usableImage() (asynchronous), as ResetCloudPhone does.
-  test('a purchase may name the project\'s custom image or one shared with it, not another project\'s', { todo: 'purchase image lookup' }, async () => {
+  test('a purchase may name the project\'s custom image or one shared with it, not another project\'s', async () => {
     const imageId = await createImage(phonesA[7], 'for-purchase');
     const bought = await buyServers(t, { server_name: 'from-custom', image_id: imageId });
     const server = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${bought.serverIds[0]}`)).body;

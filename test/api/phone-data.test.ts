@@ -3,10 +3,12 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
 
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
+const APKS = fileURLToPath(new URL('../fixtures/apk/', import.meta.url));
 const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
 const AOSP_11 = '23051820230601c84d0007e19b3f5a27';
@@ -183,6 +185,30 @@ describe('BatchExportCloudPhoneData', () => {
     assert.equal(await statusOf(phoneId), 8);
   });
 
+  test('all of /data is exported and restored, over a reset phone and over itself; its links stay links', async () => {
+    const [phoneId] = fresh(1);
+    await sh(phoneId, 'mkdir -p /data/local/tmp/all && echo mine > /data/local/tmp/all/f.txt && ln -s f.txt /data/local/tmp/all/link');
+    await sh(phoneId, 'su -c "mkdir -p /data/data/com.example.notes/files && echo note > /data/data/com.example.notes/files/n.txt"');
+    const listing = () => sh(phoneId, 'ls -lR /data/local/tmp/all /data/user/0/com.example.notes; su -c "ls -l /data/user"');
+    const before = await listing();
+    const [exported] = await finished(await exportData({ storage_infos: [storage(phoneId, 'all/data.tar', { include_files: ['/data'] })] }));
+    assert.equal(exported.status, 2, JSON.stringify(exported));
+    const members = await tarMembers('mybucket', 'all/data.tar');
+    // Android's /data/user/0 is a link to /data/data: archived as the link, not as what it points to.
+    assert.ok(members.includes('data/user/0') && members.includes('data/data/com.example.notes/files/n.txt'));
+    assert.ok(!members.some((path) => path.startsWith('data/user/0/')));
+
+    await finished(await call(t, 'POST', `${PHONES}/batch-reset`, { body: { phones: [{ phone_id: phoneId }] } }));
+    assert.equal((await shell(phoneId, 'ls /data/user/0/com.example.notes')).status, -1);
+    for (const round of ['after a reset', 'over the same data']) {
+      const [restored] = await finished(await restoreData({ restore_infos: [{ phone_id: phoneId, bucket_name: 'mybucket', object_path: 'all/data.tar' }] }));
+      assert.equal(restored.status, 2, `${round}: ${JSON.stringify(restored)}`);
+      assert.equal(await listing(), before, round);
+      assert.equal(await sh(phoneId, 'cat /data/local/tmp/all/link /data/user/0/com.example.notes/files/n.txt'), 'mine\nnote\n');
+    }
+    assert.equal(await statusOf(phoneId), 2);
+  });
+
   test('per-item refusals: ids, paths, bucket, object path, status, flavor, objects it may not write; the valid item runs', async () => {
     const [ok, creating, restarting, frozen, qemu, plain] = fresh(6);
     await Promise.all([setPhone(creating, { status: 1 }), setPhone(restarting, { status: 4 }), setPhone(frozen, { status: 6 }), setPhone(qemu, { phone_model_name: QEMU_FLAVOR })]);
@@ -275,6 +301,35 @@ describe('BatchExportCloudPhoneData', () => {
 });
 
 describe('BatchImportCloudPhoneData', () => {
+  test('apps in a restored /data/app come back in the package manager with their uid and code path, as after a boot scan', async () => {
+    const [phoneId] = fresh(1);
+    for (const name of ['other', 'hello-v1']) await t.server.services.commandDeps.objects.upload('mybucket', `apks/${name}.apk`, join(APKS, `${name}.apk`));
+    const install = async (name: string) => {
+      const response = await call(t, 'POST', `${PHONES}/commands`, { body: { command: 'install', content: `obs://mybucket/apks/${name}.apk`, phone_ids: [phoneId] } });
+      const job = await waitForJob(t, response.body.jobs[0].job_id);
+      assert.equal(job.status, 2, JSON.stringify(job));
+    };
+    await install('other');
+    await install('hello-v1');
+    const codePath = (await sh(phoneId, 'pm path com.opencph.hello')).replace(/^package:(.*)\/base\.apk\n$/, '$1');
+    assert.match(codePath, /^\/data\/app\/com\.opencph\.hello-/);
+    const packages = await sh(phoneId, 'pm list packages -3 -U');
+    assert.equal(packages, 'package:com.opencph.hello uid:10061\npackage:com.opencph.other uid:10060\n');
+    // Only this app is exported: its APK directory and its data directory.
+    const [exported] = await finished(await exportData({ storage_infos: [storage(phoneId, 'apps/hello.tar', { include_files: [codePath, '/data/data/com.opencph.hello'] })] }));
+    assert.equal(exported.status, 2, JSON.stringify(exported));
+
+    await finished(await call(t, 'POST', `${PHONES}/batch-reset`, { body: { phones: [{ phone_id: phoneId }] } }));
+    assert.equal(await sh(phoneId, 'pm list packages -3'), '');
+    const [restored] = await finished(await restoreData({ restore_infos: [{ phone_id: phoneId, bucket_name: 'mybucket', object_path: 'apps/hello.tar' }] }));
+    assert.equal(restored.status, 2, JSON.stringify(restored));
+    // The data directory keeps its owner, so the app gets its uid back; the next install takes a new one.
+    assert.equal(await sh(phoneId, 'pm list packages -3 -U'), 'package:com.opencph.hello uid:10061\n');
+    assert.equal(await sh(phoneId, 'pm path com.opencph.hello'), `package:${codePath}/base.apk\n`);
+    await install('other');
+    assert.equal(await sh(phoneId, 'pm list packages -3 -U'), 'package:com.opencph.hello uid:10061\npackage:com.opencph.other uid:10062\n');
+  });
+
   test('per-item refusals: ids, bucket, object path, status, flavor, objects that are not this project’s exports', async () => {
     const [source, creating, qemu, plain] = fresh(4);
     await finished(await exportData({ storage_infos: [storage(source, 'restore/mine.tar')] }));

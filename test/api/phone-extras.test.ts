@@ -199,6 +199,23 @@ describe('ExpandPhoneDataVolumeSize', () => {
     assert.equal(await volumeSize(phoneId), 32767);
   });
 
+  test('the phone itself sees the grown volume: df /data reports the new size at once', async () => {
+    const phoneId = plain.phones[14];
+    /** `df /data`'s size column in 1K blocks and its mount point, through RunSyncCommand. */
+    const dfData = async () => {
+      const response = await call(t, 'POST', `${PHONES}/sync-commands`, { body: { command: 'shell', content: 'df /data', phone_ids: [phoneId] } });
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      const [job] = response.body.jobs;
+      assert.equal(job.status, 2, JSON.stringify(job));
+      const columns = job.execute_msg.split('\n')[1].split(/\s+/);
+      return [Number(columns[1]), columns.at(-1)];
+    };
+    assert.deepEqual(await dfData(), [46 * 1024 * 1024, '/data']);
+    const response = await call(t, 'POST', EXPAND, { body: { phones: [{ phone_id: phoneId, new_size: 100 }] } });
+    assert.equal((await waitForJob(t, response.body.jobs[0].job_id)).status, 2);
+    assert.deepEqual(await dfData(), [100 * 1024 * 1024, '/data']);
+  });
+
   test('per-phone refusals: malformed, unknown, another project\'s, busy, creating, frozen phones and smaller sizes', async () => {
     const [smaller, busy, creating, frozen, twice] = plain.phones.slice(8, 13);
     try {

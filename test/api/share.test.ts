@@ -277,6 +277,29 @@ describe('shared apps', () => {
     assert.deepEqual(await shell(phonesA, 'pm list packages -3'), ['', '']);
   });
 
+  test('a phone reset after the push gets the pre-installed app again; an app that is not pre-installed does not come with a reset', async () => {
+    const reset = async (phoneId: string) => {
+      const response = await call(t, 'POST', '/v1/{project_id}/cloud-phone/phones/batch-reset', { body: { phones: [{ phone_id: phoneId }] } });
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      assert.equal((await waitForJob(t, response.body.jobs[0].job_id)).status, 2);
+    };
+    const push = { package_name: 'com.opencph.hello', bucket_name: 'bucket-a', object_path: 'apps/hello.tar' };
+    const [pushed] = await run('POST', SHARE_APPS, { ...push, pre_install_app: 1, server_ids: [serverA] });
+    assert.equal(pushed.status, 2, JSON.stringify(pushed));
+    const [kept] = await run('POST', SHARE_APPS, { ...push, server_ids: [serverB] });
+    assert.equal(kept.status, 2, JSON.stringify(kept));
+    // The user removed it and wrote files of their own; the reset wipes those and brings the app back.
+    await shell([phonesA[0]], 'pm uninstall com.opencph.hello; echo mine > /data/local/tmp/mine.txt');
+    await reset(phonesA[0]);
+    await reset(phoneB);
+    assert.deepEqual(await shell([phonesA[0]], 'pm list packages -3; ls /data/local/tmp'), ['package:com.opencph.hello\n']);
+    assert.deepEqual(await shell([phoneB], 'pm list packages -3'), ['']);
+
+    for (const serverId of [serverA, serverB]) assert.equal((await run('DELETE', SHARE_APPS, { package_name: 'com.opencph.hello', server_ids: [serverId] }))[0].status, 2);
+    await reset(phonesA[0]);
+    assert.deepEqual(await shell(phonesA, 'pm list packages -3'), ['', '']);
+  });
+
   test('without pre_install_app the app is only kept in the shared-app area (it takes shared space)', async () => {
     const before = (await list(serverB, 'path=/data')).result.share_base_capacity;
     const [job] = await run('POST', SHARE_APPS, { package_name: 'com.opencph.hello', bucket_name: 'bucket-a', object_path: 'apps/hello.tar', server_ids: [serverB] });

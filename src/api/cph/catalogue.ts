@@ -53,7 +53,7 @@ export function catalogueRoutes(app: App, { catalogue, images }: Services) {
   }, async (request) => {
     const { image_label, is_public, image_type = 'all' } = request.query;
     // The catalogue's images are the public ones; after them come the project's own custom images and those shared with it.
-    const listed = [...catalogue.images.map((image) => ({ image, type: 'public' })), ...(await images.visible(request.params.project_id))].filter(
+    const listed = [...catalogue.images.map((image) => ({ image, type: 'public' })), ...(await images.phoneImages(request.params.project_id))].filter(
       ({ image, type }) =>
         (image_type === 'all' || type === image_type) &&
         (image_label === undefined || image.image_label === image_label) &&

@@ -112,12 +112,13 @@ export function phoneRoutes(app: App, { phones, engine }: Services) {
   }, async (request) => {
     const { offset = 0, limit = 200, ...filters } = request.query;
     const page = await phones.list(request.params.project_id, { offset, limit, ...filters });
+    const imageVersions = await phones.imageVersions([...new Set(page.phones.map((phone) => phone.image_id))]);
     return {
       request_id: request.id,
       count: page.count,
       phones: page.phones.map((phone) => ({
         ...phoneWire(phone),
-        image_version: phones.imageVersion(phone.image_id),
+        image_version: imageVersions.get(phone.image_id) ?? '',
         type: phone.type,
         imei: phone.imei,
         traffic_type: phone.traffic_type,

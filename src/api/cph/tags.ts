@@ -62,13 +62,8 @@ export function tagRoutes(app: App, { tags }: Services) {
   }, async (request, reply) => {
     const { project_id, resource_type, resource_id } = request.params;
     const { action, tags: list } = request.body;
-    if (action === 'create') {
-      // A value is mandatory when creating.
-      if (list.some((tag) => tag.value === undefined)) throw cpsError('CPS.0305');
-      await tags.create(project_id, resource_type, resource_id, list.map((tag) => ({ key: tag.key, value: tag.value! })));
-    } else {
-      await tags.delete(project_id, resource_type, resource_id, list);
-    }
+    if (action === 'create') await tags.create(project_id, resource_type, resource_id, list);
+    else await tags.delete(project_id, resource_type, resource_id, list);
     return reply.status(204).send(null);
   });
 

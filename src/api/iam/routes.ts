@@ -102,7 +102,7 @@ export function iamRoutes(app: App, services: Services, publicUrl: () => string)
       links: { next: null, previous: null, self: `${base}/v3/projects` },
     };
   };
-  const projectQuery = Type.Object({ name: Type.Optional(Type.String()) });
+  const projectQuery = coded(Type.Object({ name: Type.Optional(Type.String()) }), 'IAM.0011');
   app.get('/v3/projects', { config: { auth: 'any' }, schema: { tags: ['IAM'], summary: 'KeystoneListProjects', querystring: projectQuery } }, async (request) =>
     listProjects(request.principal!.domainId, request.query.name),
   );

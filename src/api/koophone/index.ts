@@ -6,6 +6,8 @@ import type { Services } from '../../core/services.ts';
 import { ApiError, gatewayError } from '../errors.ts';
 import { isKooPhoneCode, kpError } from './errors.ts';
 import { instanceRoutes } from './instances.ts';
+import { streamingRoutes } from './streaming.ts';
+import { usageRoutes } from './usage.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -47,8 +49,9 @@ export function koophoneRoutes(app: App, services: Services) {
 
     const operations = async (routes: App) => {
       instanceRoutes(routes, services);
-      // Streaming (video settings, device tokens, stop/release, signalling) and usage (prepare, progress,
-      // backup) register here: streamingRoutes(routes, services); usageRoutes(routes, services);
+      usageRoutes(routes, services);
+      // Last: its parametric `/instances/:instance_id/auth` must not shadow the literal routes.
+      streamingRoutes(routes, services);
     };
     await scope.register(operations, { prefix: '/v1' });
     // Several document examples and the action table omit `/v1` (spec §0.2): the same routes, undocumented.

@@ -296,7 +296,11 @@ export class StreamingService {
       .executeTakeFirst();
     if (renewed) return { settings: instanceSettings(renewed.video_config) };
     const session = await this.db.selectFrom('instance_sessions').selectAll().where('instance_id', '=', stream.instanceId).executeTakeFirst();
-    if (!session) return { close: STREAM_CLOSE.released };
+    if (!session) {
+      // Released, unless the session went with the instance's data (a backup) or the instance itself.
+      const instance = await this.db.selectFrom('instances').select('data_state').where('id', '=', stream.instanceId).executeTakeFirst();
+      return { close: instance && isLoaded(instance) ? STREAM_CLOSE.released : STREAM_CLOSE.instanceChanged };
+    }
     if (session.device_token !== stream.deviceToken || (session.connection_id !== null && session.connection_id !== stream.connectionId)) {
       return { close: STREAM_CLOSE.replaced };
     }

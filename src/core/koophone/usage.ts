@@ -78,18 +78,19 @@ export class InstanceUsage {
       const jobs: NewJob[] = [];
       const statuses = [];
       for (const instance of found) {
-        const status = prepareStatus(instance, userId);
-        statuses.push({ instance_id: instance.id, status: status ?? PREPARE_STATUS.toRestore });
-        if (status !== undefined) continue;
-        // The data is on the phone unless a backup holds it or there is no phone yet.
-        if (instance.phone_id !== null && instance.backup_key === null) {
-          statuses[statuses.length - 1].status = PREPARE_STATUS.ready;
-          await this.update(trx, instance.id, { data_state: DATA_STATE.loaded, prepare_status: PREPARE_STATUS.ready });
-          continue;
+        let status = prepareStatus(instance, userId);
+        if (status === undefined && instance.phone_id !== null && instance.backup_key === null) {
+          // The data is on the phone already: a fresh instance, or one whose backup failed.
+          status = PREPARE_STATUS.ready;
+          await this.update(trx, instance.id, { data_state: DATA_STATE.loaded, prepare_status: status });
+        } else if (status === undefined) {
+          // Restored from the backup onto the instance's phone, or onto a free one as soon as there is one.
+          status = PREPARE_STATUS.toRestore;
+          await this.update(trx, instance.id, { data_state: DATA_STATE.restoring, prepare_status: status, restore_status: TRANSFER_STATUS.preparing });
+          if (instance.phone_id !== null) jobs.push(this.instances.job(instance, instance.id, RESTORE_JOB));
+          else await trx.insertInto('instance_prepares').values({ instance_id: instance.id, project_id: projectId, created_at: now }).execute();
         }
-        await this.update(trx, instance.id, { data_state: DATA_STATE.restoring, prepare_status: PREPARE_STATUS.toRestore, restore_status: TRANSFER_STATUS.preparing });
-        if (instance.phone_id !== null) jobs.push(this.instances.job(instance, instance.id, RESTORE_JOB));
-        else await trx.insertInto('instance_prepares').values({ instance_id: instance.id, project_id: projectId, created_at: now }).execute();
+        statuses.push({ instance_id: instance.id, status });
       }
       if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
       await this.bindQueued(trx, projectId);

@@ -83,7 +83,7 @@ export class SimDevice {
     this.imageKey = imageKey(spec);
     const view = { now: () => this.now(), uptimeSeconds: () => this.uptimeSeconds() };
     const shared = () => options.sharedLayer?.(this.spec.serverId);
-    this.fs = new DeviceFs(baseImage(spec.image, spec.phoneModel), Overlay.fromJSON(state.fs), store, mountTable(spec.phoneModel), view, shared);
+    this.fs = new DeviceFs(baseImage(spec.image, spec.phoneModel), Overlay.fromJSON(state.fs), store, mountTable(spec.phoneModel, spec.dataVolumeGiB), view, shared);
     this.packages = new PackageManager({
       fs: this.fs,
       system: baseImage(spec.image, spec.phoneModel).packages,
@@ -131,6 +131,8 @@ export class SimDevice {
   /** Takes the latest record of the phone; a new image or flavor only matters from the next boot on. */
   bind(spec: PhoneSpec): void {
     if (imageKey(spec) === this.imageKey) this.spec = spec;
+    // A data volume grown meanwhile shows at once: Android resizes /data while it is mounted.
+    this.fs.mounts = mountTable(this.spec.phoneModel, spec.dataVolumeGiB);
   }
 
   // ---- power ----
@@ -140,7 +142,7 @@ export class SimDevice {
     this.spec = spec;
     if (imageKey(spec) !== this.imageKey) {
       this.imageKey = imageKey(spec);
-      this.fs.rebase(baseImage(spec.image, spec.phoneModel), mountTable(spec.phoneModel));
+      this.fs.rebase(baseImage(spec.image, spec.phoneModel), mountTable(spec.phoneModel, spec.dataVolumeGiB));
     }
     const property = cphProperties(spec.property);
     // The attribute list wins over what `setprop persist.*` left before the boot.
@@ -301,9 +303,14 @@ export class SimDevice {
     return unpackTar(tarFile, { fs: this.fs, cred: ROOT, importBlob: (stream) => this.importBlob(stream) });
   }
 
-  /** Restores a data export over `/` as root, with the owners, modes and mtimes it holds; all or nothing. */
-  restoreData(tarFile: string): Promise<CommandResult> {
-    return unpackTar(tarFile, { fs: this.fs, cred: ROOT, importBlob: (stream) => this.importBlob(stream), keepOwners: true });
+  /**
+   * Restores a data export over `/` as root, with the owners, modes and mtimes it holds; all or nothing.
+   * Apps it put back in /data/app are then found as Android's package scan at boot finds them.
+   */
+  async restoreData(tarFile: string): Promise<CommandResult> {
+    const result = await unpackTar(tarFile, { fs: this.fs, cred: ROOT, importBlob: (stream) => this.importBlob(stream), keepOwners: true });
+    if (result.exitCode === 0) await this.packages.scan();
+    return result;
   }
 
   /** Imports host bytes into the blob store; until a file refers to them they are garbage. */

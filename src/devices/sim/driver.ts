@@ -7,6 +7,8 @@ import { randomIds, systemClock, type Clock, type Ids } from '../../core/runtime
 import { CommandTimeoutError, PhoneOperationError, type CommandResult, type PhoneDriver, type PhoneSpec } from '../driver.ts';
 import { SimDevice, type DeviceOptions } from './device.ts';
 import { packTar } from './export.ts';
+import type { SharedLayer } from './fs.ts';
+import type { ApkSource } from './packages.ts';
 import { CommandAborted } from './shell/interpreter.ts';
 import { PhoneStore } from './store.ts';
 
@@ -21,6 +23,12 @@ export const SIM_DURATIONS_MS = {
   migrate: 30_000,
 } as const;
 
+/** A server's shared storage as its sim phones see it: the shared files, and the apps every new phone gets. */
+export interface SimSharedLayer extends SharedLayer {
+  /** The APKs (host files, the base first) of each shared app pushed with `pre_install_app` 1. */
+  preinstalledApps(): string[][];
+}
+
 export interface SimDriverOptions {
   /** Multiplier of every simulated duration (OPENCPH_SIM_TIME_SCALE): 0 instant, 1 realistic. */
   timeScale: number;
@@ -31,7 +39,7 @@ export interface SimDriverOptions {
   /** Devices kept in memory at most (least recently used ones that are idle are dropped first). */
   maxLoaded?: number;
   /** The shared storage of each server (sim/shared-storage.ts), which its phones see. */
-  sharedLayer?: DeviceOptions['sharedLayer'];
+  sharedLayer?: (serverId: string) => SimSharedLayer | undefined;
 }
 
 interface Entry {
@@ -120,8 +128,7 @@ export class SimDriver implements PhoneDriver {
   }
 
   install(phone: PhoneSpec, apkFiles: string[], flags: string[]): Promise<CommandResult> {
-    const apks = apkFiles.map((hostPath) => ({ hostPath, name: hostPath.split('/').pop()! }));
-    return this.useRunning(phone, (device) => device.install(apks, flags));
+    return this.useRunning(phone, (device) => device.install(apkSources(apkFiles), flags));
   }
 
   uninstall(phone: PhoneSpec, packageName: string, flags: string[]): Promise<CommandResult> {
@@ -166,13 +173,25 @@ export class SimDriver implements PhoneDriver {
     return new PhoneStore(join(this.phonesDir, phoneId));
   }
 
-  /** A factory-new device in place of whatever the phone had. */
+  /**
+   * A factory-new device in place of whatever the phone had. The server's pre-installed shared apps come
+   * with it, as Huawei installs them again on a phone that is reset or created after the push: they belong
+   * to the server's phones like the shared files do. They are installed as a push installs them (`-r -d`);
+   * one the image cannot take (`Failure`) is left out, as is one deleted from the shared storage meanwhile.
+   */
   private async fresh(phone: PhoneSpec): Promise<void> {
     await this.destroy(phone.id);
     const device = SimDevice.fresh(this.store(phone.id), phone, this.deviceOptions);
     this.entries.set(phone.id, { ready: Promise.resolve(device), users: 0 });
     this.evict();
-    await this.use(phone, async () => device.boot(phone));
+    await this.use(phone, async () => {
+      device.boot(phone);
+      for (const apks of this.options.sharedLayer?.(phone.serverId)?.preinstalledApps() ?? []) {
+        await device.install(apkSources(apks), ['-r', '-d']).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+      }
+    });
   }
 
   private useRunning<T>(phone: PhoneSpec, work: (device: SimDevice) => Promise<T>): Promise<T> {
@@ -219,4 +238,9 @@ export class SimDriver implements PhoneDriver {
     const ms = SIM_DURATIONS_MS[operation] * this.options.timeScale;
     return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
   }
+}
+
+/** APK files on the host as the package manager takes them, named as `adb install` stages them. */
+function apkSources(apkFiles: string[]): ApkSource[] {
+  return apkFiles.map((hostPath) => ({ hostPath, name: hostPath.split('/').pop()! }));
 }

@@ -108,10 +108,10 @@ export interface Mount {
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
-/** The mounts of a phone of this flavor, in the order `df` lists them. */
-export function mountTable(model: PhoneModel): Mount[] {
+/** The mounts of a phone of this flavor with a data volume of `dataGiB`, in the order `df` lists them. */
+export function mountTable(model: PhoneModel, dataGiB: number): Mount[] {
   const ram = model.memory * MiB;
-  const data = model.disk * GiB;
+  const data = dataGiB * GiB;
   const dataStorage = ['/data', '/storage'];
   return [
     { dir: '/', device: 'rootfs', readOnly: true, totalBytes: 0, baseUsedBytes: 0, storage: [], dev: 1 },
@@ -642,9 +642,9 @@ export class DeviceFs {
     this.put(at, { ...node, mode: mode & 0o7777 });
   }
 
-  /** Changes owner, mode or time of an existing entry with the privileges of the system. */
-  setMeta(path: string, cred: Cred, meta: Partial<Meta>): void {
-    const { path: at, node } = this.existing(path, cred, true);
+  /** Changes owner, mode or time of an existing entry with the privileges of the system; `follow`: of a link's target. */
+  setMeta(path: string, cred: Cred, meta: Partial<Meta>, follow = true): void {
+    const { path: at, node } = this.existing(path, cred, follow);
     this.put(at, { ...node, ...meta });
   }
 

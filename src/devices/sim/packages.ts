@@ -146,51 +146,25 @@ export class PackageManager {
     if (apks.length === 0) throw new InstallFailure('INSTALL_FAILED_INVALID_APK', 'No packages staged');
     const session = parseInt(this.host.random().slice(0, 7), 16) + 1_000_000_000;
     const stageDir = `/data/app/vmdl${session}.tmp`;
-    const parsed: { apk: ApkInfo; source: ApkSource; staged: string }[] = [];
-    for (const [index, source] of apks.entries()) {
-      const staged = `${stageDir}/${apks.length > 1 ? `${index}_${source.name}` : 'base.apk'}`;
-      let apk: ApkInfo;
-      try {
-        apk = await readApk(source.hostPath);
-      } catch (err) {
-        if (err instanceof ApkParseError) throw new InstallFailure('INSTALL_PARSE_FAILED_NOT_APK', `Failed to parse ${staged}`);
-        throw err;
-      }
-      parsed.push({ apk, source, staged });
-    }
+    const staged = apks.map((source, index) => ({ source, hostPath: source.hostPath, path: `${stageDir}/${apks.length > 1 ? `${index}_${source.name}` : 'base.apk'}` }));
+    const { parsed, base } = await readSession(staged);
 
-    // PackageInstallerSession.validateInstallLocked: one package, one version, each split once, a base.
-    const [first] = parsed;
-    const seen = new Set<string | undefined>();
-    for (const { apk, staged } of parsed) {
-      if (seen.has(apk.split)) throw new InstallFailure('INSTALL_FAILED_INVALID_APK', `Split ${apk.split ?? 'null'} was defined multiple times`);
-      seen.add(apk.split);
-      if (apk.packageName !== first.apk.packageName) {
-        throw new InstallFailure('INSTALL_FAILED_INVALID_APK', `${staged} package ${apk.packageName} inconsistent with ${first.apk.packageName}`);
-      }
-      if (apk.versionCode !== first.apk.versionCode) {
-        throw new InstallFailure('INSTALL_FAILED_INVALID_APK', `${staged} version code ${apk.versionCode} inconsistent with ${first.apk.versionCode}`);
-      }
-    }
-    const base = parsed.find((p) => p.apk.split === undefined);
-    if (!base) throw new InstallFailure('INSTALL_FAILED_INVALID_APK', 'Full install must include a base package');
-
-    const name = base.apk.packageName;
+    const name = base.packageName;
     const previous = this.host.state.installed[name];
     const current = this.get(name);
     if (current && !flags.replace) {
       throw new InstallFailure('INSTALL_FAILED_ALREADY_EXISTS', `Attempt to re-install ${name} without first uninstalling.`);
     }
     const existingVersion = current?.versionCode ?? (previous && !previous.installed ? previous.versionCode : undefined);
-    if (existingVersion !== undefined && base.apk.versionCode < existingVersion && !flags.downgrade) {
+    if (existingVersion !== undefined && base.versionCode < existingVersion && !flags.downgrade) {
       const context = current ? '' : ' on app uninstalled with DELETE_KEEP_DATA';
       throw new InstallFailure(
         'INSTALL_FAILED_VERSION_DOWNGRADE',
-        `Downgrade detected${context}: Update version code ${base.apk.versionCode} is older than current ${existingVersion}`,
+        `Downgrade detected${context}: Update version code ${base.versionCode} is older than current ${existingVersion}`,
       );
     }
-    if (base.apk.minSdk > this.host.sdk) {
-      throw new InstallFailure('INSTALL_FAILED_OLDER_SDK', `Requires newer sdk version #${base.apk.minSdk} (current version is #${this.host.sdk})`);
+    if (base.minSdk > this.host.sdk) {
+      throw new InstallFailure('INSTALL_FAILED_OLDER_SDK', `Requires newer sdk version #${base.minSdk} (current version is #${this.host.sdk})`);
     }
 
     const fs = this.host.fs;
@@ -209,18 +183,91 @@ export class PackageManager {
       throw err;
     }
     if (previous?.installed && previous.codePath !== codePath) fs.removeTree(previous.codePath);
+    this.register(codePath, parsed.map((p) => p.apk), flags);
+  }
 
+  /**
+   * Android's scan of /data/app at boot, after a data restore put package directories back there
+   * (`<package>-<suffix>/base.apk` and its splits; on Android 11 one level deeper): a package the phone
+   * does not have is registered in place, with the uid its restored data directory belongs to. As Android
+   * does, it passes over APKs it cannot parse or whose SDK is too new, a second copy of a package the phone
+   * has, and a copy of a system package that is not newer than the image's.
+   */
+  async scan(): Promise<void> {
+    const known = new Set(Object.values(this.host.state.installed).flatMap((pkg) => (pkg.installed ? [pkg.codePath] : [])));
+    for (const [codePath, apks] of this.packageDirs()) {
+      if (known.has(codePath)) continue;
+      let session: Awaited<ReturnType<typeof readSession>>;
+      try {
+        session = await readSession(apks);
+      } catch (err) {
+        if (err instanceof InstallFailure) continue;
+        throw err;
+      }
+      const name = session.base.packageName;
+      const system = this.host.system.find((p) => p.name === name);
+      if (this.host.state.installed[name]?.installed || session.base.minSdk > this.host.sdk) continue;
+      if (system && session.base.versionCode <= system.versionCode) continue;
+      this.register(codePath, session.parsed.map((p) => p.apk), { grant: false, testOnly: false }, () => this.restoredUid(name));
+    }
+  }
+
+  /** Directories of /data/app (or of its Android 11 parent directories) holding a base.apk, with their APK files. */
+  private packageDirs(): Map<string, Array<{ path: string; hostPath: string }>> {
+    const fs = this.host.fs;
+    const children = (dir: string) => fs.readdir(dir, ROOT).map((name) => ({ name, path: `${dir}/${name}`, node: fs.lstat(`${dir}/${name}`, ROOT).node }));
+    const found = new Map<string, Array<{ path: string; hostPath: string }>>();
+    const visit = (dir: string, depth: number) => {
+      const entries = children(dir);
+      const apks = entries.filter((e) => e.node.type === 'file' && (e.name === 'base.apk' || /^split_.+\.apk$/.test(e.name)));
+      if (apks.some((e) => e.name === 'base.apk')) {
+        const files = apks.flatMap((e) => {
+          const hostPath = fs.hostPath(e.path, ROOT);
+          return hostPath ? [{ path: e.path, hostPath }] : [];
+        });
+        found.set(dir, files);
+      } else if (depth < 2) {
+        for (const e of entries) if (e.node.type === 'dir') visit(e.path, depth + 1);
+      }
+    };
+    for (const e of children('/data/app')) if (e.node.type === 'dir') visit(e.path, 1);
+    return found;
+  }
+
+  /**
+   * Records the package of `apks` as installed at `codePath`. A package the phone had before keeps its uid,
+   * first install time and grants; a new one gets `newUid()`.
+   */
+  private register(codePath: string, apks: ApkInfo[], flags: Pick<InstallFlags, 'grant' | 'testOnly'>, newUid = () => this.host.state.nextUid++): void {
+    const base = apks.find((apk) => apk.split === undefined)!;
+    const name = base.packageName;
+    const previous = this.host.state.installed[name];
+    const current = this.get(name);
     const now = this.host.now();
-    const uid = previous?.uid ?? this.systemUid(name) ?? this.host.state.nextUid++;
+    const uid = previous?.uid ?? this.systemUid(name) ?? newUid();
     this.ensureDataDir(name, uid);
     this.host.stopPackage(name);
     this.host.state.installed[name] = {
-      name, versionCode: base.apk.versionCode, versionName: base.apk.versionName, label: base.apk.label,
-      minSdk: base.apk.minSdk, targetSdk: base.apk.targetSdk, codePath,
-      splits: parsed.flatMap((p) => (p.apk.split === undefined ? [] : [p.apk.split])), uid,
+      name, versionCode: base.versionCode, versionName: base.versionName, label: base.label,
+      minSdk: base.minSdk, targetSdk: base.targetSdk, codePath,
+      splits: apks.flatMap((apk) => (apk.split === undefined ? [] : [apk.split])), uid,
       firstInstallTime: previous?.firstInstallTime ?? current?.firstInstallTime ?? now, lastUpdateTime: now, installed: true,
       grantedAll: flags.grant || this.host.autoGrant() || (previous?.grantedAll ?? false), testOnly: flags.testOnly,
     };
+  }
+
+  /**
+   * The uid of a restored package: the owner of its data directory when that is an app's uid no other
+   * package has (the package manager's record of it was not restored), else a new one.
+   */
+  private restoredUid(name: string): number {
+    const state = this.host.state;
+    const dir = `/data/data/${name}`;
+    const owner = this.host.fs.exists(dir, ROOT) ? this.host.fs.lstat(dir, ROOT).node.uid : undefined;
+    const taken = (uid: number) => [...this.host.system, ...Object.values(state.installed)].some((pkg) => pkg.uid === uid);
+    if (owner === undefined || owner < FIRST_APP_UID || taken(owner)) return state.nextUid++;
+    state.nextUid = Math.max(state.nextUid, owner + 1);
+    return owner;
   }
 
   private systemUid(name: string): number | undefined {
@@ -277,6 +324,37 @@ export class PackageManager {
     this.ensureDataDir(name, pkg.uid);
     return true;
   }
+}
+
+/**
+ * Reads the APKs of one package (`path` names each in messages) and checks them as
+ * PackageInstallerSession.validateInstallLocked does: one package, one version, each split once, a base.
+ */
+async function readSession<T extends { hostPath: string; path: string }>(files: T[]): Promise<{ parsed: Array<T & { apk: ApkInfo }>; base: ApkInfo }> {
+  const parsed: Array<T & { apk: ApkInfo }> = [];
+  for (const file of files) {
+    try {
+      parsed.push({ ...file, apk: await readApk(file.hostPath) });
+    } catch (err) {
+      if (err instanceof ApkParseError) throw new InstallFailure('INSTALL_PARSE_FAILED_NOT_APK', `Failed to parse ${file.path}`);
+      throw err;
+    }
+  }
+  const [first] = parsed;
+  const seen = new Set<string | undefined>();
+  for (const { apk, path } of parsed) {
+    if (seen.has(apk.split)) throw new InstallFailure('INSTALL_FAILED_INVALID_APK', `Split ${apk.split ?? 'null'} was defined multiple times`);
+    seen.add(apk.split);
+    if (apk.packageName !== first.apk.packageName) {
+      throw new InstallFailure('INSTALL_FAILED_INVALID_APK', `${path} package ${apk.packageName} inconsistent with ${first.apk.packageName}`);
+    }
+    if (apk.versionCode !== first.apk.versionCode) {
+      throw new InstallFailure('INSTALL_FAILED_INVALID_APK', `${path} version code ${apk.versionCode} inconsistent with ${first.apk.versionCode}`);
+    }
+  }
+  const base = parsed.find((p) => p.apk.split === undefined)?.apk;
+  if (!base) throw new InstallFailure('INSTALL_FAILED_INVALID_APK', 'Full install must include a base package');
+  return { parsed, base };
 }
 
 /** uid of the first package a user installs (`u0_a60`), above those of the image. */

@@ -8,10 +8,14 @@
 // workstation must not make /data/local/tmp unwritable for the shell. New files belong to root.
 // A restore of exported data (`keepOwners`) is `tar -xp` as root instead: every entry, existing directories
 // included, gets the owner, mode and mtime the tar holds, so app data is its app's again.
+// What is in the way is handled as GNU tar extracts: symbolic links on the way to a member are followed, the
+// member's own name is not. A file or link replaces the file or link it finds, and an empty directory; over
+// a directory with entries it is refused ("File exists"). A directory member keeps the directory it finds
+// and replaces anything else, a symbolic link to a directory included (tar without --keep-directory-symlink).
 import { PassThrough } from 'node:stream';
 import * as tar from 'tar';
 import type { CommandResult } from '../driver.ts';
-import { FsError, parentOf, type DeviceFs, type FsNode } from './fs.ts';
+import { baseName, FsError, joinPath, parentOf, type DeviceFs, type FsNode } from './fs.ts';
 import type { Cred } from './users.ts';
 
 export interface PushTarget {
@@ -95,6 +99,9 @@ function climbsAboveRoot(dir: string, linkpath: string): boolean {
 
 function check(members: Member[], { fs, cred }: PushTarget, refuse: (path: string, why: string) => void): void {
   const links = new Set(members.filter((m) => m.kind === 'symlink').map((m) => m.path));
+  // Directories the archive creates where nothing or something else was (by member path, to their landing):
+  // what lies below them is new, not what the phone has at that path now.
+  const created = new Map<string, string>();
   const bytes = new Map<string, number>();
   for (const m of members) {
     const parts = m.path.split('/');
@@ -102,15 +109,16 @@ function check(members: Member[], { fs, cred }: PushTarget, refuse: (path: strin
       refuse(m.path, 'path goes through a symbolic link of the archive');
       continue;
     }
-    const landing = fs.landing(`/${m.path}`, cred);
+    const below = landingBelow(created, m.path);
+    const landing = below ?? ownPath(fs, `/${m.path}`, cred);
     const mount = fs.mountOf(landing);
     if (mount.readOnly) {
       refuse(m.path, new FsError('EROFS').message);
       continue;
     }
-    const existing = present(fs, landing, cred);
-    if (existing?.type === 'dir' && m.kind !== 'dir') refuse(m.path, new FsError('EISDIR').message);
-    else if (existing && existing.type !== 'dir' && m.kind === 'dir') refuse(m.path, new FsError('EEXIST').message);
+    const existing = below ? undefined : present(fs, landing, cred);
+    if (m.kind === 'dir' && existing?.type !== 'dir') created.set(m.path, landing);
+    if (m.kind !== 'dir' && existing?.type === 'dir' && fs.readdir(landing, cred).length > 0) refuse(m.path, inTheWay(m));
     if (m.blob) bytes.set(mount.dir, (bytes.get(mount.dir) ?? 0) + m.blob.size);
   }
   for (const [dir, size] of bytes) {
@@ -119,21 +127,42 @@ function check(members: Member[], { fs, cred }: PushTarget, refuse: (path: strin
   }
 }
 
+/** Where a member lands when a directory the archive creates lies above it (see `check`). */
+function landingBelow(created: Map<string, string>, path: string): string | undefined {
+  for (let dir = parentOf(`/${path}`).slice(1); dir; dir = parentOf(`/${dir}`).slice(1)) {
+    const landing = created.get(dir);
+    if (landing) return landing + path.slice(dir.length);
+  }
+  return undefined;
+}
+
+/** GNU tar's complaint about a directory with entries where a file or link is to be created. */
+function inTheWay(m: Member): string {
+  const exists = new FsError('EEXIST').message;
+  if (m.kind === 'symlink') return `Cannot create symlink to '${m.linkpath}': ${exists}`;
+  if (m.kind === 'hardlink') return `Cannot hard link to '${m.linkpath}': ${exists}`;
+  return `Cannot open: ${exists}`;
+}
+
 async function apply(members: Member[], { fs, cred, keepOwners }: PushTarget): Promise<void> {
   const root = { uid: 0, gid: 0 };
   const blobs = new Map<string, { hash: string; size: number }>();
   for (const m of members) {
     const owner = keepOwners ? { uid: m.uid, gid: m.gid } : root;
-    const landing = fs.landing(`/${m.path}`, cred);
+    const landing = ownPath(fs, `/${m.path}`, cred);
     fs.mkdirs(parentOf(landing), cred, 0o755, root);
+    const existing = present(fs, landing, cred);
     if (m.kind === 'dir') {
-      if (!present(fs, landing, cred)) fs.mkdir(landing, cred, m.mode, owner);
+      if (existing && existing.type !== 'dir') fs.remove(landing, cred, false);
+      if (existing?.type !== 'dir') fs.mkdir(landing, cred, m.mode, owner);
       if (keepOwners) fs.setMeta(landing, cred, { ...owner, mode: m.mode, mtime: m.mtime });
       continue;
     }
-    if (present(fs, landing, cred)) fs.remove(landing, cred, false);
+    if (existing) fs.remove(landing, cred, existing.type === 'dir');
     if (m.kind === 'symlink') {
       fs.symlink(m.linkpath!, landing, cred);
+      // As `tar -xp` does with lchown and lutimes (a link's mode means nothing).
+      if (keepOwners) fs.setMeta(landing, cred, { ...owner, mtime: m.mtime }, false);
       continue;
     }
     const blob = m.kind === 'file' ? m.blob! : blobs.get(m.linkpath!)!;
@@ -141,6 +170,11 @@ async function apply(members: Member[], { fs, cred, keepOwners }: PushTarget): P
     fs.writeBlob(landing, blob.hash, blob.size, cred, { owner: { ...owner, mode: m.mode } });
     fs.setMeta(landing, cred, { mtime: m.mtime });
   }
+}
+
+/** A member's path on the phone: the directories above it resolved (symbolic links followed), its own name not. */
+function ownPath(fs: DeviceFs, path: string, cred: Cred): string {
+  return joinPath(fs.landing(parentOf(path), cred), baseName(path));
 }
 
 /** The entry at `path` itself (a symlink is not followed), if any. */

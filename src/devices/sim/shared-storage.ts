@@ -12,7 +12,8 @@ import type { Clock } from '../../core/runtime.ts';
 import type { CommandResult } from '../driver.ts';
 import type { AppPushResult, ShareEntry, ShareServer, SharedStorage, ShareUsage } from '../shared-storage.ts';
 import { ApkParseError, readApk } from './apk.ts';
-import { absolutePath, DeviceFs, FsError, joinPath, Overlay, type FsNode, type Mount, type SharedLayer } from './fs.ts';
+import type { SimSharedLayer } from './driver.ts';
+import { absolutePath, DeviceFs, FsError, joinPath, Overlay, type FsNode, type Mount } from './fs.ts';
 import { baseImage } from './image.ts';
 import { unpackTar } from './push.ts';
 import { PhoneStore } from './store.ts';
@@ -35,7 +36,7 @@ const NAME_MAX = 255;
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
 /** One server's shared storage; its phones see the shared files through it. */
-class ServerShare implements SharedLayer {
+class ServerShare implements SimSharedLayer {
   files: Overlay;
   readonly apps: Map<string, SharedApp>;
 
@@ -57,6 +58,14 @@ class ServerShare implements SharedLayer {
 
   childNames(path: string): Iterable<string> {
     return this.files.childNames(path);
+  }
+
+  /** The APKs of each pre-installed app, which a new or reset phone of the server gets (sim/driver.ts). */
+  preinstalledApps(): string[][] {
+    return [...this.apps].flatMap(([name, app]) => {
+      const apks = app.preinstall ? appApks(app.tree, name) : undefined;
+      return apks ? [apks.map((apk) => this.store.blobPath(apk.blob))] : [];
+    });
   }
 
   /** Bytes held by the shared apps, leaving out one (the one a push replaces). */
@@ -109,7 +118,7 @@ export class SimSharedStorage implements SharedStorage {
   }
 
   /** What the phones of a server see between the image and their own changes (SimDriver's `sharedLayer`). */
-  layer(serverId: string): SharedLayer | undefined {
+  layer(serverId: string): SimSharedLayer | undefined {
     return this.shares.get(serverId);
   }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { PhoneOperationError } from '../../../src/devices/driver.ts';
 import { FaultInjector, withFaults } from '../../../src/devices/faults.ts';
-import { APK_FIXTURES, clock, dataDir, driver, ids, onePhone, phone } from '../../fixtures/sim/phone.ts';
+import { APK_FIXTURES, catalogue, clock, dataDir, driver, ids, onePhone, phone } from '../../fixtures/sim/phone.ts';
 
 interface Member {
   type: string;
@@ -69,6 +69,25 @@ test('export → reset → restore brings the data back where it was, with owner
   assert.equal(await sh('cat /data/local/tmp/kept.txt; su -c "cat /data/data/com.opencph.hello/cache/state"'), 'kept\nstate\n');
   assert.equal(await sh('stat -c "%a %u %g %Y %n" /data/local/tmp/kept.txt /data/data/com.opencph.hello /data/data/com.opencph.hello/cache/state'), before);
   assert.match(before, /^604 2000 2000 \d+ .*\n751 10060 10060 \d+ .*\n666 0 0 /);
+});
+
+test('a restore registers the apps it puts back in /data/app; a second copy of a package and a non-APK are passed over', async () => {
+  const android11 = phone({ image: catalogue.image('23051820230601c84d0007e19b3f5a27')! });
+  const { sim, sh } = await onePhone(android11);
+  await sim.install(android11, [`${APK_FIXTURES}hello-v1.apk`], []);
+  await sim.install(android11, [`${APK_FIXTURES}splitapp-base.apk`, `${APK_FIXTURES}splitapp-config.xhdpi.apk`], []);
+  const paths = await sh('pm path com.opencph.splitapp');
+  const tarFile = join(await dataDir(), 'apps.tar');
+  assert.equal((await sim.exportData(android11, ['/data/app', '/data/data'], [], tarFile)).exitCode, 0);
+
+  await sim.reset(android11);
+  await sim.install(android11, [`${APK_FIXTURES}hello-v2.apk`], []);
+  const hello = await sh('pm path com.opencph.hello');
+  await sh('su -c "mkdir /data/app/junk-1 && echo x > /data/app/junk-1/base.apk"');
+  assert.deepEqual(await sim.importData(android11, tarFile), { output: '', exitCode: 0 });
+  assert.equal(await sh('pm path com.opencph.splitapp; pm path com.opencph.hello'), paths + hello);
+  assert.equal(await sh('pm list packages -3 -U; dumpsys package com.opencph.hello | grep versionCode'),
+    'package:com.opencph.hello uid:10060\npackage:com.opencph.splitapp uid:10061\n    versionCode=2 minSdk=21 targetSdk=30\n');
 });
 
 test('a stopped phone can be exported and restored; the restore stays stopped', async () => {

@@ -44,5 +44,5 @@ test('free space comes from the flavor and shrinks with what is written', async 
   assert.equal(await sh('df /data | tail -1'), '/dev/block/dm-1   6291456 1153433   5138022  19% /data\n');
   await sh('screencap -p /sdcard/shot.png; cp /sdcard/shot.png /data/local/tmp/');
   assert.equal(await sh('stat -c %s /sdcard/shot.png; df /data /sdcard | tail -2'),
-    '5716\n/dev/block/dm-1   6291456 1153444   5138011  19% /data\n/dev/fuse         6291456 1153444   5138011  19% /storage/emulated\n');
+    '8428\n/dev/block/dm-1   6291456 1153450   5138005  19% /data\n/dev/fuse         6291456 1153450   5138005  19% /storage/emulated\n');
 });

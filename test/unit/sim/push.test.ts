@@ -77,3 +77,28 @@ test('a file that is not a tar is refused', async () => {
   assert.equal(result.exitCode, 1);
   assert.match(result.output, /^tar: /);
 });
+
+test("what is in the member's way is handled as GNU tar does: replaced, kept (directories), or refused (directories with entries)", async () => {
+  const { sim, spec, sh } = await onePhone();
+  await sh('cd /data/local/tmp && mkdir -p real/in empty full/x && echo old > old.txt && ln -s real to-dir && ln -s old.txt to-file && ln -s real dir-link && echo f > was-file');
+  const file = await makeTar({
+    'data/local/tmp/to-dir': { link: 'old.txt' },
+    'data/local/tmp/to-file': 'new\n',
+    'data/local/tmp/empty': { link: 'real' },
+    'data/local/tmp/dir-link/inside.txt': 'inside\n',
+    'data/local/tmp/was-file/sub.txt': 'sub\n',
+  }, { members: ['data/local/tmp/to-dir', 'data/local/tmp/to-file', 'data/local/tmp/empty', 'data/local/tmp/dir-link', 'data/local/tmp/was-file'] });
+  assert.deepEqual(await sim.pushTar(spec, file), { output: '', exitCode: 0 });
+  // A link or file replaces a link (never written through it) and an empty directory.
+  assert.match(await sh('cd /data/local/tmp && ls -l to-dir empty to-file && cat to-file old.txt && ls real'), /^l.* empty -> real\nl.* to-dir -> old\.txt\n-.* to-file\nnew\nold\nin\n$/);
+  // A directory replaces a link, even one to a directory, and a file; what was behind the link stays.
+  assert.match(await sh('cd /data/local/tmp && ls -ld dir-link was-file && cat dir-link/inside.txt was-file/sub.txt'), /^drwx.* dir-link\ndrwx.* was-file\ninside\nsub\n$/);
+
+  // Over a directory with entries, a file or link is refused; nothing changes.
+  const refused = await makeTar({ 'data/local/tmp/full': { link: 'real' }, 'data/local/tmp/real': 'x', 'data/local/tmp/ok.txt': 'ok' });
+  assert.deepEqual(await sim.pushTar(spec, refused), {
+    output: "tar: data/local/tmp/full: Cannot create symlink to 'real': File exists\ntar: data/local/tmp/real: Cannot open: File exists\n",
+    exitCode: 1,
+  });
+  assert.equal(await sh('cd /data/local/tmp && ls full real; ls ok.txt'), 'full:\nx\n\nreal:\nin\nls: ok.txt: No such file or directory\n');
+});

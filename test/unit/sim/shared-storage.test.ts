@@ -146,3 +146,21 @@ test('an app tar needs an APK of its package; usage counts apps with files', asy
   assert.equal(await shared.app(serverA, 'com.opencph.hello'), undefined);
   assert.equal((await shared.usage(serverA)).usedBytes, 0);
 });
+
+test('a phone created or reset later gets the pre-installed apps of its server, and only those', async () => {
+  const { shared, sim, a1, b1, serverA, sh } = await setUp();
+  const app = (name: string, apk: string) => makeTar({ [`data/app/${name}-1/base.apk`]: { copy: join(APK_FIXTURES, apk) } });
+  assert.equal((await shared.pushApp(serverA, 'com.opencph.hello', await app('com.opencph.hello', 'hello-v1.apk'), true)).ok, true);
+  assert.equal((await shared.pushApp(serverA, 'com.opencph.other', await app('com.opencph.other', 'other.apk'), false)).ok, true);
+  const a3 = phone({ id: 'a3'.padEnd(32, '0'), serverId: serverA.id, name: 'mobile-0003' });
+  await sim.create(a3);
+  await sim.reset(a1);
+  await sim.reset(b1);
+  for (const spec of [a3, a1]) assert.equal(await sh(spec, 'pm list packages -3; pm path com.opencph.hello'), 'package:com.opencph.hello\npackage:/data/app/com.opencph.hello-1/base.apk\n');
+  assert.equal(await sh(b1, 'pm list packages -3'), '');
+  // The phone has its own copy: the app stays when the server stops sharing it.
+  await shared.deleteApp(serverA, 'com.opencph.hello');
+  assert.equal(await sh(a3, 'pm list packages -3; su 0 wc -c /data/app/com.opencph.hello-1/base.apk'), 'package:com.opencph.hello\n1302 /data/app/com.opencph.hello-1/base.apk\n');
+  await sim.reset(a3);
+  assert.equal(await sh(a3, 'pm list packages -3'), '');
+});

@@ -1,0 +1,56 @@
+import { Type } from '@sinclair/typebox';
+import type { FastifyRequest } from 'fastify';
+import type { App } from '../app.ts';
+import type { Services } from '../../core/services.ts';
+import { Envelope, InstanceId, InstanceIds, TaskData, UserId, action, ok } from './common.ts';
+
+const tags = ['KooPhone'];
+
+/** Preparing instances (spec §2.15), their progress (§2.16) and backing them up (§2.17). */
+export function usageRoutes(app: App, services: Services) {
+  const { koophoneUsage: usage, engine } = services;
+  const projectOf = (request: FastifyRequest) => request.principal!.projectId!;
+
+  app.post('/instances/prepare', {
+    config: { iamAction: action('instancePrepare') },
+    schema: {
+      tags,
+      summary: 'BatchPrepareInstances',
+      body: Type.Object({ user_id: UserId, instance_ids: InstanceIds }),
+      response: { 200: Envelope(Type.Object({ status_list: Type.Array(Type.Object({ instance_id: Type.String(), status: Type.Integer() })) })) },
+    },
+  }, async (request) => {
+    const statusList = await usage.prepare(projectOf(request), request.body.user_id, request.body.instance_ids);
+    engine.wake();
+    return ok({ status_list: statusList });
+  });
+
+  app.post('/instances/prepare-progress', {
+    config: { iamAction: action('getInstancePrepareProgress') },
+    schema: {
+      tags,
+      summary: 'ShowProgress',
+      body: Type.Object({ user_id: UserId, instance_id: InstanceId }),
+      response: { 200: Envelope(Type.Object({ status: Type.Integer(), waitingCount: Type.Integer() })) },
+    },
+  }, async (request) => {
+    const progress = await usage.progress(projectOf(request), request.body.user_id, request.body.instance_id);
+    // Polling serves the preparation queue: a phone may have been bound to it just now.
+    engine.wake();
+    return ok(progress, 'OK');
+  });
+
+  app.post('/instances/backup', {
+    config: { iamAction: action('instanceBackup') },
+    // Both documents' example sends prepare-progress's `{user_id, instance_id}`: read as that one instance (spec §7 A9).
+    preValidation: async (request) => {
+      const body = request.body as Record<string, unknown> | undefined;
+      if (body && typeof body === 'object' && body.instance_ids === undefined && typeof body.instance_id === 'string') body.instance_ids = [body.instance_id];
+    },
+    schema: { tags, summary: 'BatchBackupInstances', body: Type.Object({ instance_ids: InstanceIds }), response: { 200: Envelope(TaskData) } },
+  }, async (request) => {
+    const task = await usage.backup(projectOf(request), request.body.instance_ids);
+    engine.wake();
+    return ok(task);
+  });
+}

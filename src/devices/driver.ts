@@ -65,6 +65,12 @@ export interface PhoneDriver {
    */
   importData(phone: PhoneSpec, tarFile: string): Promise<CommandResult>;
   /**
+   * The screen as it is now: the bytes of a PNG file at the display's size, what `screencap -p` writes.
+   * Changes nothing on the phone; cheap enough to be called several times a second (a KooPhone stream).
+   * The phone must be running (else PhoneOperationError).
+   */
+  screenshot(phone: PhoneSpec): Promise<Buffer>;
+  /**
    * BatchMigrateCloudPhone: `target` becomes a copy of the stopped `source`'s system and data disks (files,
    * packages, settings, persistent properties) and boots with its own identity (id, IMEI, name) and the
    * image and `property` that `target` carries. `source` is not changed.

@@ -4,7 +4,7 @@
 import type { Ids } from '../core/runtime.ts';
 import { CommandTimeoutError, PhoneOperationError, type CommandResult, type PhoneDriver, type PhoneSpec } from './driver.ts';
 
-export const FAULT_OPERATIONS = ['create', 'start', 'stop', 'restart', 'reset', 'shell', 'pushTar', 'install', 'uninstall', 'exportData', 'importData', 'migrate'] as const;
+export const FAULT_OPERATIONS = ['create', 'start', 'stop', 'restart', 'reset', 'shell', 'pushTar', 'install', 'uninstall', 'exportData', 'importData', 'migrate', 'screenshot'] as const;
 export type FaultOperation = (typeof FAULT_OPERATIONS)[number];
 
 /** The operations whose duration can be set. */
@@ -141,5 +141,7 @@ export function withFaults(driver: PhoneDriver, injector: FaultInjector): PhoneD
     importData: (phone, tarFile) => guard('importData', phone, () => driver.importData(phone, tarFile)),
     // A migration is the target's operation: rules name the phone whose disks are replaced.
     migrate: (source, target) => guard('migrate', target, () => driver.migrate(source, target)),
+    // A failing or stuck screen capture is what a stream's client must cope with (docs/streaming.md).
+    screenshot: (phone) => guard('screenshot', phone, () => driver.screenshot(phone)),
   };
 }

@@ -4,7 +4,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA_STATE, TRANSFER_STATUS } from '../core/koophone/instances.ts';
-import { FRAME_FILE } from '../core/koophone/streaming.ts';
 import { BACKUP_BUCKET, BACKUP_JOB, PREPARE_STATUS, RESTORE_JOB, type BackupParams, type RestoreParams } from '../core/koophone/usage.ts';
 import { PHONE_TRANSITIONS } from '../core/lifecycle.ts';
 import type { Instance, InstanceUpdate, Job } from '../store/schema.ts';
@@ -13,13 +12,8 @@ import { CommandRefused, withDownloads, type CommandDeps } from './commands.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { phoneSpec } from './handlers.ts';
 
-/** What a backup holds: the phone's user data. */
+/** What a backup holds: the phone's user data, all of it. */
 const BACKUP_PATHS = ['/data'];
-/**
- * Left out: the stream's frame file, and /data/user/0, the system's own link to /data/data that every
- * phone has already (an archive replacing it would be refused).
- */
-const BACKUP_EXCLUDE = [FRAME_FILE, '/data/user/0'];
 
 /**
  * Both can run again after a crash: a restore unpacks the same backup again; a backup records that its
@@ -108,7 +102,7 @@ async function backup(job: Job, deps: CommandDeps): Promise<JobResult> {
     const dir = await mkdtemp(join(tmpdir(), 'opencph-backup-'));
     try {
       const tarFile = join(dir, 'data.tar');
-      executeMsg = (await deps.driver.exportData(spec, BACKUP_PATHS, BACKUP_EXCLUDE, tarFile)).output || undefined;
+      executeMsg = (await deps.driver.exportData(spec, BACKUP_PATHS, [], tarFile)).output || undefined;
       await deps.objects.upload(params.bucket, params.key, tarFile);
     } catch (error) {
       const failure = error instanceof PhoneOperationError ? phoneError(error) : { ok: false, errorCode: 'KOOPHONE.API.9999', executeMsg: (error as Error).message } as const;

@@ -5,10 +5,10 @@ import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.ts';
 import * as phoneData from './migrations/002-phone-data.ts';
-import * as encodeServers from './migrations/005-encode-servers.ts';
-import * as tagsImages from './migrations/006-tags-images.ts';
-import * as koophone from './migrations/007-koophone.ts';
-import * as koophoneUsage from './migrations/008-koophone-usage.ts';
+import * as encodeServers from './migrations/003-encode-servers.ts';
+import * as tagsImages from './migrations/004-tags-images.ts';
+import * as koophone from './migrations/005-koophone.ts';
+import * as koophoneUsage from './migrations/006-koophone-usage.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import type { Database } from './schema.ts';
 
@@ -34,7 +34,14 @@ export interface Store {
   close(): Promise<void>;
 }
 
-const migrations: Record<string, Migration> = { '001-initial': initial, '002-phone-data': phoneData, '005-encode-servers': encodeServers, '006-tags-images': tagsImages, '007-koophone': koophone, '008-koophone-usage': koophoneUsage };
+const migrations: Record<string, Migration> = {
+  '001-initial': initial,
+  '002-phone-data': phoneData,
+  '003-encode-servers': encodeServers,
+  '004-tags-images': tagsImages,
+  '005-koophone': koophone,
+  '006-koophone-usage': koophoneUsage,
+};
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   let db: Db;

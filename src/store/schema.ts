@@ -23,7 +23,7 @@ export interface Database {
   encode_servers: EncodeServerTable;
   instances: InstanceTable;
   koophone_tasks: { id: string; project_id: string; kind: string; created_at: Timestamp };
-  /** KooPhone device tokens and open streams (migrations/008-koophone-usage.ts). */
+  /** KooPhone device tokens and open streams (migrations/006-koophone-usage.ts). */
   instance_sessions: InstanceSessionTable;
   /** Instances waiting for a free phone to restore their data onto, in `seq` order. */
   instance_prepares: { instance_id: string; seq: Generated<string>; project_id: string; created_at: Timestamp };
@@ -92,7 +92,7 @@ export interface PhoneTable {
   phone_ip: string;
   created_at: Timestamp;
   updated_at: Timestamp;
-  /** GiB after ExpandPhoneDataVolumeSize (migration 005); null: the flavor's disk. */
+  /** GiB after ExpandPhoneDataVolumeSize (migration 003); null: the flavor's disk. */
   data_volume_size: number | null;
 }
 
@@ -129,7 +129,7 @@ export type Job = Selectable<JobTable>;
 export type NewJob = Insertable<JobTable>;
 export type Bandwidth = Selectable<BandwidthTable>;
 
-/** An encoding server (migration 005); `slot` is the position of its server address. */
+/** An encoding server (migration 003); `slot` is the position of its server address. */
 export interface EncodeServerTable {
   id: string;
   seq: Generated<string>;
@@ -144,7 +144,7 @@ export interface EncodeServerTable {
 
 export type NewEncodeServer = Insertable<EncodeServerTable>;
 
-/** A KooPhone instance (migration 007): a cloud phone as a KooPhone tenant sees it. */
+/** A KooPhone instance (migration 005): a cloud phone as a KooPhone tenant sees it. */
 export interface InstanceTable {
   id: string;
   seq: Generated<string>;
@@ -182,7 +182,7 @@ export type Instance = Selectable<InstanceTable>;
 export type NewInstance = Insertable<InstanceTable>;
 export type InstanceUpdate = Updateable<InstanceTable>;
 
-/** A KooPhone streaming session (migration 008): the instance's device token and its open stream, if any. */
+/** A KooPhone streaming session (migration 006): the instance's device token and its open stream, if any. */
 export interface InstanceSessionTable {
   instance_id: string;
   project_id: string;
@@ -202,7 +202,7 @@ export interface InstanceSessionTable {
 
 export type InstanceSession = Selectable<InstanceSessionTable>;
 
-/** A tag of a server (migration 006); unique per server and key. */
+/** A tag of a server (migration 004); unique per server and key. */
 export interface ServerTagTable {
   server_id: string;
   project_id: string;
@@ -211,7 +211,7 @@ export interface ServerTagTable {
   created_at: Timestamp;
 }
 
-/** A custom phone image (migration 006): a project's own image, based on a catalogue image. */
+/** A custom phone image (migration 004): a project's own image, based on a catalogue image. */
 export interface CustomImageTable {
   id: string;
   seq: Generated<string>;

@@ -1,20 +1,12 @@
 // ListCloudPhoneServerModels, ListCloudPhoneModels and ListCloudPhoneImages over HTTP (spec §3.3, §3.18, §3.19).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, startTestServer, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import { call, startTestServer, type TestServer } from '../helpers/server.ts';
+import { assertCpsError } from '../helpers/cps.ts';
 
 const SERVER_MODELS = '/v1/{project_id}/cloud-phone/server-models';
 const PHONE_MODELS = '/v1/{project_id}/cloud-phone/phone-models';
 const PHONE_IMAGES = '/v1/{project_id}/cloud-phone/phone-images';
-
-/** The §5 messages of the codes these APIs answer, verbatim. */
-const MESSAGES: Record<string, string> = {
-  'CPS.0002': 'Parameter: offset or limit is invalid.',
-  'CPS.0010': 'Parameter: status is invalid.',
-  'CPS.0142': 'Parameter: image_label is invalid.',
-  'CPS.0143': 'Parameter: is_public is invalid.',
-  'CPS.0144': 'Parameter: product_type is invalid.',
-};
 
 const HEX32 = /^[0-9a-f]{32}$/;
 
@@ -34,13 +26,6 @@ async function list(path: string, query = '', key: string) {
 const serverModels = (query = '') => list(SERVER_MODELS, query, 'server_models');
 const phoneModels = (query = '') => list(PHONE_MODELS, query, 'phone_models');
 const phoneImages = (query = '') => list(PHONE_IMAGES, query, 'phone_images');
-
-function assertCpsError(response: ApiResponse, code: string, context: string) {
-  assert.equal(response.status, 400, `${context}: ${JSON.stringify(response.body)}`);
-  assert.deepEqual(response.body, { request_id: response.body.request_id, error_code: code, error_msg: MESSAGES[code] }, context);
-  assert.match(response.body.request_id, HEX32);
-  assert.equal(response.headers.get('x-request-id'), response.body.request_id);
-}
 
 function assertKeys(item: Record<string, unknown>, keys: string[], context: string) {
   assert.deepEqual(Object.keys(item).sort(), [...keys].sort(), context);
@@ -108,7 +93,7 @@ test('server models: product_type filters cloud phones from cloud gaming', async
 
 test('server models: an invalid product_type is CPS.0144', async () => {
   for (const value of ['2', '-1', 'abc', '0.5']) {
-    assertCpsError(await call(t, 'GET', `${SERVER_MODELS}?product_type=${value}`), 'CPS.0144', `product_type=${value}`);
+    assertCpsError(await call(t, 'GET', `${SERVER_MODELS}?product_type=${value}`), 400, 'CPS.0144', `product_type=${value}`);
   }
 });
 
@@ -210,7 +195,7 @@ test('phone models: invalid status is CPS.0010, invalid offset or limit CPS.0002
     ['offset=-1', 'CPS.0002'],
     ['offset=abc', 'CPS.0002'],
   ];
-  for (const [query, code] of cases) assertCpsError(await call(t, 'GET', `${PHONE_MODELS}?${query}`), code, query);
+  for (const [query, code] of cases) assertCpsError(await call(t, 'GET', `${PHONE_MODELS}?${query}`), 400, code, query);
 });
 
 test('images: every documented field, and the documented images value for value', async () => {
@@ -269,5 +254,5 @@ test('images: an invalid image_label is CPS.0142, an invalid is_public CPS.0143'
     ['is_public=3', 'CPS.0143'],
     ['is_public=abc', 'CPS.0143'],
   ];
-  for (const [query, code] of cases) assertCpsError(await call(t, 'GET', `${PHONE_IMAGES}?${query}`), code, query);
+  for (const [query, code] of cases) assertCpsError(await call(t, 'GET', `${PHONE_IMAGES}?${query}`), 400, code, query);
 });

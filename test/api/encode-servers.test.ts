@@ -1,7 +1,8 @@
 // Encoding servers over HTTP: ListEncodeServers and RestartEncodeServer (spec §3.32, §3.33, §4.4).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, purchaseBody, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, purchaseBody, serverDetail, startTestServer, waitForJob, type ApiResponse, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
+import { assertCpsError, itemError } from '../helpers/cps.ts';
 
 const ENCODE_SERVERS = '/v1/{project_id}/cloud-phone/encode-servers';
 const RESTART = `${ENCODE_SERVERS}/batch-restart`;
@@ -9,22 +10,9 @@ const SERVERS = '/v1/{project_id}/cloud-phone/servers';
 /** The only flavor with an `encode_server_spec`; its server flavor has two addresses. */
 const ENCODE_FLAVOR = { phone_model_name: 'rx1.cp.c60.d10.e1v1', server_model_name: 'physical.rx1.xlarge' };
 
-const MESSAGES: Record<string, string> = {
-  'CPS.0002': 'Parameter: offset or limit is invalid.',
-  'CPS.0010': 'Parameter: status is invalid.',
-  'CPS.0116': 'Parameter: type is invalid.',
-  'CPS.0121': 'Parameter: Encode server id is invalid.',
-  'CPS.0122': 'Parameter: Encode server id list is invalid.',
-  'CPS.0123': 'Encode server not found.',
-  'CPS.0124': 'Encode server is creating.',
-  'CPS.0195': 'Encode server is frozen, no permission to request resources.',
-  'CPS.0208': 'Encode server is not in running status, not allowed to request resources.',
-};
-
 const HEX32 = /^[0-9a-f]{32}$/;
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
 
-type Target = { url: string; tenant: Tenant };
 type EncodeServer = {
   encode_server_name: string;
   encode_server_id: string;
@@ -64,12 +52,7 @@ async function list(query = '', target: Target = t): Promise<EncodeServer[]> {
 const byName = (servers: EncodeServer[]) => servers.map((server) => server.encode_server_name);
 const ofServer = async (serverId: string) => list(`?server_id=${serverId}`);
 
-function assertCpsError(response: ApiResponse, code: string, context = code) {
-  assert.equal(response.status, 400, `${context}: ${JSON.stringify(response.body)}`);
-  assert.deepEqual(response.body, { request_id: response.body.request_id, error_code: code, error_msg: MESSAGES[code] }, context);
-}
-
-const itemError = (id: string, code: string) => ({ encode_server_id: id, error_code: code, error_msg: MESSAGES[code] });
+const encodeServerError = (id: string, code: string) => itemError('encode_server_id', id, code);
 
 const setEncodeStatus = (id: string, status: number) => t.server.store.db.updateTable('encode_servers').set({ status }).where('id', '=', id).execute();
 const setServerStatus = (id: string, status: number) => t.server.store.db.updateTable('servers').set({ status }).where('id', '=', id).execute();
@@ -81,7 +64,7 @@ async function jobsOf(requestId: string) {
 }
 
 test('list: one encoding server per address of a server whose flavor has them, in the documented shape', async () => {
-  const detail = (await call(t, 'GET', `${SERVERS}/${encoded}`)).body;
+  const detail = await serverDetail(t, encoded);
   const servers = await ofServer(encoded);
   assert.deepEqual(byName(servers), ['ENCODE_SERVER_2', 'ENCODE_SERVER_1'], 'newest first');
   assert.equal(detail.addresses.length, 2);
@@ -135,14 +118,14 @@ test('list: type, status and server_id filters, offset and limit', async () => {
 });
 
 test('list: invalid offset, limit, type and status are refused with their codes', async () => {
-  for (const query of ['offset=-1', 'offset=x', 'limit=0', 'limit=101', 'limit=x']) assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?${query}`), 'CPS.0002', query);
-  for (const query of ['type=2', 'type=-1', 'type=x']) assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?${query}`), 'CPS.0116', query);
-  for (const query of ['status=6', 'status=99', 'status=-1', 'status=x']) assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?${query}`), 'CPS.0010', query);
+  for (const query of ['offset=-1', 'offset=x', 'limit=0', 'limit=101', 'limit=x']) assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?${query}`), 400, 'CPS.0002', query);
+  for (const query of ['type=2', 'type=-1', 'type=x']) assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?${query}`), 400, 'CPS.0116', query);
+  for (const query of ['status=6', 'status=99', 'status=-1', 'status=x']) assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?${query}`), 400, 'CPS.0010', query);
 });
 
 test('list: a server_id that is unknown, malformed or another project\'s is refused with CPS.0123', async () => {
   for (const serverId of [UNKNOWN_ID, 'not-a-server', foreign.server_id]) {
-    assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?server_id=${serverId}`), 'CPS.0123', serverId);
+    assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?server_id=${serverId}`), 400, 'CPS.0123', serverId);
   }
 });
 
@@ -166,7 +149,7 @@ test('restart: one job per encoding server; restarting (3) while the job is pend
     assert.deepEqual(await list('?status=1'), []);
     // A restarting encoding server is not running: a second restart is refused.
     const again = await call(t, 'POST', RESTART, { body: { encode_server_ids: [ids[0]] } });
-    assert.deepEqual(again.body.jobs, [itemError(ids[0], 'CPS.0208')]);
+    assert.deepEqual(again.body.jobs, [encodeServerError(ids[0], 'CPS.0208')]);
   } finally {
     await engine.start();
   }
@@ -182,11 +165,11 @@ test('restart: malformed, unknown, another project\'s and repeated ids are refus
   });
   assert.equal(response.status, 200, JSON.stringify(response.body));
   const [malformed, unknown, others, accepted, repeated] = response.body.jobs;
-  assert.deepEqual(malformed, itemError('not-an-id', 'CPS.0121'));
-  assert.deepEqual(unknown, itemError(UNKNOWN_ID, 'CPS.0123'));
-  assert.deepEqual(others, itemError(foreign.encode_server_id, 'CPS.0123'));
+  assert.deepEqual(malformed, encodeServerError('not-an-id', 'CPS.0121'));
+  assert.deepEqual(unknown, encodeServerError(UNKNOWN_ID, 'CPS.0123'));
+  assert.deepEqual(others, encodeServerError(foreign.encode_server_id, 'CPS.0123'));
   assert.match(accepted.job_id, HEX32);
-  assert.deepEqual(repeated, itemError(first.encode_server_id, 'CPS.0208'));
+  assert.deepEqual(repeated, encodeServerError(first.encode_server_id, 'CPS.0208'));
   assert.equal((await waitForJob(t, accepted.job_id)).status, 2);
   assert.deepEqual((await jobsOf(response.body.request_id)).map((job) => job.job_id), [accepted.job_id], 'refused items make no job');
   assert.equal((await list('', asOther()))[0].status, 1, 'the other project\'s encoding server was not touched');
@@ -198,7 +181,7 @@ test('restart: frozen (4) and not running encoding servers are refused with CPS.
   try {
     await setEncodeStatus(first.encode_server_id, 4);
     await setEncodeStatus(second.encode_server_id, 2);
-    assert.deepEqual(await restart(), [itemError(first.encode_server_id, 'CPS.0195'), itemError(second.encode_server_id, 'CPS.0208')]);
+    assert.deepEqual(await restart(), [encodeServerError(first.encode_server_id, 'CPS.0195'), encodeServerError(second.encode_server_id, 'CPS.0208')]);
     assert.deepEqual(byName(await list('?status=4')), ['ENCODE_SERVER_1']);
     assert.deepEqual(byName(await list('?status=2')), ['ENCODE_SERVER_2']);
     await setEncodeStatus(first.encode_server_id, 1);
@@ -221,7 +204,7 @@ test('restart: frozen (4) and not running encoding servers are refused with CPS.
 test('restart: a missing, empty, oversized or malformed list is refused whole with CPS.0122 or CPS.0121', async () => {
   const before = await list();
   for (const body of [{}, { encode_server_ids: [] }, { encode_server_ids: 'abc' }, { encode_server_ids: Array.from({ length: 101 }, () => UNKNOWN_ID) }, [1]]) {
-    assertCpsError(await call(t, 'POST', RESTART, { body }), 'CPS.0122', JSON.stringify(body).slice(0, 60));
+    assertCpsError(await call(t, 'POST', RESTART, { body }), 400, 'CPS.0122', JSON.stringify(body).slice(0, 60));
   }
   const notJson = await fetch(`${t.url}${RESTART.replace('{project_id}', t.tenant.projectId)}`, {
     method: 'POST',
@@ -230,7 +213,7 @@ test('restart: a missing, empty, oversized or malformed list is refused whole wi
   });
   assert.equal(notJson.status, 400);
   assert.equal((await notJson.json()).error_code, 'CPS.0122');
-  assertCpsError(await call(t, 'POST', RESTART, { body: { encode_server_ids: [{ id: UNKNOWN_ID }] } }), 'CPS.0121');
+  assertCpsError(await call(t, 'POST', RESTART, { body: { encode_server_ids: [{ id: UNKNOWN_ID }] } }), 400, 'CPS.0121');
   assert.deepEqual(await list(), before);
 });
 
@@ -246,7 +229,7 @@ test('a bought server\'s encoding servers are creating (0) until it is normal, t
     assert.deepEqual(created.map((server) => server.status), [0, 0]);
     for (const status of [0, 100, 1014]) assert.deepEqual(byName(await list(`?status=${status}`)), ['ENCODE_SERVER_2', 'ENCODE_SERVER_1'], `status=${status}`);
     const refused = await call(t, 'POST', RESTART, { body: { encode_server_ids: [created[0].encode_server_id] } });
-    assert.deepEqual(refused.body.jobs, [itemError(created[0].encode_server_id, 'CPS.0124')]);
+    assert.deepEqual(refused.body.jobs, [encodeServerError(created[0].encode_server_id, 'CPS.0124')]);
   } finally {
     await engine.start();
   }
@@ -257,7 +240,7 @@ test('a bought server\'s encoding servers are creating (0) until it is normal, t
   const deleted = await call(t, 'DELETE', '/v2/{project_id}/cloud-phone/servers', { body: { server_ids: [serverId] } });
   assert.equal(deleted.status, 200, JSON.stringify(deleted.body));
   assert.deepEqual((await list()).map((server) => server.server_id), [encoded, encoded]);
-  assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?server_id=${serverId}`), 'CPS.0123');
+  assertCpsError(await call(t, 'GET', `${ENCODE_SERVERS}?server_id=${serverId}`), 400, 'CPS.0123');
   const gone = await call(t, 'POST', RESTART, { body: { encode_server_ids: [created[0].encode_server_id] } });
-  assert.deepEqual(gone.body.jobs, [itemError(created[0].encode_server_id, 'CPS.0123')]);
+  assert.deepEqual(gone.body.jobs, [encodeServerError(created[0].encode_server_id, 'CPS.0123')]);
 });

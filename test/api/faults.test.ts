@@ -1,24 +1,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, purchaseBody, startTestServer, waitForJob, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, phoneStatus, purchaseBody, serverDetail, startTestServer, waitForJob, type ApiResponse, type TestServer } from '../helpers/server.ts';
+import { ADMIN_ENV, ADMIN_TOKEN, addFault, admin } from '../helpers/admin.ts';
+import { cpsMessage } from '../helpers/cps.ts';
 
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
 
 let t: TestServer;
 let phones: string[];
 let serverId: string;
-
-/** An admin API call; `token: null` sends no X-Admin-Token. */
-async function admin(method: string, path: string, options: { body?: unknown; token?: string | null; headers?: Record<string, string> } = {}, target: TestServer = t): Promise<ApiResponse> {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.token !== null) headers['X-Admin-Token'] = options.token ?? ADMIN_TOKEN;
-  if (options.body !== undefined) headers['Content-Type'] = 'application/json';
-  const response = await fetch(`${target.url}${path}`, { method, headers, body: options.body === undefined ? undefined : JSON.stringify(options.body) });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-}
 
 function assertError(response: ApiResponse, status: number, code: string) {
   assert.equal(response.status, status, JSON.stringify(response.body));
@@ -27,13 +18,7 @@ function assertError(response: ApiResponse, status: number, code: string) {
   assert.equal(typeof response.body.error_msg, 'string');
 }
 
-async function addRule(rule: Record<string, unknown>) {
-  const response = await admin('POST', '/admin/faults', { body: rule });
-  assert.equal(response.status, 201, JSON.stringify(response.body));
-  return response.body as { id: string };
-}
-
-const statusOf = async (phoneId: string) => (await call(t, 'GET', `${PHONES}/${phoneId}`)).body.status;
+const statusOf = (phoneId: string) => phoneStatus(t, phoneId);
 
 /** Runs a batch phone action; the finished jobs, by phone id. */
 async function batch(action: 'batch-restart' | 'batch-stop' | 'batch-reset', phoneIds: string[]) {
@@ -55,13 +40,13 @@ async function startShell(phoneId: string, content = 'echo ok') {
 }
 
 before(async () => {
-  t = await startTestServer({ env: { OPENCPH_ADMIN_TOKEN: ADMIN_TOKEN, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
+  t = await startTestServer({ env: { ...ADMIN_ENV, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
   const bought = await buyServers(t);
   phones = bought.phoneIds;
   serverId = bought.serverIds[0];
 });
 after(async () => {
-  await admin('DELETE', '/admin/faults');
+  await admin(t, 'DELETE', '/admin/faults');
   await t.close();
 });
 
@@ -70,7 +55,7 @@ describe('admin API access', () => {
     const plain = await startTestServer();
     try {
       for (const [method, path] of [['GET', '/admin/faults'], ['POST', '/admin/faults'], ['DELETE', '/admin/faults'], ['PUT', '/admin/durations']]) {
-        assertError(await admin(method, path, { body: method === 'GET' || method === 'DELETE' ? undefined : {} }, plain), 404, 'APIGW.0101');
+        assertError(await admin(plain, method, path, { body: method === 'GET' || method === 'DELETE' ? undefined : {} }), 404, 'APIGW.0101');
       }
     } finally {
       await plain.close();
@@ -78,33 +63,33 @@ describe('admin API access', () => {
   });
 
   test('only the admin token opens it: tenant token, AK/SK, a wrong or missing admin token get 401', async () => {
-    assertError(await admin('GET', '/admin/faults', { token: null, headers: { 'X-Auth-Token': t.tenant.token } }), 401, 'APIGW.0301');
+    assertError(await admin(t, 'GET', '/admin/faults', { token: null, headers: { 'X-Auth-Token': t.tenant.token } }), 401, 'APIGW.0301');
     assertError(await call(t, 'GET', '/admin/faults', { sign: t.tenant }), 401, 'APIGW.0301');
-    assertError(await admin('GET', '/admin/faults', { token: `${ADMIN_TOKEN}x` }), 401, 'APIGW.0301');
-    assertError(await admin('GET', '/admin/faults', { token: null }), 401, 'APIGW.0301');
-    assertError(await admin('POST', '/admin/faults', { token: t.tenant.token, body: { operation: 'restart', mode: 'fail' } }), 401, 'APIGW.0301');
-    assert.deepEqual((await admin('GET', '/admin/faults')).body, { rules: [], durations: {} });
+    assertError(await admin(t, 'GET', '/admin/faults', { token: `${ADMIN_TOKEN}x` }), 401, 'APIGW.0301');
+    assertError(await admin(t, 'GET', '/admin/faults', { token: null }), 401, 'APIGW.0301');
+    assertError(await admin(t, 'POST', '/admin/faults', { token: t.tenant.token, body: { operation: 'restart', mode: 'fail' } }), 401, 'APIGW.0301');
+    assert.deepEqual((await admin(t, 'GET', '/admin/faults')).body, { rules: [], durations: {} });
   });
 });
 
 describe('fault rules', () => {
   test('the next restart of one phone fails (-6) while the other phone of the batch restarts; the one after succeeds', async () => {
     const [target, neighbour] = phones.slice(0, 2);
-    const rule = await addRule({ operation: 'restart', phone_id: target, mode: 'fail' });
-    assert.deepEqual((await admin('GET', '/admin/faults')).body.rules, [{ id: rule.id, operation: 'restart', phone_id: target, mode: 'fail', times: 1, matched: 0 }]);
+    const rule = await addFault(t, { operation: 'restart', phone_id: target, mode: 'fail' });
+    assert.deepEqual((await admin(t, 'GET', '/admin/faults')).body.rules, [{ id: rule.id, operation: 'restart', phone_id: target, mode: 'fail', times: 1, matched: 0 }]);
     const jobs = await batch('batch-restart', [target, neighbour]);
     assert.deepEqual([jobs[target].status, jobs[neighbour].status], [-1, 2]);
     assert.deepEqual([await statusOf(target), await statusOf(neighbour)], [-6, 2]);
-    assert.deepEqual((await admin('GET', '/admin/faults')).body.rules, [], 'a one-time rule is gone once used');
+    assert.deepEqual((await admin(t, 'GET', '/admin/faults')).body.rules, [], 'a one-time rule is gone once used');
     assert.equal(await restart(target), 2);
     assert.equal(await statusOf(target), 2);
   });
 
   test('a rule with times 2 fails two calls, then the operation works again', async () => {
     const phoneId = phones[2];
-    const rule = await addRule({ operation: 'restart', phone_id: phoneId, mode: 'fail', times: 2 });
+    const rule = await addFault(t, { operation: 'restart', phone_id: phoneId, mode: 'fail', times: 2 });
     assert.equal(await restart(phoneId), -1);
-    assert.equal((await admin('GET', '/admin/faults')).body.rules.find((r: { id: string }) => r.id === rule.id)?.matched, 1);
+    assert.equal((await admin(t, 'GET', '/admin/faults')).body.rules.find((r: { id: string }) => r.id === rule.id)?.matched, 1);
     assert.equal(await restart(phoneId), -1);
     assert.equal(await restart(phoneId), 2);
     assert.equal(await statusOf(phoneId), 2);
@@ -112,8 +97,8 @@ describe('fault rules', () => {
 
   test('a stop fault leaves the phone at -9, a reset fault at -5', async () => {
     const [stopped, reset] = phones.slice(3, 5);
-    await addRule({ operation: 'stop', phone_id: stopped, mode: 'fail' });
-    await addRule({ operation: 'reset', phone_id: reset, mode: 'fail' });
+    await addFault(t, { operation: 'stop', phone_id: stopped, mode: 'fail' });
+    await addFault(t, { operation: 'reset', phone_id: reset, mode: 'fail' });
     assert.equal((await batch('batch-stop', [stopped]))[stopped].status, -1);
     assert.equal((await batch('batch-reset', [reset]))[reset].status, -1);
     assert.deepEqual([await statusOf(stopped), await statusOf(reset)], [-9, -5]);
@@ -121,20 +106,20 @@ describe('fault rules', () => {
 
   test('a shell fault fails the command job; the next command runs', async () => {
     const phoneId = phones[5];
-    await addRule({ operation: 'shell', phone_id: phoneId, mode: 'fail' });
+    await addFault(t, { operation: 'shell', phone_id: phoneId, mode: 'fail' });
     const failed = await waitForJob(t, await startShell(phoneId));
-    assert.deepEqual([failed.status, failed.error_code, failed.error_msg], [-1, 'CPS.0022', 'Not available phone.']);
+    assert.deepEqual([failed.status, failed.error_code, failed.error_msg], [-1, 'CPS.0022', cpsMessage('CPS.0022')]);
     const next = await waitForJob(t, await startShell(phoneId));
     assert.deepEqual([next.status, next.execute_msg.trim()], [2, 'ok']);
   });
 
   test('a server-wide rule for every call fails each phone of the server until the rules are cleared', async () => {
     const [first, second] = phones.slice(6, 8);
-    await addRule({ operation: 'restart', server_id: serverId, mode: 'fail', times: 0 });
+    await addFault(t, { operation: 'restart', server_id: serverId, mode: 'fail', times: 0 });
     const failed = await batch('batch-restart', [first, second]);
     assert.deepEqual([failed[first].status, failed[second].status], [-1, -1]);
     assert.equal(await restart(first), -1, 'times 0 never runs out');
-    const cleared = await admin('DELETE', '/admin/faults');
+    const cleared = await admin(t, 'DELETE', '/admin/faults');
     assert.equal(cleared.status, 204);
     const restarted = await batch('batch-restart', [first, second]);
     assert.deepEqual([restarted[first].status, restarted[second].status], [2, 2]);
@@ -142,22 +127,22 @@ describe('fault rules', () => {
 
   test('a hung command job stays running until its rule is deleted, then fails', async () => {
     const phoneId = phones[8];
-    const rule = await addRule({ operation: 'shell', phone_id: phoneId, mode: 'hang' });
+    const rule = await addFault(t, { operation: 'shell', phone_id: phoneId, mode: 'hang' });
     const jobId = await startShell(phoneId);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.equal((await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs/${jobId}`)).body.status, 1);
-    assert.equal((await admin('DELETE', `/admin/faults/${rule.id}`)).status, 204);
+    assert.equal((await admin(t, 'DELETE', `/admin/faults/${rule.id}`)).status, 204);
     assert.equal((await waitForJob(t, jobId)).status, -1);
-    assertError(await admin('DELETE', `/admin/faults/${rule.id}`), 404, 'OPENCPH.ADMIN.0002');
+    assertError(await admin(t, 'DELETE', `/admin/faults/${rule.id}`), 404, 'OPENCPH.ADMIN.0002');
   });
 
   test('a hung synchronous shell times out like a command that runs too long', async () => {
     const phoneId = phones[9];
-    await addRule({ operation: 'shell', phone_id: phoneId, mode: 'hang' });
+    await addFault(t, { operation: 'shell', phone_id: phoneId, mode: 'hang' });
     const response = await call(t, 'POST', `${PHONES}/sync-commands`, { body: { command: 'shell', content: 'echo ok', phone_ids: [phoneId] } });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.deepEqual([response.body.jobs[0].status, response.body.jobs[0].error_code], [-1, 'CPS.0054']);
-    await admin('DELETE', '/admin/faults');
+    await admin(t, 'DELETE', '/admin/faults');
   });
 });
 
@@ -171,14 +156,14 @@ describe('hangs on phone lifecycle operations', () => {
   for (const { operation, action, phone, via, failure } of cases) {
     test(`a hung ${operation} keeps its job at 1 and the phone at ${via}; deleting the rule fails it (${failure})`, async () => {
       const phoneId = phones[phone];
-      const rule = await addRule({ operation, phone_id: phoneId, mode: 'hang' });
+      const rule = await addFault(t, { operation, phone_id: phoneId, mode: 'hang' });
       const body = action === 'batch-stop' ? { phone_ids: [phoneId] } : { phones: [{ phone_id: phoneId }] };
       const response = await call(t, 'POST', `${PHONES}/${action}`, { body });
       const jobId = response.body.jobs[0].job_id;
       await new Promise((resolve) => setTimeout(resolve, 300));
       assert.equal((await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs/${jobId}`)).body.status, 1);
       assert.equal(await statusOf(phoneId), via);
-      assert.equal((await admin('DELETE', `/admin/faults/${rule.id}`)).status, 204);
+      assert.equal((await admin(t, 'DELETE', `/admin/faults/${rule.id}`)).status, 204);
       const done = await waitForJob(t, jobId);
       assert.deepEqual([done.status, done.error_code], [-1, 'CPS.0022']);
       assert.equal(await statusOf(phoneId), failure);
@@ -189,14 +174,14 @@ describe('hangs on phone lifecycle operations', () => {
 
 describe('create faults on a purchase', () => {
   test('a failed phone creation leaves that phone -8 and the server abnormal; its job fails with CPS.0092', async () => {
-    await addRule({ operation: 'create', mode: 'fail' });
+    await addFault(t, { operation: 'create', mode: 'fail' });
     const bought = await call(t, 'POST', PHONES, { body: purchaseBody({ server_name: 'unlucky' }) });
     assert.equal(bought.status, 200, JSON.stringify(bought.body));
     const [job] = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${bought.body.request_id}`)).body.jobs;
     const done = await waitForJob(t, job.job_id);
-    assert.deepEqual([done.status, done.error_code, done.error_msg], [-1, 'CPS.0092', 'Create server failed.']);
+    assert.deepEqual([done.status, done.error_code, done.error_msg], [-1, 'CPS.0092', cpsMessage('CPS.0092')]);
     const [serverId] = bought.body.server_ids;
-    assert.equal((await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${serverId}`)).body.status, 2);
+    assert.equal((await serverDetail(t, serverId)).status, 2);
     const statuses = (await call(t, 'GET', `${PHONES}?server_id=${serverId}`)).body.phones.map((p: { status: number }) => p.status).sort();
     assert.deepEqual(statuses, [-8, ...Array(statuses.length - 1).fill(2)], 'exactly one phone failed, the others run');
   });
@@ -210,7 +195,7 @@ describe('server power cycle (RestartCloudPhoneServer)', () => {
     server = bought.serverIds[0];
     serverPhones = bought.phoneIds;
   });
-  const serverStatus = async () => (await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${server}`)).body.status as number;
+  const serverStatus = async () => (await serverDetail(t, server)).status as number;
   const restartServer = async () => {
     const response = await call(t, 'POST', '/v1/{project_id}/cloud-phone/servers/batch-restart', { body: { server_ids: [server] } });
     assert.equal(response.status, 200, JSON.stringify(response.body));
@@ -221,14 +206,14 @@ describe('server power cycle (RestartCloudPhoneServer)', () => {
 
   test('a hung stop holds the server at 11 (being stopped); released, the stop failed: 12, that phone -9, the others run again', async () => {
     const [hung] = serverPhones;
-    const rule = await addRule({ operation: 'stop', phone_id: hung, mode: 'hang' });
+    const rule = await addFault(t, { operation: 'stop', phone_id: hung, mode: 'hang' });
     const jobId = await restartServer();
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual([await serverStatus(), (await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs/${jobId}`)).body.status], [11, 1]);
     assert.equal(await statusOf(hung), 4);
-    await admin('DELETE', `/admin/faults/${rule.id}`);
+    await admin(t, 'DELETE', `/admin/faults/${rule.id}`);
     const done = await waitForJob(t, jobId);
-    assert.deepEqual([done.status, done.error_code, done.error_msg], [-1, 'CPS.0158', 'The server is not available for being restarted.']);
+    assert.deepEqual([done.status, done.error_code, done.error_msg], [-1, 'CPS.0158', cpsMessage('CPS.0158')]);
     assert.equal(await serverStatus(), 12);
     assert.deepEqual(await allPhones(), serverPhones.map((id) => (id === hung ? -9 : 2)));
   });
@@ -242,7 +227,7 @@ describe('server power cycle (RestartCloudPhoneServer)', () => {
 
   test('a hung start holds the server at 13 (starting); released, that phone is -6 and the server normal', async () => {
     const [, hung] = serverPhones;
-    const rule = await addRule({ operation: 'start', phone_id: hung, mode: 'hang' });
+    const rule = await addFault(t, { operation: 'start', phone_id: hung, mode: 'hang' });
     const jobId = await restartServer();
     for (const deadline = Date.now() + 10_000; (await serverStatus()) !== 13; ) {
       assert.ok(Date.now() < deadline, 'the server reaches 13');
@@ -250,7 +235,7 @@ describe('server power cycle (RestartCloudPhoneServer)', () => {
     }
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual([await serverStatus(), (await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs/${jobId}`)).body.status], [13, 1]);
-    await admin('DELETE', `/admin/faults/${rule.id}`);
+    await admin(t, 'DELETE', `/admin/faults/${rule.id}`);
     const done = await waitForJob(t, jobId);
     assert.deepEqual([done.status, done.error_code], [-1, 'CPS.0022']);
     assert.equal(await serverStatus(), 5);
@@ -258,11 +243,11 @@ describe('server power cycle (RestartCloudPhoneServer)', () => {
   });
 
   test('when no phone starts the server stays stopped (10); a restart from 10 brings it back', async () => {
-    await addRule({ operation: 'start', server_id: server, mode: 'fail', times: 0 });
+    await addFault(t, { operation: 'start', server_id: server, mode: 'fail', times: 0 });
     assert.equal((await waitForJob(t, await restartServer())).status, -1);
     assert.equal(await serverStatus(), 10);
     assert.deepEqual(await allPhones(), serverPhones.map(() => -6));
-    await admin('DELETE', '/admin/faults');
+    await admin(t, 'DELETE', '/admin/faults');
     assert.equal((await waitForJob(t, await restartServer())).status, 2);
     assert.equal(await serverStatus(), 5);
     assert.deepEqual(await allPhones(), serverPhones.map(() => 2));
@@ -279,13 +264,13 @@ describe('server power cycle (RestartCloudPhoneServer)', () => {
 describe('durations', () => {
   test('a restart takes the set time; an empty set restores the driver’s own', async () => {
     const phoneId = phones[10];
-    const set = await admin('PUT', '/admin/durations', { body: { restart: 400 } });
+    const set = await admin(t, 'PUT', '/admin/durations', { body: { restart: 400 } });
     assert.deepEqual([set.status, set.body], [200, { durations: { restart: 400 } }]);
-    assert.deepEqual((await admin('GET', '/admin/faults')).body.durations, { restart: 400 });
+    assert.deepEqual((await admin(t, 'GET', '/admin/faults')).body.durations, { restart: 400 });
     let started = Date.now();
     assert.equal(await restart(phoneId), 2);
     assert.ok(Date.now() - started >= 400, 'the restart waited');
-    assert.deepEqual((await admin('PUT', '/admin/durations', { body: {} })).body, { durations: {} });
+    assert.deepEqual((await admin(t, 'PUT', '/admin/durations', { body: {} })).body, { durations: {} });
     started = Date.now();
     assert.equal(await restart(phoneId), 2);
     assert.ok(Date.now() - started < 400, 'instant again at time scale 0');
@@ -307,20 +292,20 @@ describe('validation', () => {
       ['restart'],
     ];
     for (const body of bodies) {
-      const response = await admin('POST', '/admin/faults', { body });
+      const response = await admin(t, 'POST', '/admin/faults', { body });
       assertError(response, 400, 'OPENCPH.ADMIN.0001');
       assert.match(response.body.error_msg, /^Invalid request body: /);
     }
     const notJson = await fetch(`${t.url}/admin/faults`, { method: 'POST', headers: { 'X-Admin-Token': ADMIN_TOKEN, 'Content-Type': 'application/json' }, body: '{bad' });
     assert.deepEqual([notJson.status, (await notJson.json()).error_code], [400, 'OPENCPH.ADMIN.0001']);
-    assert.deepEqual((await admin('GET', '/admin/faults')).body.rules, []);
+    assert.deepEqual((await admin(t, 'GET', '/admin/faults')).body.rules, []);
   });
 
   test('bad durations are refused and change nothing; an unknown rule id is 404', async () => {
     for (const body of [{ shell: 100 }, { restart: -1 }, { restart: 600_001 }, { restart: 'slow' }]) {
-      assertError(await admin('PUT', '/admin/durations', { body }), 400, 'OPENCPH.ADMIN.0001');
+      assertError(await admin(t, 'PUT', '/admin/durations', { body }), 400, 'OPENCPH.ADMIN.0001');
     }
-    assert.deepEqual((await admin('GET', '/admin/faults')).body.durations, {});
-    assertError(await admin('DELETE', `/admin/faults/${UNKNOWN_ID}`), 404, 'OPENCPH.ADMIN.0002');
+    assert.deepEqual((await admin(t, 'GET', '/admin/faults')).body.durations, {});
+    assertError(await admin(t, 'DELETE', `/admin/faults/${UNKNOWN_ID}`), 404, 'OPENCPH.ADMIN.0002');
   });
 });

@@ -3,35 +3,18 @@
 // ListCloudPhoneImages, and custom images as the image of ResetCloudPhone, RestartCloudPhone and purchases.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, purchaseBody, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, phoneDetail, phoneStatus, purchaseBody, serverDetail, startTestServer, waitForJob, type ApiResponse, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
+import { ADMIN_ENV, addFault } from '../helpers/admin.ts';
+import { assertCpsError, phoneError } from '../helpers/cps.ts';
 
 const IMAGES = '/v1/{project_id}/cloud-phone/images';
 const PHONE_IMAGES = '/v1/{project_id}/cloud-phone/phone-images';
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
 const HEX32 = /^[0-9a-f]{32}$/;
 const WIRE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 /** The image of purchaseBody(): AOSP 7.0 for cloud_phone flavors. */
 const BASE = { id: '88b8449b896f3a4f0ad57222dd919899', os_name: 'AOSP7.0.0', version: 'AOSP 7.0', fingerprint: 'Huawei/monbox/HWSTF:7.0/NRD90M/20190815:user/release-keys' };
-
-/** The §5 messages of the codes these APIs answer, verbatim. */
-const MESSAGES: Record<string, string> = {
-  'CPS.0002': 'Parameter: offset or limit is invalid.',
-  'CPS.0004': 'Invalid phone id.',
-  'CPS.0005': 'Phone is not found.',
-  'CPS.0010': 'Parameter: status is invalid.',
-  'CPS.0030': 'Parameter: image_id is invalid.',
-  'CPS.0046': 'Parameter: project_id is invalid.',
-  'CPS.0116': 'Parameter: type is invalid.',
-  'CPS.0162': 'Parameter: image_name is invalid.',
-  'CPS.0165': 'The phone must be in stopped or running status.',
-  'CPS.0166': 'Phone image not found.',
-  'CPS.0174': 'Parameter: time is invalid.',
-  'CPS.0255': 'Parameter: image_id is not supported.',
-};
-
-type Target = { url: string; tenant: Tenant };
 
 let t: TestServer;
 /** B is shared with; C never is. */
@@ -43,7 +26,7 @@ let phonesB: string[];
 let phonesC: string[];
 
 before(async () => {
-  t = await startTestServer({ env: { OPENCPH_ADMIN_TOKEN: ADMIN_TOKEN } });
+  t = await startTestServer({ env: ADMIN_ENV });
   b = await t.createTenant('tenant-b');
   c = await t.createTenant('tenant-c');
   phonesA = (await buyServers(t)).phoneIds;
@@ -51,12 +34,6 @@ before(async () => {
   phonesC = (await buyServers(as(c))).phoneIds;
 });
 after(() => t.close());
-
-function assertCpsError(response: ApiResponse, status: number, code: string, context = code) {
-  assert.equal(response.status, status, `${context}: ${JSON.stringify(response.body)}`);
-  assert.deepEqual(response.body, { request_id: response.body.request_id, error_code: code, error_msg: MESSAGES[code] }, context);
-  assert.equal(response.headers.get('x-request-id'), response.body.request_id, context);
-}
 
 function assertRequestIdOnly(response: ApiResponse) {
   assert.equal(response.status, 200, JSON.stringify(response.body));
@@ -92,7 +69,7 @@ async function onImage(action: 'batch-reset' | 'batch-restart', phoneId: string,
   return { response, entry, job: entry?.job_id ? await waitForJob(target, entry.job_id) : undefined };
 }
 
-const imageOf = async (phoneId: string, target: Target = t) => (await call(target, 'GET', `${PHONES}/${phoneId}`)).body.image_id;
+const imageOf = async (phoneId: string, target: Target = t) => (await phoneDetail(target, phoneId)).image_id;
 
 /** Output of an async shell command on one phone (its job's execute_msg). */
 async function shell(phoneId: string, content: string, target: Target = t) {
@@ -144,15 +121,10 @@ describe('CreateImage (OpenCPH)', () => {
 
   test('a phone that is neither running nor stopped is refused with CPS.0165; a stopped one is fine', async () => {
     const phoneId = phonesA[14];
-    const fault = await fetch(`${t.url}/admin/faults`, {
-      method: 'POST',
-      headers: { 'X-Admin-Token': ADMIN_TOKEN, 'Content-Type': 'application/json' },
-      body: JSON.stringify({ operation: 'restart', phone_id: phoneId, mode: 'fail', times: 1 }),
-    });
-    assert.equal(fault.status, 201);
+    await addFault(t, { operation: 'restart', phone_id: phoneId, mode: 'fail', times: 1 });
     const restarted = await call(t, 'POST', `${PHONES}/batch-restart`, { body: { phones: [{ phone_id: phoneId }] } });
     await waitForJob(t, restarted.body.jobs[0].job_id);
-    assert.equal((await call(t, 'GET', `${PHONES}/${phoneId}`)).body.status, -6);
+    assert.equal(await phoneStatus(t, phoneId), -6);
     assertCpsError(await call(t, 'POST', IMAGES, { body: { phone_id: phoneId, image_name: 'broken' } }), 400, 'CPS.0165');
 
     const stopped = await call(t, 'POST', `${PHONES}/batch-stop`, { body: { phone_ids: [phonesA[13]] } });
@@ -304,7 +276,7 @@ describe('using custom images', () => {
     const { job } = await onImage('batch-reset', phonesA[4], imageId);
     assert.equal(job?.status, 2);
     assert.equal(await imageOf(phonesA[4]), imageId);
-    const listed = await call(t, 'GET', `/v1/{project_id}/cloud-phone/phones?server_id=${(await call(t, 'GET', `/v1/{project_id}/cloud-phone/phones/${phonesA[4]}`)).body.server_id}`);
+    const listed = await call(t, 'GET', `/v1/{project_id}/cloud-phone/phones?server_id=${(await phoneDetail(t, phonesA[4])).server_id}`);
     assert.equal(listed.body.phones.find((p: { phone_id: string }) => p.phone_id === phonesA[4]).image_version, BASE.version, 'the list shows the base image\'s version');
     const listing = await shell(phonesA[4], 'ls /sdcard/marker');
     assert.equal(listing.status, -1, 'the file is not on the new phone');
@@ -320,7 +292,7 @@ describe('using custom images', () => {
     const game = await buyServers(t, { server_name: 'game', server_model_name: 'physical.rx1.xlarge.cg', phone_model_name: 'rx1.cg.c15.d30.e1v1', image_id: '20032420200401a60b0003a99684b8ea' });
     const { response } = await onImage('batch-reset', game.phoneIds[0], imageId);
     assert.equal(response.status, 200, JSON.stringify(response.body));
-    assert.deepEqual(response.body.jobs, [{ phone_id: game.phoneIds[0], error_code: 'CPS.0255', error_msg: MESSAGES['CPS.0255'] }]);
+    assert.deepEqual(response.body.jobs, [phoneError(game.phoneIds[0], 'CPS.0255')]);
   });
 
   // Purchases check their image in ServerService.validateSetup, which is synchronous: it takes a custom image
@@ -328,10 +300,10 @@ describe('using custom images', () => {
   test('a purchase may name the project\'s custom image or one shared with it, not another project\'s', async () => {
     const imageId = await createImage(phonesA[7], 'for-purchase');
     const bought = await buyServers(t, { server_name: 'from-custom', image_id: imageId });
-    const server = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${bought.serverIds[0]}`)).body;
+    const server = await serverDetail(t, bought.serverIds[0]);
     assert.equal(server.status, 5);
     assert.equal(await imageOf(bought.phoneIds[0]), imageId);
-    assert.equal((await call(t, 'GET', `${PHONES}/${bought.phoneIds[0]}`)).body.status, 2);
+    assert.equal(await phoneStatus(t, bought.phoneIds[0]), 2);
 
     assertCpsError(await call(as(c), 'POST', PHONES, { body: purchaseBody({ image_id: imageId }) }), 400, 'CPS.0030', 'not shared');
     assertRequestIdOnly(await addMember(imageId, c.projectId));

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Target, type TestServer } from '../helpers/server.ts';
+import { assertCpsError } from '../helpers/cps.ts';
 
 const JOBS = '/v1/{project_id}/cloud-phone/jobs';
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
@@ -8,23 +9,7 @@ const HEX32 = /^[0-9a-f]{32}$/;
 const WIRE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const JOB_FIELDS = ['begin_time', 'end_time', 'error_code', 'error_msg', 'execute_msg', 'job_id', 'status'];
 
-/** Documented messages (spec §5) of the codes checked here. */
-const MESSAGES: Record<string, string> = {
-  'CPS.0002': 'Parameter: offset or limit is invalid.',
-  'CPS.0011': 'Job not found.',
-  'CPS.0049': 'Parameter: request_id is empty.',
-  'CPS.0050': 'Jobs related to this requestId is not found.',
-  'CPS.0161': 'Parameter: the number of request IDs has exceeded the limit.',
-  'CPS.0264': 'Parameter: request_id is invalid.',
-};
-
-type Target = { url: string; tenant: Tenant };
 type JobWire = { job_id: string; phone_id?: string; server_id?: string; node_id?: string; status: number };
-
-function assertRefused(response: ApiResponse, code: string, status = 400) {
-  assert.equal(response.status, status, JSON.stringify(response.body));
-  assert.deepEqual(response.body, { request_id: response.headers.get('x-request-id'), error_code: code, error_msg: MESSAGES[code] });
-}
 
 const showJob = (target: Target, jobId: string) => call(target, 'GET', `${JOBS}/${jobId}`);
 const listJobs = (target: Target, query: string) => call(target, 'GET', `${JOBS}?${query}`);
@@ -76,9 +61,9 @@ test('ShowJob reports a job running, then succeeded, with its times', async () =
 
 test('an unknown job and another tenant’s job get the same 404 CPS.0011', async () => {
   const [otherJob] = jobIds(await listJobs(other, `request_id=${otherPurchase.requestId}`));
-  assertRefused(await showJob(t, UNKNOWN_ID), 'CPS.0011', 404);
-  assertRefused(await showJob(t, otherJob), 'CPS.0011', 404);
-  assertRefused(await showJob(t, 'not-a-job-id'), 'CPS.0011', 404);
+  assertCpsError(await showJob(t, UNKNOWN_ID), 404, 'CPS.0011');
+  assertCpsError(await showJob(t, otherJob), 404, 'CPS.0011');
+  assertCpsError(await showJob(t, 'not-a-job-id'), 404, 'CPS.0011');
   assert.equal((await showJob(other, otherJob)).status, 200);
 });
 
@@ -126,19 +111,19 @@ test('ListJobs by request_ids lists the jobs of every request; request_ids wins 
 
 test('ListJobs refuses a missing, malformed or excessive request id list', async () => {
   const twentyOne = Array.from({ length: 21 }, (_, i) => i.toString(16).padStart(32, '0'));
-  assertRefused(await listJobs(t, `request_ids=${twentyOne.join(',')}`), 'CPS.0161');
-  assertRefused(await listJobs(t, `request_ids=${twentyOne.slice(1).join(',')}`), 'CPS.0050');
+  assertCpsError(await listJobs(t, `request_ids=${twentyOne.join(',')}`), 400, 'CPS.0161');
+  assertCpsError(await listJobs(t, `request_ids=${twentyOne.slice(1).join(',')}`), 400, 'CPS.0050');
   for (const query of ['request_id=not-a-request-id', `request_ids=${purchase.requestId},xyz`, `request_id=${purchase.requestId.toUpperCase()}`]) {
-    assertRefused(await listJobs(t, query), 'CPS.0264');
+    assertCpsError(await listJobs(t, query), 400, 'CPS.0264');
   }
-  for (const query of ['', 'request_id=', 'request_ids=', 'limit=10']) assertRefused(await listJobs(t, query), 'CPS.0049');
+  for (const query of ['', 'request_id=', 'request_ids=', 'limit=10']) assertCpsError(await listJobs(t, query), 400, 'CPS.0049');
 });
 
 test('ListJobs: an unknown request or another tenant’s request is CPS.0050, on any page', async () => {
   for (const requestId of [UNKNOWN_ID, otherPurchase.requestId]) {
-    assertRefused(await listJobs(t, `request_id=${requestId}`), 'CPS.0050');
-    assertRefused(await listJobs(t, `request_id=${requestId}&offset=1`), 'CPS.0050');
-    assertRefused(await listJobs(t, `request_ids=${requestId}`), 'CPS.0050');
+    assertCpsError(await listJobs(t, `request_id=${requestId}`), 400, 'CPS.0050');
+    assertCpsError(await listJobs(t, `request_id=${requestId}&offset=1`), 400, 'CPS.0050');
+    assertCpsError(await listJobs(t, `request_ids=${requestId}`), 400, 'CPS.0050');
   }
 });
 
@@ -154,7 +139,7 @@ test('ListJobs pages with offset and limit (1–100)', async () => {
   assert.deepEqual(past.body.jobs, []);
   assert.deepEqual(jobIds(await listJobs(t, `request_id=${restarted.requestId}&limit=100`)), all);
   for (const query of ['limit=101', 'limit=0', 'offset=-1', 'offset=x']) {
-    assertRefused(await listJobs(t, `request_id=${restarted.requestId}&${query}`), 'CPS.0002');
+    assertCpsError(await listJobs(t, `request_id=${restarted.requestId}&${query}`), 400, 'CPS.0002');
   }
   await Promise.all(restarted.jobIds.map((jobId) => waitForJob(t, jobId)));
 });

@@ -1,35 +1,25 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
+import { call, phoneStatus, startTestServer, type Target, type TestServer } from '../helpers/server.ts';
+import { ADMIN_ENV, setDurations } from '../helpers/admin.ts';
 import { assertKpError, createBody, createInstances, instanceRows, waitRunning, waitTask } from '../helpers/koophone.ts';
 
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
 const HEX32 = /^[0-9a-f]{32}$/;
 
 let t: TestServer;
-let other: { url: string; tenant: Tenant };
+let other: Target;
 /** Instances of the default tenant, created once; tests that change state use their own. */
 let shared: string[];
 
 before(async () => {
-  t = await startTestServer({ env: { OPENCPH_ADMIN_TOKEN: ADMIN_TOKEN, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
+  t = await startTestServer({ env: { ...ADMIN_ENV, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
   other = { url: t.url, tenant: await t.createTenant('tenant-b') };
   shared = await createInstances(t, { count: 2, instanceNamePrefix: 'shared' });
 });
 after(() => t.close());
 
-const phoneStatus = async (phoneId: string) => (await call(t, 'GET', `${PHONES}/${phoneId}`)).body.status;
 const phoneOf = async (instanceId: string): Promise<string> => (await instanceRows(t, [instanceId])).get(instanceId).phone_id;
-
-async function admin(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { 'X-Admin-Token': ADMIN_TOKEN, ...(body !== undefined && { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  assert.ok(response.status < 300, await response.text());
-}
 
 /** Runs a shell command synchronously on one instance; its output. */
 async function shell(instanceId: string, command: string): Promise<string> {
@@ -262,7 +252,7 @@ describe('commands', () => {
     const stoppedPhone = await phoneOf(stopped);
     const stop = await call(t, 'POST', `${PHONES}/batch-stop`, { body: { phone_ids: [stoppedPhone] } });
     assert.equal(stop.status, 200);
-    while ((await phoneStatus(stoppedPhone)) !== 8) await new Promise((resolve) => setTimeout(resolve, 20));
+    while ((await phoneStatus(t, stoppedPhone)) !== 8) await new Promise((resolve) => setTimeout(resolve, 20));
     const response = await call(t, 'POST', '/v1/instances/async-command', { body: { command: 'getprop ro.build.version.release', instance_ids: [running, stopped] } });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     const { task_id: taskId, cmd_jobs: cmdJobs } = response.body.data;
@@ -298,21 +288,21 @@ describe('BatchReset', () => {
     const [id] = await createInstances(t, { instanceNamePrefix: 'reset' });
     const phoneId = await phoneOf(id);
     await shell(id, 'echo kept > /data/local/tmp/user.txt');
-    await admin('PUT', '/admin/durations', { reset: 300 });
+    await setDurations(t, { reset: 300 });
     try {
       const response = await call(t, 'POST', '/v1/instances/batch-reset', { body: { instance_ids: [id] } });
       assert.equal(response.status, 200, JSON.stringify(response.body));
       assert.equal(response.body.error_msg, 'ok');
       assert.match(response.body.data.task_id, /^RM_[0-9a-f]{32}$/);
       assert.equal(response.body.data.cmd_jobs[0].instance_id, id);
-      assert.equal(await phoneStatus(phoneId), 3);
+      assert.equal(await phoneStatus(t, phoneId), 3);
       assert.equal((await instanceRows(t, [id])).get(id).running_status, 4);
       const [job] = await waitTask(t, response.body.data.task_id);
       assert.deepEqual([job.status, job.error_code], [2, '']);
     } finally {
-      await admin('PUT', '/admin/durations', {});
+      await setDurations(t, {});
     }
-    assert.equal(await phoneStatus(phoneId), 2);
+    assert.equal(await phoneStatus(t, phoneId), 2);
     assert.match(await shell(id, 'ls /data/local/tmp/user.txt'), /No such file/);
   });
 
@@ -320,7 +310,7 @@ describe('BatchReset', () => {
     const [frozen, busy, fine] = await createInstances(t, { count: 3, instanceNamePrefix: 'resetmix' });
     await t.server.store.db.updateTable('instances').set({ frozen: true }).where('id', '=', frozen).execute();
     const busyPhone = await phoneOf(busy);
-    await admin('PUT', '/admin/durations', { restart: 500 });
+    await setDurations(t, { restart: 500 });
     try {
       await call(t, 'POST', `${PHONES}/batch-restart`, { body: { phones: [{ phone_id: busyPhone }] } });
       const response = await call(t, 'POST', '/v1/instances/batch-reset', { body: { instance_ids: [frozen, busy, fine] } });
@@ -329,7 +319,7 @@ describe('BatchReset', () => {
       assert.deepEqual(jobs.map((job) => [job.status, job.error_code]), [[-1, 'KOOPHONE.API.2004'], [-1, 'CPS.0165'], [2, '']]);
       assert.equal(jobs[0].error_msg, 'the instance already frozen.');
     } finally {
-      await admin('PUT', '/admin/durations', {});
+      await setDurations(t, {});
     }
   });
 });
@@ -371,7 +361,7 @@ describe('AssignInstance and UnassignInstance', () => {
     assert.deepEqual([row.assign_status, row.assign_user], [0, '']);
     const [job] = await waitTask(t, response.body.data.task_id);
     assert.equal(job.status, 2);
-    assert.equal(await phoneStatus(phoneId), 2);
+    assert.equal(await phoneStatus(t, phoneId), 2);
     assert.match(await shell(id, 'ls /data/local/tmp/user.txt'), /No such file/);
     assertKpError(await unassign('1008600000104285462'), 200, 'KOOPHONE.API.2210');
     // The document's example sends user_id as a number.
@@ -384,17 +374,17 @@ describe('AssignInstance and UnassignInstance', () => {
     const phoneId = await phoneOf(id);
     await call(t, 'POST', '/v1/instances/assign', { body: { user_instances: [{ instance_id: id, user_id: 'u1' }] } });
     await shell(id, 'echo mine > /data/local/tmp/user.txt');
-    await admin('PUT', '/admin/durations', { restart: 300 });
+    await setDurations(t, { restart: 300 });
     try {
       await call(t, 'POST', `${PHONES}/batch-restart`, { body: { phones: [{ phone_id: phoneId }] } });
       const response = await call(t, 'POST', '/v1/instances/unassign', { body: { user_instances: [{ instance_id: id, user_id: 'u1' }] } });
       assert.equal(response.status, 200, JSON.stringify(response.body));
-      assert.equal(await phoneStatus(phoneId), 4, 'the restart goes on');
+      assert.equal(await phoneStatus(t, phoneId), 4, 'the restart goes on');
       assert.equal((await waitTask(t, response.body.data.task_id))[0].status, 2);
     } finally {
-      await admin('PUT', '/admin/durations', {});
+      await setDurations(t, {});
     }
-    assert.equal(await phoneStatus(phoneId), 2);
+    assert.equal(await phoneStatus(t, phoneId), 2);
     assert.match(await shell(id, 'ls /data/local/tmp/user.txt'), /No such file/);
   });
 });
@@ -403,17 +393,17 @@ describe('BatchRebootInstance', () => {
   test('restarts running instances through CPH; all must be running (5005), none frozen (2004)', async () => {
     const [first, second] = await createInstances(t, { count: 2, instanceNamePrefix: 'reboot' });
     const [firstPhone, secondPhone] = [await phoneOf(first), await phoneOf(second)];
-    await admin('PUT', '/admin/durations', { restart: 300 });
+    await setDurations(t, { restart: 300 });
     try {
       const response = await call(t, 'POST', '/v1/instances/reboot', { body: { instance_ids: [first] } });
       assert.deepEqual([response.status, response.body], [200, { error_code: '0', error_msg: 'OK' }]);
-      assert.equal(await phoneStatus(firstPhone), 4);
+      assert.equal(await phoneStatus(t, firstPhone), 4);
       assert.equal((await instanceRows(t, [first])).get(first).running_status, 4);
       // The first is restarting: a request naming it restarts nothing.
       assertKpError(await call(t, 'POST', '/v1/instances/reboot', { body: { instance_ids: [second, first] } }), 400, 'KOOPHONE.API.5005');
-      assert.equal(await phoneStatus(secondPhone), 2);
+      assert.equal(await phoneStatus(t, secondPhone), 2);
     } finally {
-      await admin('PUT', '/admin/durations', {});
+      await setDurations(t, {});
     }
     await waitRunning(t, [first]);
     await t.server.store.db.updateTable('instances').set({ frozen: true }).where('id', '=', second).execute();
@@ -432,7 +422,7 @@ describe('DeleteInstance', () => {
     assert.deepEqual([response.status, response.body], [200, { data: null, error_code: '0', error_msg: 'OK' }]);
     assert.equal((await instanceRows(t, [id])).size, 0);
     assertKpError(await call(t, 'POST', '/v1/instances/batch-query-status', { body: { instance_ids: [id] } }), 401, 'KOOPHONE.API.1001');
-    while ((await phoneStatus(phoneId)) !== 2) await new Promise((resolve) => setTimeout(resolve, 20));
+    while ((await phoneStatus(t, phoneId)) !== 2) await new Promise((resolve) => setTimeout(resolve, 20));
     // The next order takes the freed phone, wiped.
     const [next] = await createInstances(t, { instanceNamePrefix: 'delete' });
     assert.equal(await phoneOf(next), phoneId);

@@ -5,6 +5,7 @@ import { assertKpError, createInstances, instanceRows } from '../helpers/koophon
 import { StreamClient, dataState, deviceToken, readyInstance, waitDataState } from '../helpers/koophone-stream.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
+const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const COMBINATIONS = ['MOBILE_NETWORK', 'WIFI', 'WIRED'].flatMap((network_type) => ['H264', 'H265'].map((encoding_type) => ({ network_type, encoding_type })));
 
@@ -14,7 +15,7 @@ let t: TestServer;
 let other: { url: string; tenant: Tenant };
 
 before(async () => {
-  t = await startTestServer({ clock: { now: () => new Date(Date.now() + offset) }, env: { OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
+  t = await startTestServer({ clock: { now: () => new Date(Date.now() + offset) }, env: { OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0', OPENCPH_ADMIN_TOKEN: ADMIN_TOKEN } });
   other = { url: t.url, tenant: await t.createTenant('tenant-b') };
 });
 after(() => t.close());
@@ -141,7 +142,7 @@ describe('signalling', () => {
     assert.equal(hello.json.type, 'hello');
     assert.deepEqual(
       [hello.json.instance_id, hello.json.device_id, hello.json.format, hello.json.network_type, hello.json.encoding_type, hello.json.definition, hello.json.fps, hello.json.frame_rate, hello.json.code_rate],
-      [id, deviceId, 'image/png', 'WIFI', 'H264', '720P', 60, 10, 4000],
+      [id, deviceId, 'image/png', 'WIFI', 'H264', '720P', 60, 20, 4000],
     );
     for (const { frame } of fast.frames.slice(0, 3)) {
       assert.deepEqual(frame!.subarray(0, 8), PNG_SIGNATURE);
@@ -155,14 +156,14 @@ describe('signalling', () => {
     await waitDataState(t, id, 2);
     assert.equal((await instanceRows(t, [id])).get(id).login_status, 0);
 
-    // 30 fps streams at 5 frames a second, 60 fps at 10.
+    // 30 fps streams at 10 frames a second, 60 fps at 20.
     assert.equal((await config(30)).body.error_code, '0');
     const slow = await StreamClient.open(url);
     const gap30 = await frameGap(slow, 8);
-    assert.equal(slow.received[0].json.frame_rate, 5);
+    assert.equal(slow.received[0].json.frame_rate, 10);
     slow.close();
-    assert.ok(gap60 > 50 && gap60 < 160, `60 fps: ${gap60} ms between frames`);
-    assert.ok(gap30 > 130 && gap30 < 320, `30 fps: ${gap30} ms between frames`);
+    assert.ok(gap60 > 25 && gap60 < 80, `60 fps: ${gap60} ms between frames`);
+    assert.ok(gap30 > 65 && gap30 < 160, `30 fps: ${gap30} ms between frames`);
     await waitDataState(t, id, 2);
   });
 
@@ -177,7 +178,7 @@ describe('signalling', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
     const update = client.received.find((message) => message.json?.type === 'config')!.json;
-    assert.deepEqual([update.fps, update.frame_rate, update.code_rate], [60, 10, 2000]);
+    assert.deepEqual([update.fps, update.frame_rate, update.code_rate], [60, 20, 2000]);
     client.close();
     await waitDataState(t, id, 2);
   });
@@ -196,6 +197,48 @@ describe('signalling', () => {
     const plain = await fetch(url.replace(/^ws/, 'http'));
     assert.equal(plain.status, 426);
     assert.equal(await dataState(t, id), 2);
+  });
+});
+
+describe('screen capture', () => {
+  /** Fault rules (the admin API): a rule's id. */
+  async function fault(rule: Record<string, unknown>): Promise<string> {
+    const response = await fetch(`${t.url}/admin/faults`, { method: 'POST', headers: { 'X-Admin-Token': ADMIN_TOKEN, 'Content-Type': 'application/json' }, body: JSON.stringify(rule) });
+    assert.equal(response.status, 201);
+    return (await response.json()).id;
+  }
+  const unfault = (id: string) => fetch(`${t.url}/admin/faults/${id}`, { method: 'DELETE', headers: { 'X-Admin-Token': ADMIN_TOKEN } });
+
+  test('frames follow the screen; a stuck screenshot repeats the last frame, a failing one closes the stream with 1011', async () => {
+    const id = await readyInstance(t, 'user-capture');
+    const phoneId = (await instanceRows(t, [id])).get(id).phone_id;
+    const client = await StreamClient.open((await deviceToken(t, id)).url);
+    const [home] = await client.waitFrames(1);
+    const started = await call(t, 'POST', '/v1/instances/sync-command', { body: { command: 'am start -n com.android.settings/.Settings', instance_ids: [id] } });
+    assert.equal(started.body.data.cmd_results[0].status, 2, JSON.stringify(started.body));
+    const count = client.frames.length;
+    const [app] = (await client.waitFrames(count + 3)).slice(-1);
+    assert.notDeepEqual(app.frame, home.frame, 'the app in front shows in the frames');
+
+    // Stuck: the frames keep coming, the same picture; the stream still ends at once when asked.
+    const stuck = await fault({ operation: 'screenshot', phone_id: phoneId, mode: 'hang' });
+    try {
+      await call(t, 'POST', '/v1/instances/sync-command', { body: { command: 'input keyevent KEYCODE_HOME; am force-stop com.android.settings', instance_ids: [id] } });
+      const seen = client.frames.length;
+      for (const { frame } of (await client.waitFrames(seen + 4)).slice(seen)) assert.deepEqual(frame, app.frame);
+      client.close();
+      assert.equal((await client.closed).code, 1000);
+      await waitDataState(t, id, 2);
+    } finally {
+      await unfault(stuck);
+    }
+
+    // Failing: the stream closes with 1011 before any frame, and the instance is back to "data loaded".
+    await fault({ operation: 'screenshot', phone_id: phoneId, mode: 'fail' });
+    const failing = await StreamClient.open((await deviceToken(t, id)).url);
+    assert.deepEqual(await failing.closed, { code: 1011, reason: 'the phone screen cannot be captured' });
+    assert.equal(failing.frames.length, 0);
+    await waitDataState(t, id, 2);
   });
 });
 

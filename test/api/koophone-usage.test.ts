@@ -1,5 +1,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as tar from 'tar';
 import { call, startTestServer, waitForJob, type Tenant, type TestServer } from '../helpers/server.ts';
 import { assertKpError, createInstances, instanceRows, waitTask } from '../helpers/koophone.ts';
 import { StreamClient, dataState, deviceToken, readyInstance, waitDataState } from '../helpers/koophone-stream.ts';
@@ -51,6 +55,20 @@ async function phoneShell(target: Target, phoneId: string, content: string): Pro
 }
 
 const rowOf = async (target: Target, id: string) => (await instanceRows(target, [id])).get(id);
+
+/** Member paths of an instance's backup in the object store. */
+async function backupMembers(instanceId: string): Promise<string[]> {
+  const dir = await mkdtemp(join(tmpdir(), 'opencph-test-backup-'));
+  try {
+    const file = join(dir, 'backup.tar');
+    await t.server.services.commandDeps.objects.download('opencph-koophone', `backups/${t.tenant.projectId}/${instanceId}.tar`, file);
+    const paths: string[] = [];
+    await tar.t({ file, strict: true, onReadEntry: (entry) => paths.push(entry.path) });
+    return paths;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** Polls ShowProgress until `status`; every status seen on the way. */
 async function waitProgress(target: Target, userId: string, instanceId: string, status: number, timeoutMs = 10_000): Promise<number[]> {
@@ -165,6 +183,9 @@ describe('BatchBackupInstances', () => {
     assert.match(row.backup_time, LIST_TIME);
     assert.equal(await dataState(t, id), 0);
     assert.ok(await t.server.services.commandDeps.objects.stat('opencph-koophone', `backups/${t.tenant.projectId}/${id}.tar`));
+    // All of /data: the system's /data/user/0 link too, which the restore puts back over the wiped phone's own.
+    const members = await backupMembers(id);
+    assert.ok(['data/', 'data/user/0', 'data/local/tmp/kp/file.txt'].every((path) => members.includes(path)), members.join(' '));
     // The released phone runs again, without the user's data.
     assert.equal((await call(t, 'GET', `${PHONES}/${phoneId}`)).body.status, 2);
     assert.match(await phoneShell(t, phoneId, 'cat /data/local/tmp/kp/file.txt'), /No such file/);

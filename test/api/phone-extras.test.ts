@@ -2,32 +2,15 @@
 // (`POST …/phones/batch-connection`) and ExpandPhoneDataVolumeSize (`POST …/phones/expand-volume`).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, phoneDetail, phonesOf, serverDetail, startTestServer, waitForJob, type Target, type TestServer } from '../helpers/server.ts';
+import { assertCpsError, phoneError } from '../helpers/cps.ts';
 
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
 const CONNECTION = `${PHONES}/batch-connection`;
 const EXPAND = `${PHONES}/expand-volume`;
 
-const MESSAGES: Record<string, string> = {
-  'CPS.0004': 'Invalid phone id.',
-  'CPS.0005': 'Phone is not found.',
-  'CPS.0009': 'Parameter: phone_id list is empty.',
-  'CPS.0053': 'No permission to request resources. Phone is frozen.',
-  'CPS.0077': 'Parameter: phones list is invalid.',
-  'CPS.0080': 'Parameter: phone_ids is invalid.',
-  'CPS.0116': 'Parameter: type is invalid.',
-  'CPS.0141': 'Phone is not in running status.',
-  'CPS.0165': 'The phone must be in stopped or running status.',
-  'CPS.0190': 'The number of phones exceeds the limit.',
-  'CPS.0195': 'Encode server is frozen, no permission to request resources.',
-  'CPS.0208': 'Encode server is not in running status, not allowed to request resources.',
-  'CPS.0213': 'Phone is creating.',
-};
-
 const HEX32 = /^[0-9a-f]{32}$/;
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
-
-type Target = { url: string; tenant: Tenant };
 
 let t: TestServer;
 let other: Target;
@@ -38,10 +21,8 @@ let otherPhone: string;
 
 /** Buys one server and returns its phones in slot order. */
 async function buy(target: Target, overrides: Record<string, unknown> = {}) {
-  const { serverIds } = await buyServers(target, overrides);
-  const listed = await call(target, 'GET', `${PHONES}?server_id=${serverIds[0]}`);
-  const phones = [...listed.body.phones].sort((a, b) => a.phone_name.localeCompare(b.phone_name)).map((phone) => phone.phone_id as string);
-  return { serverId: serverIds[0], phones };
+  const [serverId] = (await buyServers(target, overrides)).serverIds;
+  return { serverId, phones: (await phonesOf(target, serverId)).map((phone) => phone.phone_id as string) };
 }
 
 before(async () => {
@@ -53,18 +34,10 @@ before(async () => {
 });
 after(() => t.close());
 
-function assertCpsError(response: ApiResponse, code: string, context = code) {
-  assert.equal(response.status, 400, `${context}: ${JSON.stringify(response.body)}`);
-  assert.deepEqual(response.body, { request_id: response.body.request_id, error_code: code, error_msg: MESSAGES[code] }, context);
-}
-
-const itemError = (phoneId: string, code: string) => ({ phone_id: phoneId, error_code: code, error_msg: MESSAGES[code] });
-
 /** No API puts a phone in these states (or not in one step): they are set in the store. */
 const setStatus = (id: string, status: number) => t.server.store.db.updateTable('phones').set({ status }).where('id', '=', id).execute();
 
-const detail = async (phoneId: string) => (await call(t, 'GET', `${PHONES}/${phoneId}`)).body;
-const volumeSize = async (phoneId: string) => (await detail(phoneId)).volumes[0].volume_size as number;
+const volumeSize = async (phoneId: string) => (await phoneDetail(t, phoneId)).volumes[0].volume_size as number;
 
 async function connect(body: unknown, target: Target = t) {
   const response = await call(target, 'POST', CONNECTION, { body });
@@ -75,7 +48,7 @@ async function connect(body: unknown, target: Target = t) {
 
 describe('BatchShowPhoneConnectInfos', () => {
   test('each running phone: its server address, the port of the client kind, and a new session', async () => {
-    const server = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${plain.serverId}`)).body;
+    const server = await serverDetail(t, plain.serverId);
     const [first, second] = plain.phones;
     const before = Date.now();
     const app = await connect({ phone_ids: [first, second], client_type: 'ANDROID' });
@@ -94,9 +67,9 @@ describe('BatchShowPhoneConnectInfos', () => {
     assert.notEqual(app.connect_infos[0].access_info.session_id, app.connect_infos[1].access_info.session_id);
 
     // The same IPs as the phone's access infos in its detail (the second port is public).
-    const phoneDetail = await detail(first);
-    assert.equal(app.connect_infos[0].access_info.intranet_ip, phoneDetail.access_infos[0].server_ip);
-    assert.equal(app.connect_infos[0].access_info.access_ip, phoneDetail.access_infos[1].public_ip);
+    const phone = await phoneDetail(t, first);
+    assert.equal(app.connect_infos[0].access_info.intranet_ip, phone.access_infos[0].server_ip);
+    assert.equal(app.connect_infos[0].access_info.access_ip, phone.access_infos[1].public_ip);
 
     for (const clientType of ['H5_PC', 'H5_MOBILE']) {
       const h5 = await connect({ phone_ids: [first], client_type: clientType });
@@ -125,7 +98,7 @@ describe('BatchShowPhoneConnectInfos', () => {
       await db.updateTable('encode_servers').set({ status: 4 }).where('id', '=', bySlot(2).encode_server_id).execute();
       const refused = await connect({ phone_ids: [first, second, encoded.phones[2]], client_type: 'ANDROID' });
       // Slot 3 is on the first address again, so its encoding server is the first's.
-      assert.deepEqual(refused.errors, [itemError(first, 'CPS.0208'), itemError(second, 'CPS.0195'), itemError(encoded.phones[2], 'CPS.0208')]);
+      assert.deepEqual(refused.errors, [phoneError(first, 'CPS.0208'), phoneError(second, 'CPS.0195'), phoneError(encoded.phones[2], 'CPS.0208')]);
       assert.deepEqual(refused.connect_infos, []);
     } finally {
       await db.updateTable('encode_servers').set({ status: 1 }).where('server_id', '=', encoded.serverId).execute();
@@ -138,12 +111,12 @@ describe('BatchShowPhoneConnectInfos', () => {
       await Promise.all([setStatus(stopped, 8), setStatus(creating, 1), setStatus(frozen, 6)]);
       const result = await connect({ phone_ids: ['1234567b8bab40ffb711234cb8654321z', UNKNOWN_ID, otherPhone, stopped, creating, frozen, running], client_type: 'ANDROID' });
       assert.deepEqual(result.errors, [
-        itemError('1234567b8bab40ffb711234cb8654321z', 'CPS.0004'),
-        itemError(UNKNOWN_ID, 'CPS.0005'),
-        itemError(otherPhone, 'CPS.0005'),
-        itemError(stopped, 'CPS.0141'),
-        itemError(creating, 'CPS.0213'),
-        itemError(frozen, 'CPS.0053'),
+        phoneError('1234567b8bab40ffb711234cb8654321z', 'CPS.0004'),
+        phoneError(UNKNOWN_ID, 'CPS.0005'),
+        phoneError(otherPhone, 'CPS.0005'),
+        phoneError(stopped, 'CPS.0141'),
+        phoneError(creating, 'CPS.0213'),
+        phoneError(frozen, 'CPS.0053'),
       ]);
       assert.deepEqual(result.connect_infos.map((info) => info.phone_id), [running]);
     } finally {
@@ -165,7 +138,7 @@ describe('BatchShowPhoneConnectInfos', () => {
       [{ phone_ids: phoneIds, client_type: 'android' }, 'CPS.0116'],
       [[phoneIds], 'CPS.0080'],
     ];
-    for (const [body, code] of cases) assertCpsError(await call(t, 'POST', CONNECTION, { body }), code, JSON.stringify(body).slice(0, 80));
+    for (const [body, code] of cases) assertCpsError(await call(t, 'POST', CONNECTION, { body }), 400, code, JSON.stringify(body).slice(0, 80));
     assert.equal((await connect({ phone_ids: plain.phones.slice(0, 10), client_type: 'WINDOWS' })).connect_infos.length, 10);
   });
 });
@@ -175,7 +148,7 @@ describe('ExpandPhoneDataVolumeSize', () => {
     const [phoneId, stopped] = plain.phones.slice(6, 8);
     await setStatus(stopped, 8);
     assert.deepEqual([await volumeSize(phoneId), await volumeSize(stopped)], [46, 46]);
-    const before = await detail(phoneId);
+    const before = await phoneDetail(t, phoneId);
     await new Promise((resolve) => setTimeout(resolve, 1100)); // update_time has a resolution of one second
     const response = await call(t, 'POST', EXPAND, { body: { phones: [{ phone_id: phoneId, new_size: 100 }, { phone_id: stopped, new_size: 46 }] } });
     assert.equal(response.status, 200, JSON.stringify(response.body));
@@ -185,11 +158,11 @@ describe('ExpandPhoneDataVolumeSize', () => {
       assert.deepEqual(Object.keys(job).sort(), ['job_id', 'phone_id']);
       assert.equal((await waitForJob(t, job.job_id)).status, 2);
     }
-    const after = await detail(phoneId);
+    const after = await phoneDetail(t, phoneId);
     assert.equal(after.volumes[0].volume_size, 100);
     assert.equal(after.status, 2);
     assert.notEqual(after.volumes[0].update_time, before.volumes[0].update_time);
-    assert.deepEqual([await volumeSize(stopped), (await detail(stopped)).status], [46, 8]);
+    assert.deepEqual([await volumeSize(stopped), (await phoneDetail(t, stopped)).status], [46, 8]);
     const listed = await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${response.body.request_id}`);
     assert.deepEqual(listed.body.jobs.map((job: { phone_id: string }) => job.phone_id), [phoneId, stopped]);
     await setStatus(stopped, 2);
@@ -238,23 +211,23 @@ describe('ExpandPhoneDataVolumeSize', () => {
       assert.equal(response.status, 200, JSON.stringify(response.body));
       const jobs = response.body.jobs;
       assert.deepEqual(jobs.slice(0, 7), [
-        itemError('x', 'CPS.0004'),
-        itemError(UNKNOWN_ID, 'CPS.0005'),
-        itemError(otherPhone, 'CPS.0005'),
-        itemError(smaller, 'CPS.0077'),
-        itemError(busy, 'CPS.0165'),
-        itemError(creating, 'CPS.0213'),
-        itemError(frozen, 'CPS.0053'),
+        phoneError('x', 'CPS.0004'),
+        phoneError(UNKNOWN_ID, 'CPS.0005'),
+        phoneError(otherPhone, 'CPS.0005'),
+        phoneError(smaller, 'CPS.0077'),
+        phoneError(busy, 'CPS.0165'),
+        phoneError(creating, 'CPS.0213'),
+        phoneError(frozen, 'CPS.0053'),
       ]);
       assert.match(jobs[7].job_id, HEX32);
-      assert.deepEqual(jobs[8], itemError(twice, 'CPS.0077'), 'less than what the same request already asked for');
+      assert.deepEqual(jobs[8], phoneError(twice, 'CPS.0077'), 'less than what the same request already asked for');
       assert.equal((await waitForJob(t, jobs[7].job_id)).status, 2);
     } finally {
       await Promise.all([busy, creating, frozen].map((id) => setStatus(id, 2)));
     }
     assert.deepEqual(await Promise.all([smaller, busy, creating, frozen].map(volumeSize)), [46, 46, 46, 46]);
     assert.equal(await volumeSize(twice), 80);
-    assert.equal((await call(other, 'GET', `${PHONES}/${otherPhone}`)).body.volumes[0].volume_size, 46, 'the other project\'s phone was not touched');
+    assert.equal((await phoneDetail(other, otherPhone)).volumes[0].volume_size, 46, 'the other project\'s phone was not touched');
   });
 
   test('a missing, empty, oversized or malformed list is refused whole and changes nothing', async () => {
@@ -272,7 +245,7 @@ describe('ExpandPhoneDataVolumeSize', () => {
       [{ phones: Array.from({ length: 101 }, () => ({ phone_id: phoneId, new_size: 50 })) }, 'CPS.0190'],
       [[{ phone_id: phoneId, new_size: 50 }], 'CPS.0077'],
     ];
-    for (const [body, code] of cases) assertCpsError(await call(t, 'POST', EXPAND, { body }), code, JSON.stringify(body).slice(0, 80));
+    for (const [body, code] of cases) assertCpsError(await call(t, 'POST', EXPAND, { body }), 400, code, JSON.stringify(body).slice(0, 80));
     assert.equal(await volumeSize(phoneId), 46);
   });
 });

@@ -1,6 +1,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, purchaseBody, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, phoneStatus, purchaseBody, serverDetail, setPhoneStatus, startTestServer, waitForJobs, type Target, type TestServer } from '../helpers/server.ts';
+import { assertCpsError, phoneError } from '../helpers/cps.ts';
 
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
 const RESTART = `${PHONES}/batch-restart`;
@@ -15,36 +16,7 @@ const HEX32 = /^[0-9a-f]{32}$/;
 const WIRE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const PHONE_STATUSES = [0, 1, 2, 3, 4, 6, 7, 8, -5, -6, -7, -8, -9];
 
-/** Documented messages (spec §5) of the codes checked here. */
-const MESSAGES: Record<string, string> = {
-  'CPS.0002': 'Parameter: offset or limit is invalid.',
-  'CPS.0004': 'Invalid phone id.',
-  'CPS.0005': 'Phone is not found.',
-  'CPS.0009': 'Parameter: phone_id list is empty.',
-  'CPS.0010': 'Parameter: status is invalid.',
-  'CPS.0050': 'Jobs related to this requestId is not found.',
-  'CPS.0053': 'No permission to request resources. Phone is frozen.',
-  'CPS.0077': 'Parameter: phones list is invalid.',
-  'CPS.0078': 'Parameter: Property is invalid.',
-  'CPS.0116': 'Parameter: type is invalid.',
-  'CPS.0165': 'The phone must be in stopped or running status.',
-  'CPS.0166': 'Phone image not found.',
-  'CPS.0190': 'The number of phones exceeds the limit.',
-  'CPS.0213': 'Phone is creating.',
-  'CPS.0255': 'Parameter: image_id is not supported.',
-};
-
-type Target = { url: string; tenant: Tenant };
 type Bought = Awaited<ReturnType<typeof buyServers>>;
-
-function assertRefused(response: ApiResponse, code: string, status = 400) {
-  assert.equal(response.status, status, JSON.stringify(response.body));
-  assert.deepEqual(response.body, { request_id: response.headers.get('x-request-id'), error_code: code, error_msg: MESSAGES[code] });
-}
-
-function itemError(phoneId: string, code: string) {
-  return { phone_id: phoneId, error_code: code, error_msg: MESSAGES[code] };
-}
 
 /** The Luhn check that a real IMEI's 15th digit satisfies. */
 function luhnValid(digits: string): boolean {
@@ -58,11 +30,6 @@ function luhnValid(digits: string): boolean {
 const list = (target: Target, query = '') => call(target, 'GET', `${PHONES}?${query}`);
 const detail = (target: Target, phoneId: string) => call(target, 'GET', `${PHONES}/${phoneId}`);
 const restart = (target: Target, body: unknown) => call(target, 'POST', RESTART, { body });
-const statusOf = async (target: Target, phoneId: string) => (await detail(target, phoneId)).body.status;
-
-async function waitForJobs(target: Target, entries: Array<{ job_id?: string }>) {
-  return Promise.all(entries.filter((entry) => entry.job_id).map((entry) => waitForJob(target, entry.job_id!)));
-}
 
 let t: TestServer;
 let other: Target;
@@ -81,7 +48,7 @@ after(() => t.close());
 
 describe('ListCloudPhones', () => {
   test('each phone carries the fields of the 2025 page, with a valid IMEI and its server’s zone and order', async () => {
-    const server = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${first.serverIds[0]}`)).body;
+    const server = await serverDetail(t, first.serverIds[0]);
     const response = await list(t, `server_id=${first.serverIds[0]}`);
     assert.equal(response.status, 200);
     assert.match(response.body.request_id, HEX32);
@@ -143,7 +110,7 @@ describe('ListCloudPhones', () => {
       assert.deepEqual({ count: response.body.count, phones: response.body.phones }, { count: 210, phones: [] });
     }
     for (const query of ['limit=201', 'limit=0', 'limit=-1', 'limit=abc', 'offset=-1', 'offset=1.5', 'offset=abc']) {
-      assertRefused(await list(t, query), 'CPS.0002');
+      assertCpsError(await list(t, query), 400, 'CPS.0002');
     }
   });
 
@@ -175,13 +142,13 @@ describe('ListCloudPhones', () => {
       assert.equal(response.status, 200, `status=${status}`);
       assert.equal(response.body.count, status === 2 ? 210 : 0, `status=${status}`);
     }
-    for (const status of ['5', '99', '-1', 'running']) assertRefused(await list(t, `status=${status}`), 'CPS.0010');
+    for (const status of ['5', '99', '-1', 'running']) assertCpsError(await list(t, `status=${status}`), 400, 'CPS.0010');
   });
 
   test('type 0 and 1 are accepted; other values are CPS.0116', async () => {
     assert.equal((await list(t, 'type=0')).body.count, 210);
     assert.equal((await list(t, 'type=1')).body.count, 0);
-    assertRefused(await list(t, 'type=2'), 'CPS.0116');
+    assertCpsError(await list(t, 'type=2'), 400, 'CPS.0116');
   });
 
   test('another tenant sees only its own phones', async () => {
@@ -217,7 +184,7 @@ describe('ShowCloudPhoneDetail', () => {
   });
 
   test('one access entry per bought port; deprecated fields equal the new ones; no public IP on a private port', async () => {
-    const server = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${first.serverIds[0]}`)).body;
+    const server = await serverDetail(t, first.serverIds[0]);
     const ports = purchaseBody().ports;
     const accessPorts: number[] = [];
     for (const phoneId of first.phoneIds.slice(0, 2)) {
@@ -243,8 +210,8 @@ describe('ShowCloudPhoneDetail', () => {
   test('an unknown phone and another tenant’s phone get the same 404 CPS.0005', async () => {
     const unknown = await detail(t, UNKNOWN_ID);
     const foreign = await detail(t, otherPhones[0]);
-    assertRefused(unknown, 'CPS.0005', 404);
-    assertRefused(foreign, 'CPS.0005', 404);
+    assertCpsError(unknown, 404, 'CPS.0005');
+    assertCpsError(foreign, 404, 'CPS.0005');
     assert.equal((await detail(other, otherPhones[0])).status, 200);
   });
 });
@@ -266,7 +233,7 @@ describe('RestartCloudPhone', () => {
       listed.body.jobs.map((job: { job_id: string; phone_id: string }) => [job.job_id, job.phone_id]).sort(),
       response.body.jobs.map((job: { job_id: string; phone_id: string }) => [job.job_id, job.phone_id]).sort(),
     );
-    for (const phoneId of phoneIds) assert.equal(await statusOf(t, phoneId), 2);
+    for (const phoneId of phoneIds) assert.equal(await phoneStatus(t, phoneId), 2);
   });
 
   test('a mixed batch answers 200 with a result per item and restarts only the valid phones', async () => {
@@ -287,17 +254,17 @@ describe('RestartCloudPhone', () => {
     assert.deepEqual(Object.keys(accepted).sort(), ['job_id', 'phone_id']);
     assert.equal(accepted.phone_id, valid);
     assert.deepEqual(refused, [
-      itemError('not-a-phone-id', 'CPS.0004'),
-      itemError(UNKNOWN_ID, 'CPS.0005'),
-      itemError(otherPhones[0], 'CPS.0005'),
-      itemError(valid, 'CPS.0165'),
-      itemError(withBadProperty, 'CPS.0078'),
-      itemError(withBadProperty, 'CPS.0078'),
+      phoneError('not-a-phone-id', 'CPS.0004'),
+      phoneError(UNKNOWN_ID, 'CPS.0005'),
+      phoneError(otherPhones[0], 'CPS.0005'),
+      phoneError(valid, 'CPS.0165'),
+      phoneError(withBadProperty, 'CPS.0078'),
+      phoneError(withBadProperty, 'CPS.0078'),
     ]);
     await waitForJobs(t, [accepted]);
     const jobs = await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${response.body.request_id}`);
     assert.deepEqual(jobs.body.jobs.map((job: { phone_id: string }) => job.phone_id), [valid]);
-    assert.equal(await statusOf(other, otherPhones[0]), 2);
+    assert.equal(await phoneStatus(other, otherPhones[0]), 2);
   });
 
   test('whole-request errors: empty, missing or non-array phones, more than 100, unknown image', async () => {
@@ -312,8 +279,8 @@ describe('RestartCloudPhone', () => {
     ];
     for (const [body, code] of cases) {
       const response = await restart(t, body);
-      assertRefused(response, code);
-      assertRefused(await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${response.body.request_id}`), 'CPS.0050');
+      assertCpsError(response, 400, code);
+      assertCpsError(await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${response.body.request_id}`), 400, 'CPS.0050');
     }
     const hundred = await restart(t, { phones: Array.from({ length: 100 }, () => phone) });
     assert.equal(hundred.status, 200);
@@ -347,21 +314,20 @@ describe('RestartCloudPhone', () => {
     const phoneId = first.phoneIds[40];
     const response = await restart(t, { phones: [{ phone_id: phoneId }], image_id: GAME_IMAGE });
     assert.equal(response.status, 200);
-    assert.deepEqual(response.body.jobs, [itemError(phoneId, 'CPS.0255')]);
+    assert.deepEqual(response.body.jobs, [phoneError(phoneId, 'CPS.0255')]);
     assert.equal((await detail(t, phoneId)).body.image_id, AOSP_7);
   });
 
   test('stopped and failed phones are started; frozen and busy ones are refused', async () => {
     // No API of this build stops, freezes or resets a phone: the states are set in the store.
     const [stopped, restartFailed, frozen, resetting] = second.phoneIds.slice(50, 54);
-    const setStatus = (id: string, status: number) => t.server.store.db.updateTable('phones').set({ status }).where('id', '=', id).execute();
-    await Promise.all([setStatus(stopped, 8), setStatus(restartFailed, -6), setStatus(frozen, 6), setStatus(resetting, 3)]);
+    await Promise.all([setPhoneStatus(t, stopped, 8), setPhoneStatus(t, restartFailed, -6), setPhoneStatus(t, frozen, 6), setPhoneStatus(t, resetting, 3)]);
     const response = await restart(t, { phones: [stopped, restartFailed, frozen, resetting].map((phone_id) => ({ phone_id })) });
     assert.equal(response.status, 200);
-    assert.deepEqual(response.body.jobs.slice(2), [itemError(frozen, 'CPS.0053'), itemError(resetting, 'CPS.0165')]);
+    assert.deepEqual(response.body.jobs.slice(2), [phoneError(frozen, 'CPS.0053'), phoneError(resetting, 'CPS.0165')]);
     await waitForJobs(t, response.body.jobs.slice(0, 2));
     assert.deepEqual(
-      await Promise.all([stopped, restartFailed, frozen, resetting].map((id) => statusOf(t, id))),
+      await Promise.all([stopped, restartFailed, frozen, resetting].map((id) => phoneStatus(t, id))),
       [2, 2, 6, 3],
     );
   });
@@ -383,31 +349,31 @@ describe('RestartCloudPhone on a server with realistic durations', () => {
   after(() => slow.close());
 
   test('a phone still being created is refused with CPS.0213', async () => {
-    assert.equal(await statusOf(slow, phoneIds[0]), 1);
+    assert.equal(await phoneStatus(slow, phoneIds[0]), 1);
     const response = await restart(slow, { phones: [{ phone_id: phoneIds[0] }] });
     assert.equal(response.status, 200);
-    assert.deepEqual(response.body.jobs, [itemError(phoneIds[0], 'CPS.0213')]);
+    assert.deepEqual(response.body.jobs, [phoneError(phoneIds[0], 'CPS.0213')]);
   });
 
   test('a restarting phone shows status 4 until its job ends, then 2', async () => {
     await waitForJobs(slow, provisioningJobs);
     const response = await restart(slow, { phones: [{ phone_id: phoneIds[0] }] });
-    assert.equal(await statusOf(slow, phoneIds[0]), 4);
+    assert.equal(await phoneStatus(slow, phoneIds[0]), 4);
     const restarting = await list(slow, 'status=4');
     assert.deepEqual(restarting.body.phones.map((p: { phone_id: string }) => p.phone_id), [phoneIds[0]]);
     assert.equal((await waitForJobs(slow, response.body.jobs))[0].status, 2);
-    assert.equal(await statusOf(slow, phoneIds[0]), 2);
+    assert.equal(await phoneStatus(slow, phoneIds[0]), 2);
   });
 
   test('a refused request changes nothing: no phone restarts, no job is recorded', async () => {
     const phones = phoneIds.map((phone_id) => ({ phone_id }));
     const tooMany = await restart(slow, { phones: [...phones, ...Array.from({ length: 101 - phones.length }, () => phones[0])] });
-    assertRefused(tooMany, 'CPS.0190');
+    assertCpsError(tooMany, 400, 'CPS.0190');
     const badImage = await restart(slow, { phones, image_id: UNKNOWN_ID });
-    assertRefused(badImage, 'CPS.0166');
+    assertCpsError(badImage, 400, 'CPS.0166');
     assert.equal((await list(slow, `server_id=${serverId}&status=2`)).body.count, phoneIds.length);
     for (const refused of [tooMany, badImage]) {
-      assertRefused(await call(slow, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${refused.body.request_id}`), 'CPS.0050');
+      assertCpsError(await call(slow, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${refused.body.request_id}`), 400, 'CPS.0050');
     }
   });
 });

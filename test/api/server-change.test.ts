@@ -3,55 +3,14 @@
 // it until it is normal, act, poll the request's jobs until none runs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, purchaseBody, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, phonesOf, purchaseBody, serverDetail, startTestServer, waitForJob, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
+import { ADMIN_ENV, addFault, admin } from '../helpers/admin.ts';
+import { assertCpsError, cpsMessage } from '../helpers/cps.ts';
 
 const SERVERS = '/v1/{project_id}/cloud-phone/servers';
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
 const CHANGE_MODEL = `${SERVERS}/change-server-model`;
 const change = (serverId: string) => `/v2/{project_id}/cloud-phone/servers/${serverId}/change`;
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
-
-/** The §5 messages of the codes these APIs answer, verbatim. */
-const MESSAGES: Record<string, string> = {
-  'CPS.0015': 'server_id not found.',
-  'CPS.0027': 'Parameter: phone_model_name is empty.',
-  'CPS.0028': 'Parameter: phone_model_name is invalid.',
-  'CPS.0029': 'Parameter: image_id is empty.',
-  'CPS.0030': 'Parameter: image_id is invalid.',
-  'CPS.0031': 'Parameter: band_width is invalid.',
-  'CPS.0032': 'Parameter: band_width_id is empty.',
-  'CPS.0033': 'Parameter: band_width_id is invalid.',
-  'CPS.0034': 'Parameter: band_width_share_type is invalid.',
-  'CPS.0035': 'Parameter: band_width_charge_mode is invalid.',
-  'CPS.0036': 'Parameter: band_width_size is invalid.',
-  'CPS.0038': 'Parameter: port name is invalid.',
-  'CPS.0055': 'Parameter: extend_param is invalid.',
-  'CPS.0060': 'Parameter: isAutoPay is invalid.',
-  'CPS.0068': 'Parameter: keypair_name is empty.',
-  'CPS.0078': 'Parameter: Property is invalid.',
-  'CPS.0088': 'Parameter: server_model_name is empty.',
-  'CPS.0097': 'Parameter: server_id is invalid.',
-  'CPS.0099': 'Parameter: server is not ready.',
-  'CPS.0116': 'Parameter: type is invalid.',
-  'CPS.0157': 'The phone model is invalid.',
-  'CPS.0159': 'Server not found.',
-  'CPS.0164': 'Parameter: Invalid property sys.prop.write_imsi.',
-  'CPS.0190': 'The number of phones exceeds the limit.',
-  'CPS.0211': 'Parameter: availability_zone is invalid.',
-  'CPS.0223': 'Parameter: tenant_vpc_id is invalid.',
-  'CPS.0224': 'Parameter: subnet_id is invalid.',
-  'CPS.0226': 'Parameter: nics is invalid.',
-  'CPS.0238': 'Parameter: public_ip is invalid.',
-  'CPS.0239': 'Parameter: eip is invalid.',
-  'CPS.0245': 'Server does not allow to change model.',
-  'CPS.0246': 'Server model not found.',
-  'CPS.0247': 'Server model is not supported.',
-  'CPS.0250': 'The server specifications cannot be the same as the specifications to be modified.',
-  'CPS.0253': 'Parameter: public_ip: ids is invalid.',
-  'CPS.0255': 'Parameter: image_id is not supported.',
-  'CPS.0257': 'Phone model is not supported.',
-  'CPS.0316': 'Parameter: enterprise_project_id is invalid.',
-};
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
@@ -82,48 +41,18 @@ const CHANGE_EXAMPLE = {
   band_width: { band_width_share_type: 0, band_width_size: 300, band_width_charge_mode: 1 },
 };
 
-type Target = { url: string; tenant: Tenant };
-
 let t: TestServer;
 let other: Tenant;
 const asOther = (): Target => ({ url: t.url, tenant: other });
 
 before(async () => {
-  t = await startTestServer({ env: { OPENCPH_ADMIN_TOKEN: ADMIN_TOKEN, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
+  t = await startTestServer({ env: { ...ADMIN_ENV, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
   other = await t.createTenant('tenant-b');
 });
 after(async () => {
-  await admin('DELETE', '/admin/faults');
+  await admin(t, 'DELETE', '/admin/faults');
   await t.close();
 });
-
-async function admin(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { 'X-Admin-Token': ADMIN_TOKEN, ...(body !== undefined && { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : undefined };
-}
-
-function assertCpsError(response: ApiResponse, status: number, code: string, context = code) {
-  assert.equal(response.status, status, `${context}: ${JSON.stringify(response.body)}`);
-  assert.deepEqual(response.body, { request_id: response.body.request_id, error_code: code, error_msg: MESSAGES[code] }, context);
-  assert.equal(response.headers.get('x-request-id'), response.body.request_id, context);
-}
-
-async function serverDetail(serverId: string, target: Target = t) {
-  const response = await call(target, 'GET', `${SERVERS}/${serverId}`);
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  return response.body;
-}
-
-async function phonesOf(serverId: string, target: Target = t): Promise<Array<Record<string, any>>> {
-  const response = await call(target, 'GET', `${PHONES}?server_id=${serverId}`);
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  return response.body.phones.sort((a: { phone_name: string }, b: { phone_name: string }) => a.phone_name.localeCompare(b.phone_name));
-}
 
 /** What a refused request must leave unchanged: the project's servers, phones and bandwidths. */
 async function snapshot(target: Target = t) {
@@ -139,7 +68,7 @@ async function snapshot(target: Target = t) {
 async function pollServer(serverId: string, done: (status: number) => boolean, target: Target = t, timeoutMs = 20_000) {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const detail = await serverDetail(serverId, target);
+    const detail = await serverDetail(target, serverId);
     if (done(detail.status)) return detail;
     if (Date.now() > deadline) throw new Error(`server ${serverId} still at ${detail.status}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
@@ -166,9 +95,8 @@ async function shell(phoneId: string, content: string) {
 
 /** Holds every phone creation on the server until the returned release is called; then they fail. */
 async function holdCreation(serverId: string) {
-  const rule = await admin('POST', '/admin/faults', { operation: 'create', server_id: serverId, mode: 'hang', times: 0 });
-  assert.equal(rule.status, 201, JSON.stringify(rule.body));
-  return async () => assert.equal((await admin('DELETE', `/admin/faults/${rule.body.id}`)).status, 204);
+  const rule = await addFault(t, { operation: 'create', server_id: serverId, mode: 'hang', times: 0 });
+  return async () => assert.equal((await admin(t, 'DELETE', `/admin/faults/${rule.id}`)).status, 204);
 }
 
 describe('ChangeCloudPhoneServerModel', () => {
@@ -182,7 +110,7 @@ describe('ChangeCloudPhoneServerModel', () => {
     assert.equal(bought.status, 200, JSON.stringify(bought.body));
     const [serverId] = bought.body.server_ids;
     await pollServer(serverId, (status) => status === 5);
-    const before = await phonesOf(serverId);
+    const before = await phonesOf(t, serverId);
     assert.equal(before.length, 105);
     assert.equal((await shell(before[0].phone_id, 'echo kept > /data/local/tmp/note; cat /data/local/tmp/note')).execute_msg?.trim(), 'kept');
 
@@ -202,7 +130,7 @@ describe('ChangeCloudPhoneServerModel', () => {
     assert.deepEqual(detail.metadata, { order_id: bought.body.order_id, product_id: bought.body.product_id }, 'the server keeps its purchase');
     assert.equal(detail.volumes[0].volume_size, 6 * 105, 'the phone disk follows the new flavor');
 
-    const after = await phonesOf(serverId);
+    const after = await phonesOf(t, serverId);
     assert.deepEqual(after.map((p) => [p.phone_id, p.phone_name]), before.map((p) => [p.phone_id, p.phone_name]), 'the phones keep their ids and names');
     for (const phone of after) assert.deepEqual([phone.phone_model_name, phone.status], [TO_REGULAR.phone_model_name, 2]);
     const note = await shell(before[0].phone_id, 'cat /data/local/tmp/note');
@@ -256,14 +184,14 @@ describe('ChangeCloudPhoneServerModel', () => {
     const [job] = (await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${response.body.request_id}`)).body.jobs;
     await pollServer(serverId, (status) => status === 1);
     assert.equal((await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs/${job.job_id}`)).body.status, 1);
-    assert.ok((await phonesOf(serverId)).every((phone) => phone.status === 1), 'every phone is being created');
+    assert.ok((await phonesOf(t, serverId)).every((phone) => phone.status === 1), 'every phone is being created');
     assertCpsError(await call(t, 'POST', CHANGE_MODEL, { body: { server_id: serverId, ...TO_REGULAR } }), 400, 'CPS.0245');
 
     await release();
     const done = await waitForJob(t, job.job_id);
-    assert.deepEqual([done.status, done.error_code, done.error_msg], [-1, 'CPS.0092', 'Create server failed.']);
-    assert.equal((await serverDetail(serverId)).status, 2);
-    assert.ok((await phonesOf(serverId)).some((phone) => phone.status === -8));
+    assert.deepEqual([done.status, done.error_code, done.error_msg], [-1, 'CPS.0092', cpsMessage('CPS.0092')]);
+    assert.equal((await serverDetail(t, serverId)).status, 2);
+    assert.ok((await phonesOf(t, serverId)).some((phone) => phone.status === -8));
   });
 });
 
@@ -281,7 +209,7 @@ describe('ChangeCloudPhoneServer (v2)', () => {
     assert.equal(bought.status, 200, JSON.stringify(bought.body));
     const [serverId] = bought.body.server_ids;
     const original = await pollServer(serverId, (status) => status === 5);
-    const oldPhones = await phonesOf(serverId);
+    const oldPhones = await phonesOf(t, serverId);
     const oldBandwidths = original.band_widths.map((b: { band_width_id: string }) => b.band_width_id);
 
     const response = await call(t, 'POST', change(serverId), { body: CHANGE_EXAMPLE });
@@ -304,7 +232,7 @@ describe('ChangeCloudPhoneServer (v2)', () => {
     const listed = (await call(t, 'GET', '/v1/{project_id}/cloud-phone/bandwidths')).body.band_widths.map((b: { band_width_id: string }) => b.band_width_id);
     assert.ok(oldBandwidths.every((id: string) => !listed.includes(id)), 'the old dedicated bandwidths are gone');
 
-    const newPhones = await phonesOf(serverId);
+    const newPhones = await phonesOf(t, serverId);
     assert.equal(newPhones.length, 20);
     assert.deepEqual(newPhones.map((p) => p.phone_name), Array.from({ length: 20 }, (_, i) => `mobile-${String(i + 1).padStart(4, '0')}`));
     for (const phone of newPhones) {
@@ -320,7 +248,7 @@ describe('ChangeCloudPhoneServer (v2)', () => {
   test('a zone, a shared bandwidth, no EIP and volumes are taken as given', async () => {
     const [serverId] = (await buyServers(t, { server_name: 'zoned' })).serverIds;
     const sharer = (await buyServers(t, { server_name: 'sharer', band_width: { band_width_share_type: 1, band_width_size: 50 } })).serverIds[0];
-    const sharedId = (await serverDetail(sharer)).band_widths[0].band_width_id;
+    const sharedId = (await serverDetail(t, sharer)).band_widths[0].band_width_id;
     const { keypair_name: _keypair, ...withoutKeypair } = CHANGE_EXAMPLE;
     const response = await call(t, 'POST', change(serverId), {
       body: {
@@ -337,7 +265,7 @@ describe('ChangeCloudPhoneServer (v2)', () => {
     });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.equal((await waitForJob(t, response.body.job_id)).status, 2);
-    const detail = await serverDetail(serverId);
+    const detail = await serverDetail(t, serverId);
     assert.equal(detail.availability_zone, 'br-iaas-odin1a');
     assert.equal(detail.keypair_name, 'mykeypair', 'without a key pair the old one stays');
     assert.deepEqual(detail.band_widths.map((b: { band_width_id: string }) => b.band_width_id), [sharedId]);
@@ -357,7 +285,7 @@ describe('ChangeCloudPhoneServer (v2)', () => {
   test('every invalid body gets its documented code and changes nothing', async () => {
     const [serverId] = (await buyServers(t, { server_name: 'target' })).serverIds;
     const without = (field: string) => Object.fromEntries(Object.entries(CHANGE_EXAMPLE).filter(([key]) => key !== field));
-    const cases: Array<[Record<string, unknown>, string]> = [
+    const cases: Array<[Record<string, unknown>, string, string?]> = [
       [without('phone_model_name'), 'CPS.0027'],
       [{ ...CHANGE_EXAMPLE, phone_model_name: 'kg9.cp.c1.d1.e1v1' }, 'CPS.0028'],
       [{ ...CHANGE_EXAMPLE, phone_model_name: 'rx1.cp.c60.d10.e1v1.offline', image_id: RX1_IMAGE }, 'CPS.0257'],
@@ -393,10 +321,10 @@ describe('ChangeCloudPhoneServer (v2)', () => {
       [{ ...CHANGE_EXAMPLE, server_share_data_volume: { volume_type: 'SSD', size: 5 } }, 'CPS.0055'],
       [{ ...CHANGE_EXAMPLE, property: '' }, 'CPS.0078'],
       [{ ...CHANGE_EXAMPLE, property: 'not json' }, 'CPS.0078'],
-      [{ ...CHANGE_EXAMPLE, property: '{"sys.prop.write_imsi":"imsi"}' }, 'CPS.0164'],
+      [{ ...CHANGE_EXAMPLE, property: '{"sys.prop.write_imsi":"imsi"}' }, 'CPS.0164', 'sys.prop.write_imsi'],
     ];
     const before = await snapshot();
-    for (const [body, code] of cases) assertCpsError(await call(t, 'POST', change(serverId), { body }), 400, code, JSON.stringify(body).slice(0, 160));
+    for (const [body, code, attribute] of cases) assertCpsError(await call(t, 'POST', change(serverId), { body }), 400, code, JSON.stringify(body).slice(0, 160), attribute);
     const notJson = await call(t, 'POST', change(serverId), { body: undefined, headers: { 'Content-Type': 'application/json' } });
     assertCpsError(notJson, 400, 'CPS.0055', 'no body');
     assert.deepEqual(await snapshot(), before);
@@ -414,8 +342,8 @@ describe('ChangeCloudPhoneServer (v2)', () => {
     await release();
     const done = await waitForJob(t, response.body.job_id);
     assert.deepEqual([done.status, done.error_code], [-1, 'CPS.0092']);
-    assert.equal((await serverDetail(serverId)).status, 2);
-    assert.ok((await phonesOf(serverId)).some((phone) => phone.status === -8));
+    assert.equal((await serverDetail(t, serverId)).status, 2);
+    assert.ok((await phonesOf(t, serverId)).some((phone) => phone.status === -8));
     assertCpsError(await call(t, 'POST', change(serverId), { body: CHANGE_EXAMPLE }), 400, 'CPS.0099', 'an abnormal server is not changed either');
   });
 });

@@ -2,40 +2,19 @@
 // ShowBandwidthDetail and UpdateBandwidth (spec §3.6, §3.13, §3.31, §3.14, §3.15).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, purchaseBody, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, phoneDetail, phoneStatus, purchaseBody, serverDetail, startTestServer, waitForJob, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
+import { assertCpsError, cpsMessage, itemError } from '../helpers/cps.ts';
 
 const SERVERS = '/v1/{project_id}/cloud-phone/servers';
 const RESTART = `${SERVERS}/batch-restart`;
 const OPEN_ACCESS = `${SERVERS}/open-access`;
 const BANDWIDTHS = '/v1/{project_id}/cloud-phone/bandwidths';
 
-/** The §5 messages of the codes these APIs answer, verbatim. */
-const MESSAGES: Record<string, string> = {
-  'CPS.0002': 'Parameter: offset or limit is invalid.',
-  'CPS.0005': 'Phone is not found.',
-  'CPS.0026': 'Parameter: phone_name is conflicted.',
-  'CPS.0015': 'server_id not found.',
-  'CPS.0036': 'Parameter: band_width_size is invalid.',
-  'CPS.0067': 'Keypair could not found.',
-  'CPS.0068': 'Parameter: keypair_name is empty.',
-  'CPS.0087': 'Parameter: server_name is invalid.',
-  'CPS.0094': 'Parameter: server_ids is invalid.',
-  'CPS.0095': 'Parameter: server_ids is empty.',
-  'CPS.0096': 'The number of servers exceeds the limit.',
-  'CPS.0097': 'Parameter: server_id is invalid.',
-  'CPS.0098': 'Parameter: no available keypair_name or server not ready.',
-  'CPS.0115': 'Band width not found.',
-  'CPS.0158': 'The server is not available for being restarted.',
-  'CPS.0160': 'Only the size of shared bandwidth can be changed.',
-};
-
 const HEX32 = /^[0-9a-f]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const WIRE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
 const UNKNOWN_BANDWIDTH = '70bb40be-f50e-4a14-b116-a5a527fd7432';
-
-type Target = { url: string; tenant: Tenant };
 
 let t: TestServer;
 let other: Tenant;
@@ -54,18 +33,6 @@ before(async () => {
 });
 after(() => t.close());
 
-function assertCpsError(response: ApiResponse, status: number, code: string, context = code) {
-  assert.equal(response.status, status, `${context}: ${JSON.stringify(response.body)}`);
-  assert.deepEqual(response.body, { request_id: response.body.request_id, error_code: code, error_msg: MESSAGES[code] }, context);
-  assert.equal(response.headers.get('x-request-id'), response.body.request_id, context);
-}
-
-async function serverDetail(serverId: string, target: Target = t) {
-  const response = await call(target, 'GET', `${SERVERS}/${serverId}`);
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  return response.body;
-}
-
 async function bandwidths(query = '', target: Target = t) {
   const response = await call(target, 'GET', `${BANDWIDTHS}${query}`);
   assert.equal(response.status, 200, JSON.stringify(response.body));
@@ -78,9 +45,7 @@ async function snapshot(target: Target = t) {
   return { servers: servers.body.servers, phones: phones.body.phones, bandwidths: await bandwidths('', target) };
 }
 
-async function phoneStatuses(phoneIds: string[], target: Target = t) {
-  return Promise.all(phoneIds.map(async (id) => (await call(target, 'GET', `/v1/{project_id}/cloud-phone/phones/${id}`)).body.status as number));
-}
+const phoneStatuses = (phoneIds: string[], target: Target = t) => Promise.all(phoneIds.map((id) => phoneStatus(target, id)));
 
 // UpdateServerName (§3.13)
 
@@ -89,7 +54,7 @@ test('rename: the new name shows in the detail and list; the answer is only the 
   assert.equal(response.status, 200, JSON.stringify(response.body));
   assert.deepEqual(Object.keys(response.body), ['request_id']);
   assert.match(response.body.request_id, HEX32);
-  assert.equal((await serverDetail(dedicated.serverId)).server_name, 'new_Name-1');
+  assert.equal((await serverDetail(t, dedicated.serverId)).server_name, 'new_Name-1');
   const listed = await call(t, 'GET', `${SERVERS}?server_id=${dedicated.serverId}`);
   assert.equal(listed.body.servers[0].server_name, 'new_Name-1');
 });
@@ -123,7 +88,7 @@ test('restart: one job per server; the server and its phones come back to normal
   }
   const listed = await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${response.body.request_id}`);
   assert.deepEqual(listed.body.jobs.map((job: { server_id: string }) => job.server_id).sort(), [dedicated.serverId, shared.serverId].sort());
-  for (const serverId of [dedicated.serverId, shared.serverId]) assert.equal((await serverDetail(serverId)).status, 5);
+  for (const serverId of [dedicated.serverId, shared.serverId]) assert.equal((await serverDetail(t, serverId)).status, 5);
   assert.deepEqual(await phoneStatuses([...dedicated.phoneIds, ...shared.phoneIds]), [...dedicated.phoneIds, ...shared.phoneIds].map(() => 2));
 });
 
@@ -132,13 +97,13 @@ test('restart: unknown, malformed and other projects\' ids are refused per item,
   const response = await call(t, 'POST', RESTART, { body: { server_ids: [UNKNOWN_ID, 'not-an-id', foreign.serverIds[0], dedicated.serverId, dedicated.serverId] } });
   assert.equal(response.status, 200, JSON.stringify(response.body));
   const [unknown, malformed, other, accepted, repeated] = response.body.jobs;
-  assert.deepEqual(unknown, { server_id: UNKNOWN_ID, error_code: 'CPS.0015', error_msg: MESSAGES['CPS.0015'] });
-  assert.deepEqual(malformed, { server_id: 'not-an-id', error_code: 'CPS.0097', error_msg: MESSAGES['CPS.0097'] });
-  assert.deepEqual(other, { server_id: foreign.serverIds[0], error_code: 'CPS.0015', error_msg: MESSAGES['CPS.0015'] });
+  assert.deepEqual(unknown, itemError('server_id', UNKNOWN_ID, 'CPS.0015'));
+  assert.deepEqual(malformed, itemError('server_id', 'not-an-id', 'CPS.0097'));
+  assert.deepEqual(other, itemError('server_id', foreign.serverIds[0], 'CPS.0015'));
   assert.match(accepted.job_id, HEX32);
-  assert.deepEqual(repeated, { server_id: dedicated.serverId, error_code: 'CPS.0158', error_msg: MESSAGES['CPS.0158'] });
+  assert.deepEqual(repeated, itemError('server_id', dedicated.serverId, 'CPS.0158'));
   assert.equal((await waitForJob(t, accepted.job_id)).status, 2);
-  assert.equal((await serverDetail(foreign.serverIds[0], asOther())).status, 5, 'the other project\'s server was not touched');
+  assert.equal((await serverDetail(asOther(), foreign.serverIds[0])).status, 5, 'the other project\'s server was not touched');
 });
 
 test('restart: a batch where every server is refused writes nothing', async () => {
@@ -184,7 +149,7 @@ test('restart on a slow server: 11 (being stopped) and phones at 4 at once, then
     const response = await call(slow, 'POST', RESTART, { body: { server_ids: [creating] } });
     const jobId = response.body.jobs[0].job_id;
     assert.match(jobId, HEX32);
-    assert.equal((await serverDetail(creating, slow)).status, 11);
+    assert.equal((await serverDetail(slow, creating)).status, 11);
     assert.deepEqual(await phoneStatuses(phones, slow), phones.map(() => 4));
     const again = await call(slow, 'POST', RESTART, { body: { server_ids: [creating] } });
     assert.equal(again.body.jobs[0].error_code, 'CPS.0158', 'a restarting server cannot restart again');
@@ -192,14 +157,14 @@ test('restart on a slow server: 11 (being stopped) and phones at 4 at once, then
     assert.ok(phoneRestart.body.jobs[0].error_code, 'a restarting phone is not restarted on its own meanwhile');
     const keypair = await call(slow, 'PUT', OPEN_ACCESS, { body: { servers: [{ server_id: creating, keypair_name: 'later' }] } });
     assert.equal(keypair.body.jobs[0].error_code, 'CPS.0098', 'a restarting server is not ready for a key pair change');
-    for (let status = 11; status !== 13; status = (await serverDetail(creating, slow)).status) {
+    for (let status = 11; status !== 13; status = (await serverDetail(slow, creating)).status) {
       assert.ok([11, 10].includes(status), `${status} on the way from being stopped to starting`);
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     assert.deepEqual(await phoneStatuses(phones, slow), phones.map(() => 4), 'the phones restart until they run');
 
     assert.equal((await waitForJob(slow, jobId, 60_000)).status, 2);
-    assert.equal((await serverDetail(creating, slow)).status, 5);
+    assert.equal((await serverDetail(slow, creating)).status, 5);
     assert.deepEqual(await phoneStatuses(phones, slow), phones.map(() => 2));
   } finally {
     await slow.close();
@@ -211,7 +176,7 @@ test('restart on a slow server: 11 (being stopped) and phones at 4 at once, then
 test('phone rename: a name another phone of the server has is refused with CPS.0026; its own name and a name used on another server are fine', async () => {
   const [first, second] = dedicated.phoneIds;
   const rename = (phoneId: string, name: string, target: Target = t) => call(target, 'PUT', `/v1/{project_id}/cloud-phone/phones/${phoneId}`, { body: { phone_name: name } });
-  const nameOf = async (phoneId: string) => (await call(t, 'GET', `/v1/{project_id}/cloud-phone/phones/${phoneId}`)).body.phone_name as string;
+  const nameOf = async (phoneId: string) => (await phoneDetail(t, phoneId)).phone_name as string;
   const taken = 'only-on-one-server';
   assert.equal((await rename(second, taken)).status, 200);
   const before = await snapshot();
@@ -232,8 +197,8 @@ test('key pair: one job per server; the server APIs show the new key pair', asyn
   assert.equal(response.status, 200, JSON.stringify(response.body));
   assert.deepEqual(response.body.jobs.map((job: { server_id: string }) => job.server_id), [dedicated.serverId, shared.serverId]);
   for (const job of response.body.jobs) assert.equal((await waitForJob(t, job.job_id)).status, 2);
-  assert.equal((await serverDetail(dedicated.serverId)).keypair_name, 'mykeypair');
-  assert.equal((await serverDetail(shared.serverId)).keypair_name, 'KeyPair-2');
+  assert.equal((await serverDetail(t, dedicated.serverId)).keypair_name, 'mykeypair');
+  assert.equal((await serverDetail(t, shared.serverId)).keypair_name, 'KeyPair-2');
   const listed = await call(t, 'GET', `${SERVERS}?server_id=${shared.serverId}`);
   assert.equal(listed.body.servers[0].keypair_name, 'KeyPair-2');
 });
@@ -254,9 +219,9 @@ test('key pair: refused items get their code beside accepted ones; a fully refus
   });
   assert.equal(refused.status, 200, JSON.stringify(refused.body));
   assert.deepEqual(refused.body.jobs.map((job: { error_code: string }) => job.error_code), ['CPS.0097', 'CPS.0068', 'CPS.0067', 'CPS.0015', 'CPS.0015']);
-  for (const job of refused.body.jobs) assert.equal(job.error_msg, MESSAGES[job.error_code]);
+  for (const job of refused.body.jobs) assert.equal(job.error_msg, cpsMessage(job.error_code));
   assert.deepEqual(await snapshot(), before);
-  assert.equal((await serverDetail(foreign.serverIds[0], asOther())).keypair_name, 'theirs');
+  assert.equal((await serverDetail(asOther(), foreign.serverIds[0])).keypair_name, 'theirs');
 });
 
 test('key pair: empty, missing, too long or malformed lists are refused and change nothing', async () => {
@@ -289,9 +254,9 @@ test('bandwidths: every field as documented; dedicated and shared bandwidths of 
     assert.match(row.update_time, WIRE_TIME);
     assert.ok([0, 1].includes(row.band_width_charge_mode));
   }
-  const detailIds = async (serverId: string) => (await serverDetail(serverId)).band_widths.map((b: { band_width_id: string }) => b.band_width_id);
+  const detailIds = async (serverId: string) => (await serverDetail(t, serverId)).band_widths.map((b: { band_width_id: string }) => b.band_width_id);
   const [sharedId] = await detailIds(shared.serverId);
-  assert.deepEqual(rows.find((row) => row.band_width_id === sharedId), (await serverDetail(shared.serverId)).band_widths[0]);
+  assert.deepEqual(rows.find((row) => row.band_width_id === sharedId), (await serverDetail(t, shared.serverId)).band_widths[0]);
   assert.equal(rows.find((row) => row.band_width_id === sharedId)!.band_width_share_type, 1);
   for (const id of await detailIds(dedicated.serverId)) assert.equal(rows.find((row) => row.band_width_id === id)?.band_width_share_type, 0);
 });
@@ -316,7 +281,7 @@ test('bandwidths: another project sees only its own', async () => {
 // UpdateBandwidth (§3.15)
 
 async function sharedBandwidthId() {
-  return (await serverDetail(shared.serverId)).band_widths[0].band_width_id as string;
+  return (await serverDetail(t, shared.serverId)).band_widths[0].band_width_id as string;
 }
 
 test('update bandwidth: a shared bandwidth takes any size on the documented steps', async () => {
@@ -327,7 +292,7 @@ test('update bandwidth: a shared bandwidth takes any size on the documented step
     assert.deepEqual(Object.keys(response.body), ['request_id']);
     assert.equal((await bandwidths()).find((row) => row.band_width_id === id)!.band_width_size, size);
   }
-  assert.equal((await serverDetail(shared.serverId)).band_widths[0].band_width_size, 350, 'the server detail shows the new size');
+  assert.equal((await serverDetail(t, shared.serverId)).band_widths[0].band_width_size, 350, 'the server detail shows the new size');
 });
 
 test('update bandwidth: sizes off the steps or out of range answer CPS.0036 and change nothing', async () => {
@@ -341,7 +306,7 @@ test('update bandwidth: sizes off the steps or out of range answer CPS.0036 and 
 
 test('update bandwidth: a dedicated bandwidth answers CPS.0160', async () => {
   const before = await snapshot();
-  const [id] = (await serverDetail(dedicated.serverId)).band_widths.map((b: { band_width_id: string }) => b.band_width_id);
+  const [id] = (await serverDetail(t, dedicated.serverId)).band_widths.map((b: { band_width_id: string }) => b.band_width_id);
   assertCpsError(await call(t, 'PUT', `${BANDWIDTHS}/${id}`, { body: { band_width_size: 100 } }), 400, 'CPS.0160');
   assert.deepEqual(await snapshot(), before);
 });

@@ -1,65 +1,14 @@
 // Cloud phone servers over HTTP: both purchase APIs, list, detail and delete (spec §3.1, §3.2, §3.4, §3.5).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { call, purchaseBody, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { call, phonesOf, purchaseBody, serverDetail, startTestServer, waitForJob, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
+import { assertCpsError, cpsMessage } from '../helpers/cps.ts';
 
 const BUY_V1 = '/v1/{project_id}/cloud-phone/phones';
 /** POST buys (v2), DELETE deletes. */
 const V2_SERVERS = '/v2/{project_id}/cloud-phone/servers';
 const SERVERS = '/v1/{project_id}/cloud-phone/servers';
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
-
-/** The §5 messages of the codes these APIs answer, verbatim. */
-const MESSAGES: Record<string, string> = {
-  'CPS.0002': 'Parameter: offset or limit is invalid.',
-  'CPS.0015': 'server_id not found.',
-  'CPS.0024': 'Parameter: count is invalid.',
-  'CPS.0027': 'Parameter: phone_model_name is empty.',
-  'CPS.0028': 'Parameter: phone_model_name is invalid.',
-  'CPS.0029': 'Parameter: image_id is empty.',
-  'CPS.0030': 'Parameter: image_id is invalid.',
-  'CPS.0031': 'Parameter: band_width is invalid.',
-  'CPS.0032': 'Parameter: band_width_id is empty.',
-  'CPS.0033': 'Parameter: band_width_id is invalid.',
-  'CPS.0034': 'Parameter: band_width_share_type is invalid.',
-  'CPS.0035': 'Parameter: band_width_charge_mode is invalid.',
-  'CPS.0036': 'Parameter: band_width_size is invalid.',
-  'CPS.0037': 'Parameter: ports is invalid.',
-  'CPS.0038': 'Parameter: port name is invalid.',
-  'CPS.0039': 'Parameter: port name is conflicted.',
-  'CPS.0040': 'Parameter: listen_port is invalid.',
-  'CPS.0041': 'Parameter: listen_port is conflicted.',
-  'CPS.0055': 'Parameter: extend_param is invalid.',
-  'CPS.0056': 'Parameter: charging_mode is invalid.',
-  'CPS.0057': 'Parameter: period_type is invalid.',
-  'CPS.0058': 'Parameter: period_num is invalid.',
-  'CPS.0059': 'Parameter: isAutoRenew is invalid.',
-  'CPS.0060': 'Parameter: isAutoPay is invalid.',
-  'CPS.0068': 'Parameter: keypair_name is empty.',
-  'CPS.0087': 'Parameter: server_name is invalid.',
-  'CPS.0088': 'Parameter: server_model_name is empty.',
-  'CPS.0089': 'Parameter: server_model_name is invalid.',
-  'CPS.0093': 'Parameter: internet_accessible is empty.',
-  'CPS.0095': 'Parameter: server_ids is empty.',
-  'CPS.0097': 'Parameter: server_id is invalid.',
-  'CPS.0145': 'Parameter: ports exceeds the limit.',
-  'CPS.0157': 'The phone model is invalid.',
-  'CPS.0191': 'Parameter: subnet_cidr is invalid.',
-  'CPS.0211': 'Parameter: availability_zone is invalid.',
-  'CPS.0223': 'Parameter: tenant_vpc_id is invalid.',
-  'CPS.0224': 'Parameter: subnet_id is invalid.',
-  'CPS.0226': 'Parameter: nics is invalid.',
-  'CPS.0238': 'Parameter: public_ip is invalid.',
-  'CPS.0239': 'Parameter: eip is invalid.',
-  'CPS.0240': 'Parameter: network_version is invalid.',
-  'CPS.0251': 'Existing EIPs cannot be assigned to servers created in batches.',
-  'CPS.0252': 'EIPs of cloud phones whose phone_model_name has more than one EIPs cannot be configured from existing EIPs.',
-  'CPS.0253': 'Parameter: public_ip: ids is invalid.',
-  'CPS.0255': 'Parameter: image_id is not supported.',
-  'CPS.0256': 'Servers you want can only be requested by using the POST /v2/{project_id}/cloud-phone/servers URI.',
-  'CPS.0257': 'Phone model is not supported.',
-  'CPS.0316': 'Parameter: enterprise_project_id is invalid.',
-};
 
 const HEX32 = /^[0-9a-f]{32}$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -97,9 +46,6 @@ const v2Example = (): Record<string, any> => ({
   band_width: { band_width_share_type: 0, band_width_size: 300, band_width_charge_mode: 0 },
 });
 
-/** Who calls: the test server with the tenant whose token and project are used. */
-type Target = { url: string; tenant: Tenant };
-
 let t: TestServer;
 let other: Tenant;
 /** The same server, seen by another tenant. */
@@ -110,13 +56,6 @@ before(async () => {
   other = await t.createTenant('tenant-b');
 });
 after(() => t.close());
-
-function assertCpsError(response: ApiResponse, status: number, code: string, context = code) {
-  assert.equal(response.status, status, `${context}: ${JSON.stringify(response.body)}`);
-  assert.deepEqual(response.body, { request_id: response.body.request_id, error_code: code, error_msg: MESSAGES[code] }, context);
-  assert.match(response.body.request_id, HEX32, context);
-  assert.equal(response.headers.get('x-request-id'), response.body.request_id, context);
-}
 
 /** Buys through v1 or v2, checks the response shape and waits until every server's provisioning job is done. */
 async function buy(api: 'v1' | 'v2', body: Record<string, unknown>, target: Target = t) {
@@ -142,18 +81,6 @@ async function listServers(query = '', target: Target = t) {
   assert.equal(response.status, 200, `${query}: ${JSON.stringify(response.body)}`);
   assert.deepEqual(Object.keys(response.body).sort(), ['request_id', 'servers']);
   return response.body.servers as any[];
-}
-
-async function detail(serverId: string, target: Target = t) {
-  const response = await call(target, 'GET', `${SERVERS}/${serverId}`);
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  return response.body;
-}
-
-async function phonesOf(serverId: string, target: Target = t) {
-  const response = await call(target, 'GET', `${PHONES}?server_id=${serverId}&limit=200`);
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  return response.body.phones as any[];
 }
 
 async function phoneCapacity(phoneModelName: string): Promise<number> {
@@ -185,7 +112,7 @@ test('v1: the documented example buys three servers named -0001 to -0003, each w
   const bought = await buy('v1', body);
   assert.equal(new Set(bought.server_ids).size, 3);
   const capacity = await phoneCapacity(body.phone_model_name);
-  const servers = await Promise.all(bought.server_ids.map((id) => detail(id)));
+  const servers = await Promise.all(bought.server_ids.map((id) => serverDetail(t, id)));
   assert.deepEqual(servers.map((s) => s.server_name).sort(), ['myPhoneServer-0001', 'myPhoneServer-0002', 'myPhoneServer-0003']);
   for (const server of servers) {
     assert.equal(server.status, 5, server.server_name);
@@ -194,7 +121,7 @@ test('v1: the documented example buys three servers named -0001 to -0003, each w
     assert.equal(server.phone_model_name, body.phone_model_name);
     assert.equal(server.keypair_name, body.keypair_name);
     assert.deepEqual(server.metadata, { order_id: bought.order_id, product_id: bought.product_id });
-    const phones = await phonesOf(server.server_id);
+    const phones = await phonesOf(t, server.server_id);
     assert.equal(phones.length, capacity, `${server.server_name} has phone_capacity phones`);
     assert.ok(phones.every((phone) => phone.status === 2 && phone.image_id === body.image_id && phone.phone_model_name === body.phone_model_name));
   }
@@ -206,16 +133,16 @@ test('v1: the documented example buys three servers named -0001 to -0003, each w
 test('v2: the documented example, and one with an existing EIP and a chosen zone', async () => {
   const body = v2Example();
   const [id] = (await buy('v2', body)).server_ids;
-  const server = await detail(id);
+  const server = await serverDetail(t, id);
   assert.equal(server.server_name, 'cph-kertus-1110', 'a single server keeps its name');
   assert.equal(server.status, 5);
   assert.equal(server.network_version, 'v2');
   assert.equal(server.vpc_id, body.tenant_vpc_id);
   assert.equal(server.subnet_id, body.nics[0].subnet_id);
-  assert.equal((await phonesOf(id)).length, await phoneCapacity(body.phone_model_name));
+  assert.equal((await phonesOf(t, id)).length, await phoneCapacity(body.phone_model_name));
 
   const withEip = await buy('v2', { ...v2Example(), server_name: 'cph-eip', public_ip: { ids: [EIP_ID] }, availability_zone: 'cn-east-3b' });
-  const eipServer = await detail(withEip.server_ids[0]);
+  const eipServer = await serverDetail(t, withEip.server_ids[0]);
   assert.equal(eipServer.status, 5);
   assert.equal(eipServer.availability_zone, 'cn-east-3b');
 });
@@ -223,16 +150,16 @@ test('v2: the documented example, and one with an existing EIP and a chosen zone
 test('accepted boundaries: 60-character name with count 2, v2 dedicated sizes 350 and 1,500, v1 shared 5 and 2,000', async () => {
   const long = 'n'.repeat(60);
   const twins = await buy('v1', purchaseBody({ server_name: long, count: 2 }));
-  const twinNames = await Promise.all(twins.server_ids.map(async (id) => (await detail(id)).server_name));
+  const twinNames = await Promise.all(twins.server_ids.map(async (id) => (await serverDetail(t, id)).server_name));
   assert.deepEqual(twinNames.sort(), [`${long}-0001`, `${long}-0002`]);
 
   for (const size of [350, 1500]) {
     const [id] = (await buy('v2', { ...v2Example(), server_name: `size-${size}`, band_width: { band_width_share_type: 0, band_width_size: size, band_width_charge_mode: 1 } })).server_ids;
-    assert.ok((await detail(id)).band_widths.every((bandwidth: { band_width_size: number }) => bandwidth.band_width_size === size));
+    assert.ok((await serverDetail(t, id)).band_widths.every((bandwidth: { band_width_size: number }) => bandwidth.band_width_size === size));
   }
   for (const size of [5, 2000]) {
     const [id] = (await buy('v1', purchaseBody({ server_name: `shared-${size}`, band_width: { band_width_share_type: 1, band_width_size: size } }))).server_ids;
-    const [bandwidth] = (await detail(id)).band_widths;
+    const [bandwidth] = (await serverDetail(t, id)).band_widths;
     assert.equal(bandwidth.band_width_share_type, 1);
     assert.equal(bandwidth.band_width_size, size);
   }
@@ -240,15 +167,15 @@ test('accepted boundaries: 60-character name with count 2, v2 dedicated sizes 35
 
 test('a shared bandwidth of the project can be reused; a dedicated one or another project\'s cannot (CPS.0033)', async () => {
   const sharedBody = (name: string, count = 1) => purchaseBody({ server_name: name, count, band_width: { band_width_share_type: 1, band_width_size: 10 } });
-  const bandwidthOf = async (serverId: string, target: Target = t) => (await detail(serverId, target)).band_widths[0].band_width_id as string;
+  const bandwidthOf = async (serverId: string, target: Target = t) => (await serverDetail(target, serverId)).band_widths[0].band_width_id as string;
   const reuse = (bandwidthId: string) => ({ ...v2Example(), server_name: 'bw-reuser', band_width: { band_width_share_type: 1, band_width_id: bandwidthId, band_width_charge_mode: 0 } });
 
-  const owners = await Promise.all((await buy('v1', sharedBody('bw-owner', 2))).server_ids.map((id) => detail(id)));
+  const owners = await Promise.all((await buy('v1', sharedBody('bw-owner', 2))).server_ids.map((id) => serverDetail(t, id)));
   assert.deepEqual(owners.map((owner) => owner.band_widths.length), [1, 1]);
   const shared: string = owners[0].band_widths[0].band_width_id;
   assert.equal(owners[1].band_widths[0].band_width_id, shared, 'one new shared bandwidth for the whole purchase');
   const [reuser] = (await buy('v2', reuse(shared))).server_ids;
-  assert.deepEqual((await detail(reuser)).band_widths.map((bandwidth: { band_width_id: string }) => bandwidth.band_width_id), [shared]);
+  assert.deepEqual((await serverDetail(t, reuser)).band_widths.map((bandwidth: { band_width_id: string }) => bandwidth.band_width_id), [shared]);
 
   const dedicated = await bandwidthOf((await buy('v1', purchaseBody({ server_name: 'bw-dedicated' }))).server_ids[0]);
   const foreign = await bandwidthOf((await buy('v1', sharedBody('bw-foreign'), asOther())).server_ids[0], asOther());
@@ -330,7 +257,7 @@ test('detail: every documented field, in its documented form, for a v1 and a v2 
     { bought: v2, network: 'v2', body: v2Body, chargeMode: 0 },
   ];
   for (const { bought, network, body, chargeMode } of cases) {
-    const server = await detail(bought.server_ids[0]);
+    const server = await serverDetail(t, bought.server_ids[0]);
     const context = `${network} server`;
     assert.deepEqual(Object.keys(server).sort(), [...DETAIL_FIELDS].sort(), context);
     assert.match(server.request_id, HEX32);
@@ -384,10 +311,10 @@ test('detail: every documented field, in its documented form, for a v1 and a v2 
     assert.deepEqual(listed, Object.fromEntries(SERVER_FIELDS.map((key) => [key, server[key]])), `${context}: list and detail agree`);
   }
 
-  const v1Server = await detail(v1.server_ids[0]);
+  const v1Server = await serverDetail(t, v1.server_ids[0]);
   assert.deepEqual(v1Server.security_groups, [], 'a v1 server has no security group');
   assert.equal(v1Server.subnet_cidr, '10.20.30.0/24', 'the requested subnet_cidr');
-  const v2Server = await detail(v2.server_ids[0]);
+  const v2Server = await serverDetail(t, v2.server_ids[0]);
   assert.equal(v2Server.security_groups.length, 1);
   assert.match(v2Server.security_groups[0], UUID);
   assert.equal(v2Server.vpc_id, v2Body.tenant_vpc_id);
@@ -403,15 +330,15 @@ test('detail: an unknown server and another project\'s server give the same 404 
   const { request_id: _unknownRequest, ...unknownRest } = unknown.body;
   const { request_id: _foreignRequest, ...foreignRest } = foreign.body;
   assert.deepEqual(foreignRest, unknownRest);
-  assert.equal((await detail(theirs, asOther())).server_name, 'theirs', 'its owner still sees it');
+  assert.equal((await serverDetail(asOther(), theirs)).server_name, 'theirs', 'its owner still sees it');
 });
 
 test('delete: the job completes and the servers and their phones are gone', async () => {
   const bought = await buy('v1', purchaseBody({ server_name: 'doomed', count: 2 }));
   const [keptId] = (await buy('v1', purchaseBody({ server_name: 'kept' }))).server_ids;
-  const doomedPhones = (await Promise.all(bought.server_ids.map((id) => phonesOf(id)))).flat();
+  const doomedPhones = (await Promise.all(bought.server_ids.map((id) => phonesOf(t, id)))).flat();
   assert.equal(doomedPhones.length, 2 * (await phoneCapacity(purchaseBody().phone_model_name)));
-  const keptPhones = await phonesOf(keptId);
+  const keptPhones = await phonesOf(t, keptId);
 
   const response = await call(t, 'DELETE', V2_SERVERS, { body: { server_ids: bought.server_ids } });
   assert.equal(response.status, 200, JSON.stringify(response.body));
@@ -421,12 +348,12 @@ test('delete: the job completes and the servers and their phones are gone', asyn
 
   for (const id of bought.server_ids) {
     assertCpsError(await call(t, 'GET', `${SERVERS}/${id}`), 404, 'CPS.0015');
-    assert.deepEqual(await phonesOf(id), []);
+    assert.deepEqual(await phonesOf(t, id), []);
   }
   assert.deepEqual(await listServers('?server_name=doomed'), []);
   for (const phone of doomedPhones) assert.equal((await call(t, 'GET', `${PHONES}/${phone.phone_id}`)).status, 404);
-  assert.equal((await detail(keptId)).status, 5, 'other servers stay');
-  assert.deepEqual(await phonesOf(keptId), keptPhones);
+  assert.equal((await serverDetail(t, keptId)).status, 5, 'other servers stay');
+  assert.deepEqual(await phonesOf(t, keptId), keptPhones);
 });
 
 test('delete: unknown or another project\'s server ids are refused with CPS.0015 and nothing is deleted', async () => {
@@ -441,10 +368,10 @@ test('delete: unknown or another project\'s server ids are refused with CPS.0015
   assertCpsError(await deleteServers({ server_ids: [] }), 400, 'CPS.0095', 'empty server_ids');
   assertCpsError(await deleteServers({}), 400, 'CPS.0095', 'no server_ids');
 
-  assert.equal((await detail(mine)).status, 5);
-  assert.ok((await phonesOf(mine)).every((phone) => phone.status === 2));
-  assert.equal((await detail(theirs, asOther())).status, 5);
-  assert.ok((await phonesOf(theirs, asOther())).length > 0);
+  assert.equal((await serverDetail(t, mine)).status, 5);
+  assert.ok((await phonesOf(t, mine)).every((phone) => phone.status === 2));
+  assert.equal((await serverDetail(asOther(), theirs)).status, 5);
+  assert.ok((await phonesOf(asOther(), theirs)).length > 0);
 });
 
 /** One refused purchase: which API, how the valid body is spoiled, and the documented code. */
@@ -578,7 +505,7 @@ test('a body that is not JSON is refused with the CPS envelope and writes nothin
     const body = await response.json();
     assert.equal(response.status, 400, path);
     assert.deepEqual(Object.keys(body).sort(), ['error_code', 'error_msg', 'request_id'], path);
-    assert.equal(body.error_msg, MESSAGES[body.error_code], `${path}: a documented code with its message`);
+    assert.equal(body.error_msg, cpsMessage(body.error_code), `${path}: a documented code with its message`);
     assert.equal(response.headers.get('x-request-id'), body.request_id, path);
   }
   assert.deepEqual(await snapshot(), before);

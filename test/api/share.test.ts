@@ -5,12 +5,13 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
-import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, phonesOf, serverDetail, startTestServer, waitForJob, type Target, type TestServer } from '../helpers/server.ts';
+import { ADMIN_ENV, addFault } from '../helpers/admin.ts';
+import { assertCpsError, cpsMessage, itemError } from '../helpers/cps.ts';
 
 const SHARE_FILES = '/v1/{project_id}/cloud-phone/phones/share-files';
 const LIST_FILES = '/v1/{project_id}/cloud-phone/servers/share-files';
 const SHARE_APPS = '/v1/{project_id}/cloud-phone/phones/share-apps';
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
 const HELLO_APK = fileURLToPath(new URL('../fixtures/apk/hello-v1.apk', import.meta.url));
 /** The documented shape of one ListShareFiles entry: `<size> <Mon DD HH:MM> <name>\n`. */
@@ -28,27 +29,19 @@ let phonesA: string[];
 let phoneB: string;
 
 before(async () => {
-  t = await startTestServer({ env: { OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0', OPENCPH_ADMIN_TOKEN: ADMIN_TOKEN } });
-  await admin('POST', '/admin/faults', { operation: 'create', mode: 'fail', times: 1 });
+  t = await startTestServer({ env: { OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0', ...ADMIN_ENV } });
+  await addFault(t, { operation: 'create', mode: 'fail', times: 1 });
   const shared = await buyServers(t, { phone_model_name: 'rx1.cp.c60.d10.e1v1', count: 3 });
-  const servers = await Promise.all(shared.serverIds.map(async (id) => (await call(t, 'GET', `/v1/{project_id}/cloud-phone/servers/${id}`)).body));
+  const servers = await Promise.all(shared.serverIds.map((id) => serverDetail(t, id)));
   brokenServer = servers.find((server) => server.status === 2).server_id;
   [serverA, serverB] = servers.filter((server) => server.status === 5).map((server) => server.server_id);
   plainServer = (await buyServers(t)).serverIds[0];
-  phonesA = (await phonesOf(serverA)).slice(0, 2);
-  [phoneB] = await phonesOf(serverB);
+  phonesA = (await phoneIdsOf(serverA)).slice(0, 2);
+  [phoneB] = await phoneIdsOf(serverB);
 });
 after(() => t.close());
 
-async function admin(method: string, path: string, body: unknown) {
-  const response = await fetch(`${t.url}${path}`, { method, headers: { 'X-Admin-Token': ADMIN_TOKEN, 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-  assert.equal(response.status, 201, await response.text());
-}
-
-async function phonesOf(serverId: string): Promise<string[]> {
-  const phones = await call(t, 'GET', `/v1/{project_id}/cloud-phone/phones?server_id=${serverId}&limit=200`);
-  return phones.body.phones.map((phone: { phone_id: string }) => phone.phone_id);
-}
+const phoneIdsOf = async (serverId: string) => (await phonesOf(t, serverId)).map((phone) => phone.phone_id as string);
 
 /** Builds a tar of `files` (path → content, or `{ copy }` of a host file) and uploads it to bucket-a. */
 async function upload(key: string, files: Record<string, string | { copy: string }>) {
@@ -63,7 +56,7 @@ async function upload(key: string, files: Record<string, string | { copy: string
 }
 
 /** A share request that is accepted: every server gets a job, finished when this returns (in request order). */
-async function run(method: string, path: string, body?: unknown, target: { url: string; tenant: Tenant } = t) {
+async function run(method: string, path: string, body?: unknown, target: Target = t) {
   const response = await call(target, method, path, { body });
   assert.equal(response.status, 200, JSON.stringify(response.body));
   assert.equal(response.body.request_id, response.headers.get('x-request-id'));
@@ -84,12 +77,6 @@ async function shell(phoneIds: string[], content: string): Promise<string[]> {
 async function list(serverId: string, query: string) {
   const [job] = await run('GET', `${LIST_FILES}?server_ids=${serverId}&${query}`);
   return { job, raw: job.execute_msg as string, result: job.status === 2 ? JSON.parse(job.execute_msg) : undefined };
-}
-
-function expectError(response: ApiResponse, code: string) {
-  assert.equal(response.status, 400, JSON.stringify(response.body));
-  assert.equal(response.body.error_code, code, JSON.stringify(response.body));
-  assert.equal(response.body.request_id, response.headers.get('x-request-id'));
 }
 
 describe('shared storage files', () => {
@@ -146,7 +133,7 @@ describe('shared storage files', () => {
     assert.equal(job.status, 2, JSON.stringify(job));
     assert.deepEqual(await shell(phonesA, 'ls /data/foo 2>&1'), Array(2).fill('ls: /data/foo: No such file or directory\n'));
     const gone = await list(serverA, 'path=/data/foo');
-    assert.deepEqual([gone.job.status, gone.job.error_code, gone.job.error_msg], [-1, 'CPS.0199', 'The path is invalid.']);
+    assert.deepEqual([gone.job.status, gone.job.error_code, gone.job.error_msg], [-1, 'CPS.0199', cpsMessage('CPS.0199')]);
     // What is left: /data/data/com.tencent.mm/files/a.txt.
     assert.equal((await list(serverA, 'path=/data/data/com.tencent.mm/files')).result.files_in_path.total, 1);
   });
@@ -187,7 +174,7 @@ describe('shared storage files', () => {
     ];
     for (const [body, code] of cases) {
       const response = await call(t, 'POST', SHARE_FILES, { body });
-      expectError(response, code);
+      assertCpsError(response, 400, code);
       const jobs = await call(t, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${response.body.request_id}`);
       assert.equal(jobs.body.error_code, 'CPS.0050', `${JSON.stringify(body)} queued nothing`);
     }
@@ -204,7 +191,7 @@ describe('shared storage files', () => {
       [`path=/data&server_ids=${serverA}&limit=0`, 'CPS.0002'],
       [`path=/data&server_ids=${serverA}&limit=101`, 'CPS.0002'],
       [`path=/data&server_ids=${serverA}&offset=-1`, 'CPS.0002'],
-    ]) expectError(await call(t, 'GET', `${LIST_FILES}?${query}`), code);
+    ]) assertCpsError(await call(t, 'GET', `${LIST_FILES}?${query}`), 400, code);
   });
 
   test('per server: unknown, malformed, another project\'s, without shared storage (CPS.0137), not normal (CPS.0105)', async () => {
@@ -223,15 +210,15 @@ describe('shared storage files', () => {
         assert.equal(job.error_code, expected[i], `${path} ${servers[i]}`);
         assert.equal(job.job_id === undefined, expected[i] !== undefined);
       });
-      assert.equal(response.body.jobs[1].error_msg, 'Server does not support push share files.');
-      assert.equal(response.body.jobs[4].error_msg, 'BMS status is invalid.');
+      assert.equal(response.body.jobs[1].error_msg, cpsMessage('CPS.0137'));
+      assert.equal(response.body.jobs[4].error_msg, cpsMessage('CPS.0105'));
       for (const job of response.body.jobs) if (job.job_id) await waitForJob(t, job.job_id);
     }
     // Another project's server is a missing one, and it gets no job.
     const other = await t.createTenant('tenant-b');
     const target = { url: t.url, tenant: other };
     const response = await call(target, 'POST', SHARE_FILES, { body: { file_paths: ['/data/data'], server_ids: [serverA] } });
-    assert.deepEqual(response.body.jobs, [{ server_id: serverA, error_code: 'CPS.0015', error_msg: 'server_id not found.' }]);
+    assert.deepEqual(response.body.jobs, [itemError('server_id', serverA, 'CPS.0015')]);
     const listed = await call(target, 'GET', `${LIST_FILES}?path=/data&server_ids=${serverA}`);
     assert.equal(listed.body.jobs[0].error_code, 'CPS.0015');
     assert.equal((await list(serverA, 'path=/data/data/com.tencent.mm/files')).result.files_in_path.total, 1);
@@ -247,7 +234,7 @@ describe('shared apps', () => {
     const body = { package_name: 'com.opencph.hello', pre_install_app: 1, bucket_name: 'bucket-a', object_path: 'apps/hello.tar', server_ids: [serverA] };
     const [job] = await run('POST', SHARE_APPS, body);
     assert.equal(job.status, 2, JSON.stringify(job));
-    const everyPhone = await phonesOf(serverA);
+    const everyPhone = await phoneIdsOf(serverA);
     const listed = await shell(everyPhone.slice(0, 15), 'pm list packages -3');
     assert.deepEqual(listed, Array(15).fill('package:com.opencph.hello\n'));
     assert.deepEqual(await shell(everyPhone.slice(45), 'pm list packages com.opencph'), Array(15).fill('package:com.opencph.hello\n'));
@@ -261,14 +248,14 @@ describe('shared apps', () => {
   });
 
   test('a phone that cannot install or uninstall fails the job (CPS.0260); the app stays shared until it is gone everywhere', async () => {
-    await admin('POST', '/admin/faults', { operation: 'install', phone_id: phonesA[1], mode: 'fail', times: 1 });
+    await addFault(t, { operation: 'install', phone_id: phonesA[1], mode: 'fail', times: 1 });
     const body = { package_name: 'com.opencph.hello', pre_install_app: 1, bucket_name: 'bucket-a', object_path: 'apps/hello.tar', server_ids: [serverA] };
     const [pushed] = await run('POST', SHARE_APPS, body);
-    assert.deepEqual([pushed.status, pushed.error_code, pushed.error_msg], [-1, 'CPS.0260', 'Sub job execute failed.']);
+    assert.deepEqual([pushed.status, pushed.error_code, pushed.error_msg], [-1, 'CPS.0260', cpsMessage('CPS.0260')]);
     assert.match(pushed.execute_msg, new RegExp(`^${phonesA[1]}: `));
     assert.deepEqual(await shell(phonesA, 'pm list packages -3'), ['package:com.opencph.hello\n', '']);
 
-    await admin('POST', '/admin/faults', { operation: 'uninstall', phone_id: phonesA[0], mode: 'fail', times: 1 });
+    await addFault(t, { operation: 'uninstall', phone_id: phonesA[0], mode: 'fail', times: 1 });
     const [refused] = await run('DELETE', SHARE_APPS, { package_name: 'com.opencph.hello', server_ids: [serverA] });
     assert.deepEqual([refused.status, refused.error_code], [-1, 'CPS.0260']);
     assert.deepEqual(await shell(phonesA, 'pm list packages -3'), ['package:com.opencph.hello\n', '']);
@@ -316,7 +303,7 @@ describe('shared apps', () => {
     const [missing] = await run('POST', SHARE_APPS, { ...push, object_path: 'apps/none.tar' });
     assert.deepEqual([missing.status, missing.error_code], [-1, 'CPS.0104']);
     const [wrong] = await run('POST', SHARE_APPS, { ...push, object_path: 'apps/hello.tar' });
-    assert.deepEqual([wrong.status, wrong.error_code, wrong.error_msg], [-1, 'CPS.0173', 'Parameter: package_name is invalid.']);
+    assert.deepEqual([wrong.status, wrong.error_code, wrong.error_msg], [-1, 'CPS.0173', cpsMessage('CPS.0173')]);
     assert.match(wrong.execute_msg, /No \/data\/app\/com\.opencph\.other-\*\/base\.apk/);
   });
 
@@ -334,19 +321,19 @@ describe('shared apps', () => {
       [{ ...push, bucket_name: 'b' }, 'CPS.0134'],
       [{ ...push, object_path: 'apps/hello.apk' }, 'CPS.0135'],
       [{ ...push, server_ids: [] }, 'CPS.0095'],
-    ] as const) expectError(await call(t, 'POST', SHARE_APPS, { body }), code);
+    ] as const) assertCpsError(await call(t, 'POST', SHARE_APPS, { body }), 400, code);
     for (const [body, code] of [
       [{ package_name: 'com', server_ids: [serverA] }, 'CPS.0173'],
       [{ package_name: 'com.x', server_ids: [] }, 'CPS.0095'],
       [{ package_name: 'com.x' }, 'CPS.0095'],
-    ] as const) expectError(await call(t, 'DELETE', SHARE_APPS, { body }), code);
+    ] as const) assertCpsError(await call(t, 'DELETE', SHARE_APPS, { body }), 400, code);
 
     for (const [method, body] of [['POST', push], ['DELETE', { package_name: 'com.opencph.hello' }]] as const) {
       const response = await call(t, method, SHARE_APPS, { body: { ...body, server_ids: [plainServer, UNKNOWN_ID, brokenServer] } });
       assert.deepEqual(response.body.jobs, [
-        { server_id: plainServer, error_code: 'CPS.0147', error_msg: 'Server does not support push share apps.' },
-        { server_id: UNKNOWN_ID, error_code: 'CPS.0015', error_msg: 'server_id not found.' },
-        { server_id: brokenServer, error_code: 'CPS.0105', error_msg: 'BMS status is invalid.' },
+        itemError('server_id', plainServer, 'CPS.0147'),
+        itemError('server_id', UNKNOWN_ID, 'CPS.0015'),
+        itemError('server_id', brokenServer, 'CPS.0105'),
       ]);
     }
   });

@@ -3,32 +3,11 @@
 // ListResourceInstances (`POST …/{resource_type}/resource_instances/action`).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
+import { assertCpsError } from '../helpers/cps.ts';
 
 const TYPE = '/v1/{project_id}/cph-server';
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
-
-/** The §5 messages of the codes these APIs answer, verbatim. */
-const MESSAGES: Record<string, string> = {
-  'CPS.0002': 'Parameter: offset or limit is invalid.',
-  'CPS.0300': 'Parameter: Invalid resource type.',
-  'CPS.0301': 'Parameter: Invalid resource id.',
-  'CPS.0302': 'The resource_id is not found.',
-  'CPS.0303': 'Parameter: Invalid tags.',
-  'CPS.0304': 'Parameter: Invalid tag key.',
-  'CPS.0305': 'Parameter: Invalid tag value.',
-  'CPS.0306': 'Parameter: Key start with _sys_ is reserved to system user.',
-  'CPS.0307': 'Parameter: The number of created tags has reached the limit.',
-  'CPS.0309': 'Parameter: The number of tag keys has reached the limit.',
-  'CPS.0310': 'Parameter: The number of tag values has reached the limit.',
-  'CPS.0311': 'Parameter: Invalid matches.',
-  'CPS.0312': 'Parameter: Invalid match.',
-  'CPS.0313': 'Parameter: Invalid match key.',
-  'CPS.0314': 'Parameter: Invalid match value.',
-  'CPS.0315': 'Parameter: Invalid tag values.',
-};
-
-type Target = { url: string; tenant: Tenant };
 
 let t: TestServer;
 let other: Tenant;
@@ -46,12 +25,6 @@ before(async () => {
   [theirs] = (await buyServers(asOther(), { server_name: 'theirs' })).serverIds;
 });
 after(() => t.close());
-
-function assertCpsError(response: ApiResponse, status: number, code: string, context = code) {
-  assert.equal(response.status, status, `${context}: ${JSON.stringify(response.body)}`);
-  assert.deepEqual(response.body, { request_id: response.body.request_id, error_code: code, error_msg: MESSAGES[code] }, context);
-  assert.equal(response.headers.get('x-request-id'), response.body.request_id, context);
-}
 
 const tagAction = (serverId: string, body: unknown, target: Target = t, type = 'cph-server') =>
   call(target, 'POST', `/v1/{project_id}/${type}/${serverId}/tags/action`, { body });

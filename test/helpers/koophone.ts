@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { call, type ApiResponse, type Tenant } from './server.ts';
+import { call, type ApiResponse, type Target } from './server.ts';
 
-/** KooPhone helpers for API tests: create instances, list them, wait for tasks. */
-type Target = { url: string; tenant: Tenant };
+// KooPhone helpers for API tests: create instances, list them, wait for tasks.
 
 /** The documented CreateInstance example, on a SKU of the default region. */
 export function createBody(overrides: Record<string, unknown> = {}) {

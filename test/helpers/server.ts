@@ -112,6 +112,9 @@ export async function getToken(url: string, domain: string, user: string, passwo
   return response.headers.get('x-subject-token')!;
 }
 
+/** Who calls: a test server and the tenant whose token and project are used. */
+export type Target = { url: string; tenant: Tenant };
+
 export interface ApiResponse<T = any> {
   status: number;
   headers: Headers;
@@ -148,6 +151,39 @@ export async function waitForJob(target: { url: string; tenant: Tenant }, jobId:
     if (Date.now() > deadline) throw new Error(`job ${jobId} still running after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
+}
+
+/** Waits for the jobs of a batch answer's entries; refused entries (no job_id) are skipped. */
+export async function waitForJobs(target: Target, entries: Array<{ job_id?: string }>) {
+  return Promise.all(entries.filter((entry) => entry.job_id).map((entry) => waitForJob(target, entry.job_id!)));
+}
+
+/** GetCloudPhoneServerDetail, which must answer 200: the server. */
+export async function serverDetail(target: Target, serverId: string) {
+  const response = await call(target, 'GET', `/v1/{project_id}/cloud-phone/servers/${serverId}`);
+  if (response.status !== 200) throw new Error(`server ${serverId}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+/** GetCloudPhoneDetail, which must answer 200: the phone. */
+export async function phoneDetail(target: Target, phoneId: string) {
+  const response = await call(target, 'GET', `/v1/{project_id}/cloud-phone/phones/${phoneId}`);
+  if (response.status !== 200) throw new Error(`phone ${phoneId}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+}
+
+export const phoneStatus = async (target: Target, phoneId: string): Promise<number> => (await phoneDetail(target, phoneId)).status;
+
+/** ListCloudPhones of one server, which must answer 200: its phones in slot order (by name). */
+export async function phonesOf(target: Target, serverId: string): Promise<Array<Record<string, any>>> {
+  const response = await call(target, 'GET', `/v1/{project_id}/cloud-phone/phones?server_id=${serverId}&limit=200`);
+  if (response.status !== 200) throw new Error(`phones of ${serverId}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.phones.sort((a: { phone_name: string }, b: { phone_name: string }) => a.phone_name.localeCompare(b.phone_name));
+}
+
+/** Sets a phone's status in the store: no API puts a phone in some states (or not in one step). */
+export function setPhoneStatus(target: TestServer, phoneId: string, status: number) {
+  return target.server.store.db.updateTable('phones').set({ status }).where('id', '=', phoneId).execute();
 }
 
 /** A v1 purchase body that succeeds (the documented example, on a flavor with few phones). */

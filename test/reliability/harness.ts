@@ -51,6 +51,16 @@ export interface Operation {
 
 export const routeOf = (op: Pick<Operation, 'method' | 'path'>) => `${op.method} ${op.path}`;
 
+/** The query parameters of an operation as one object schema. */
+export function querySchema(op: Operation): JsonSchema {
+  return { type: 'object', properties: Object.fromEntries(op.query.map((p) => [p.name, p.schema])), required: op.query.filter((p) => p.required).map((p) => p.name) };
+}
+
+/** One value of an arbitrary, the same for the same seed. */
+export function sampleOne<T>(arbitrary: fc.Arbitrary<T>, seed: number): T {
+  return fc.sample(arbitrary, { numRuns: 1, seed })[0];
+}
+
 /** Every operation the running server documents at GET /openapi.json. */
 export async function loadOperations(url: string): Promise<Operation[]> {
   const doc = (await (await fetch(`${url}/openapi.json`)).json()) as {
@@ -243,42 +253,51 @@ function wrongType(schema: JsonSchema): fc.Arbitrary<unknown> {
   });
 }
 
+/** A value broken in one place, and how. */
+export interface Broken {
+  value: unknown;
+  how: 'wrong type' | 'nasty string' | 'nasty number' | 'field missing' | 'extra fields' | 'empty list' | 'long list';
+}
+
+const labelled = (how: Broken['how'], values: fc.Arbitrary<unknown>) => values.map((value): Broken => ({ value, how }));
+
 /**
- * A value that is valid except in one place: a field removed, a field added, a field of the wrong type,
- * or a field set to a nasty string or number. `path` says where, for the report.
+ * A value that is valid except in one place: a field removed, fields added, a field of the wrong type,
+ * a field set to a nasty string or number, a list empty or longer than any documented limit.
  */
-export function broken(schema: JsonSchema, dictionary: Dictionary, name = ''): fc.Arbitrary<unknown> {
+export function broken(schema: JsonSchema, dictionary: Dictionary, name = ''): fc.Arbitrary<Broken> {
   const type = types(schema)[0];
-  const here: fc.Arbitrary<unknown>[] = [wrongType(schema), nastyString, nastyNumber];
+  const here = fc.oneof(labelled('wrong type', wrongType(schema)), labelled('nasty string', nastyString), labelled('nasty number', nastyNumber));
   if (type === 'object' && schema.properties && Object.keys(schema.properties).length > 0) {
     const properties = schema.properties;
     const keys = Object.keys(properties);
     const base = valid(schema, dictionary, name) as fc.Arbitrary<Record<string, unknown>>;
-    const variants: fc.Arbitrary<unknown>[] = [
+    const variants: fc.Arbitrary<Broken>[] = [
       // One field broken in place.
-      fc.tuple(base, fc.constantFrom(...keys)).chain(([value, key]) => broken(properties[key], dictionary, key).map((bad) => ({ ...value, [key]: bad }))),
-      // Extra fields, prototype names included.
-      fc
-        .tuple(base, fc.dictionary(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'extra'), fc.string({ maxLength: 12 })), anyJson, { minKeys: 1, maxKeys: 3 }))
-        .map(([value, extra]) => Object.assign(JSON.parse(JSON.stringify(extra)), value)),
+      fc.tuple(base, fc.constantFrom(...keys)).chain(([value, key]) => broken(properties[key], dictionary, key).map((bad) => ({ value: { ...value, [key]: bad.value }, how: bad.how }))),
+      // Extra fields, prototype names included (JSON.parse makes them own properties, as the server's parser does).
+      labelled(
+        'extra fields',
+        fc
+          .tuple(base, fc.dictionary(fc.oneof(fc.constantFrom('__proto__', 'constructor', 'prototype', 'extra'), fc.string({ maxLength: 12 })), anyJson, { minKeys: 1, maxKeys: 3 }))
+          .map(([value, extra]) => Object.assign(JSON.parse(JSON.stringify(extra)), value)),
+      ),
     ];
     if (schema.required?.length) {
-      // A required field missing.
-      variants.push(fc.tuple(base, fc.constantFrom(...schema.required)).map(([value, key]) => Object.fromEntries(Object.entries(value).filter(([k]) => k !== key))));
+      variants.push(labelled('field missing', fc.tuple(base, fc.constantFrom(...schema.required)).map(([value, key]) => Object.fromEntries(Object.entries(value).filter(([k]) => k !== key)))));
     }
-    return fc.oneof({ arbitrary: fc.oneof(...variants), weight: 4 }, { arbitrary: fc.oneof(...here), weight: 1 });
+    return fc.oneof({ arbitrary: fc.oneof(...variants), weight: 4 }, { arbitrary: here, weight: 1 });
   }
   if (type === 'array' && schema.items) {
     const items = schema.items;
-    const variants: fc.Arbitrary<unknown>[] = [
-      fc.array(broken(items, dictionary, name), { minLength: 1, maxLength: 3 }),
-      fc.constant([]),
-      // Long lists: past any documented limit.
-      fc.integer({ min: 101, max: 2_000 }).chain((n) => valid(items, dictionary, name).map((item) => Array(n).fill(item))),
+    const variants: fc.Arbitrary<Broken>[] = [
+      fc.array(broken(items, dictionary, name), { minLength: 1, maxLength: 3 }).map((list) => ({ value: list.map((item) => item.value), how: list[0].how })),
+      labelled('empty list', fc.constant([])),
+      labelled('long list', fc.integer({ min: 101, max: 2_000 }).chain((n) => valid(items, dictionary, name).map((item) => Array(n).fill(item)))),
     ];
-    return fc.oneof({ arbitrary: fc.oneof(...variants), weight: 3 }, { arbitrary: fc.oneof(...here), weight: 1 });
+    return fc.oneof({ arbitrary: fc.oneof(...variants), weight: 3 }, { arbitrary: here, weight: 1 });
   }
-  return fc.oneof(...here);
+  return here;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -289,7 +308,7 @@ export interface WireRequest {
   /** Path and query, as sent. */
   target: string;
   headers: Record<string, string>;
-  body?: string | Buffer;
+  body?: string | Uint8Array<ArrayBuffer>;
   /** The operation it was made for, and how it was made (for reports). */
   route: string;
   kind: string;
@@ -331,8 +350,7 @@ export interface ApiAnswer {
 /** Sends over the process's keep-alive connection pool (fetch). A network error is an answer with status 0. */
 export async function send(url: string, request: Pick<WireRequest, 'method' | 'target' | 'headers' | 'body'>): Promise<ApiAnswer> {
   try {
-    const body = Buffer.isBuffer(request.body) ? new Uint8Array(request.body) : request.body;
-    const response = await fetch(`${url}${request.target}`, { method: request.method, headers: request.headers, body });
+    const response = await fetch(`${url}${request.target}`, { method: request.method, headers: request.headers, body: request.body });
     const text = await response.text();
     let json: unknown;
     try {
@@ -386,12 +404,11 @@ export function envelopeProblem(family: Family, answer: ApiAnswer): string | und
   const gateway = GATEWAY_ERRORS[code as keyof typeof GATEWAY_ERRORS];
   const statuses = code === 'APIGW.0201' ? GATEWAY_BAD_REQUEST_STATUSES : [gateway?.status];
   if (gateway && !statuses.includes(answer.status)) return `${code} answered with HTTP ${answer.status}, documented ${statuses.join(' or ')}`;
-  // The gateway's own refusals carry its request id whatever the service behind it.
-  const cphStyle = family !== 'koophone' || gateway !== undefined;
-  const allowedKeys = cphStyle ? ['request_id', 'error_code', 'error_msg'] : ['error_code', 'error_msg', 'data', 'error_info'];
+  // The gateway's own refusals carry its request id; on KooPhone routes they may come in KooPhone's envelope.
+  const allowedKeys = family === 'koophone' ? ['error_code', 'error_msg', 'data', 'error_info', ...(gateway ? ['request_id'] : [])] : ['request_id', 'error_code', 'error_msg'];
   const extra = Object.keys(body).filter((key) => !allowedKeys.includes(key));
   if (extra.length) return `unexpected fields ${extra.join(', ')}`;
-  if (cphStyle && typeof body.request_id !== 'string') return 'no request_id';
+  if (family !== 'koophone' && typeof body.request_id !== 'string') return 'no request_id';
   if (gateway) return undefined;
   if (family === 'cph' && !(code in CPS_CODES)) return `${code} is not a catalogued CPS code`;
   if (family === 'iam' && !(code in IAM_ERRORS)) return `${code} is not an IAM code`;
@@ -468,7 +485,7 @@ export async function settle(db: Db, timeoutMs = 30_000): Promise<void> {
 
 /** A short description of a request and its answer, for failure reports. */
 export function describe(request: WireRequest, answer: ApiAnswer): string {
-  const body = request.body === undefined ? '' : Buffer.isBuffer(request.body) ? `<${request.body.length} bytes>` : request.body;
+  const body = request.body === undefined ? '' : typeof request.body === 'string' ? request.body : `<${request.body.length} bytes>`;
   const shown = body.length > 300 ? `${body.slice(0, 300)}… (${body.length} chars)` : body;
   const target = request.target.length > 300 ? `${request.target.slice(0, 300)}… (${request.target.length} chars)` : request.target;
   return `${request.kind}: ${request.method} ${target} [content-type: ${request.headers['Content-Type'] ?? '-'}] ${shown} → ${answer.status} ${answer.text.slice(0, 300)}`;
@@ -478,10 +495,14 @@ export function describe(request: WireRequest, answer: ApiAnswer): string {
  * The values a tenant's own resources show: every list route (no path parameter but the project) is read,
  * then every detail route once with the first known id of each of its parameters.
  */
-export async function harvestAll(url: string, tenant: Tenant, operations: Operation[]): Promise<Dictionary> {
-  const dictionary: Dictionary = new Map();
+export async function harvestAll(url: string, tenant: Tenant, operations: Operation[], dictionary: Dictionary = new Map()): Promise<Dictionary> {
   const read = async (op: Operation, values: Record<string, string>) => {
-    const answer = await send(url, { method: 'GET', target: fillPath(op.path, { project_id: tenant.projectId, ...values }), headers: tokenHeaders(tenant) });
+    const headers = { ...tokenHeaders(tenant), ...(op.family === 'koophone' && { 'X-Request-Id': 'harvest' }) };
+    // Only the parameters the operation requires (paging), so that no filter hides anything.
+    const required = op.query.filter((p) => p.required);
+    const query = sampleOne(valid({ type: 'object', properties: Object.fromEntries(required.map((p) => [p.name, p.schema])), required: required.map((p) => p.name) }, dictionary), 1);
+    const target = fillPath(op.path, { project_id: tenant.projectId, ...values }) + queryString(query as Record<string, unknown>);
+    const answer = await send(url, { method: 'GET', target, headers });
     if (answer.status === 200) harvest(dictionary, answer.json);
   };
   const gets = operations.filter((op) => op.method === 'GET');
@@ -492,4 +513,80 @@ export async function harvestAll(url: string, tenant: Tenant, operations: Operat
     if (Object.values(values).every((value) => value !== undefined)) await read(op, values as Record<string, string>);
   }
   return dictionary;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Resource ids
+
+/** Field and parameter names that hold resource ids: `phone_id`, `server_ids`, `instanceId`, `instance_id_list`... */
+export const ID_NAME = /(^id$|_id$|Id$|_ids$|Ids$|_id_list$|IdList$)/;
+
+/** Where a body schema holds ids: a path of keys (`*` for any item of a list), and whether it holds a list of them. */
+export interface IdSlot {
+  path: string[];
+  name: string;
+  list: boolean;
+}
+
+export function idSlots(schema: JsonSchema | undefined, path: string[] = []): IdSlot[] {
+  if (!schema || types(schema)[0] !== 'object' || !schema.properties) return [];
+  return Object.entries(schema.properties).flatMap(([key, inner]) => {
+    const type = types(inner)[0];
+    if (type === 'string' && ID_NAME.test(key)) return [{ path: [...path, key], name: key, list: false }];
+    if (type === 'array' && inner.items && types(inner.items)[0] === 'string' && ID_NAME.test(key)) return [{ path: [...path, key], name: key, list: true }];
+    if (type === 'array' && inner.items) return idSlots(inner.items, [...path, key, '*']);
+    if (type === 'object') return idSlots(inner, [...path, key]);
+    return [];
+  });
+}
+
+/** A copy of `body` with the slot set to `value` (a list of one when the slot holds a list); lists on the way keep one item. */
+export function withId(body: unknown, slot: IdSlot, value: string): unknown {
+  const copy = JSON.parse(JSON.stringify(body ?? {}));
+  let node: any = copy;
+  slot.path.forEach((key, index) => {
+    const last = index === slot.path.length - 1;
+    if (last) {
+      node[key] = slot.list ? [value] : value;
+    } else if (key === '*') {
+      node.splice(1);
+      if (node.length === 0 || typeof node[0] !== 'object' || node[0] === null) node[0] = {};
+      node = node[0];
+    } else {
+      const wantList = slot.path[index + 1] === '*';
+      if (wantList ? !Array.isArray(node[key]) : typeof node[key] !== 'object' || node[key] === null || Array.isArray(node[key])) node[key] = wantList ? [] : {};
+      node = node[key];
+    }
+  });
+  return copy;
+}
+
+/** An id of the same shape (length, character classes) that nothing has: what a missing id looks like. */
+export function lookalike(value: string): string {
+  const pick = (chars: string) => chars[Math.floor(Math.random() * chars.length)];
+  for (;;) {
+    const hex = /^[0-9a-f-]+$/.test(value);
+    const made = value.replace(/[0-9a-zA-Z]/g, (c) =>
+      /\d/.test(c) ? pick('0123456789') : hex ? pick('0123456789abcdef') : /[a-z]/.test(c) ? pick('abcdefghijklmnopqrstuvwxyz') : pick('ABCDEFGHIJKLMNOPQRSTUVWXYZ'),
+    );
+    if (made !== value) return made;
+  }
+}
+
+/**
+ * What a caller can tell from an answer: its status and, recursively, its body with ids, times and the
+ * request id masked. Two answers with the same outcome are indistinguishable.
+ */
+export function outcome(answer: ApiAnswer, ids: string[]): string {
+  const mask = (value: unknown, key = ''): unknown => {
+    if (Array.isArray(value)) return value.map((item) => mask(item, key));
+    if (value && typeof value === 'object') {
+      return Object.fromEntries(Object.entries(value).filter(([k]) => k !== 'request_id').map(([k, inner]) => [k, mask(inner, k)]));
+    }
+    if (typeof value !== 'string') return value;
+    if (ID_NAME.test(key) || /^[0-9a-f]{32}$|^[0-9a-f-]{36}$/.test(value)) return '<id>';
+    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(value)) return '<time>';
+    return ids.reduce((text, id) => text.split(id).join('<id>'), value);
+  };
+  return `${answer.status} ${JSON.stringify(mask(answer.json ?? answer.text))}`;
 }

@@ -203,7 +203,7 @@ class StreamConnection {
   private connecting?: Promise<Stream>;
   private frames?: NodeJS.Timeout;
   private renewals?: NodeJS.Timeout;
-  private capturing: Promise<void> = Promise.resolve();
+  /** A screenshot is being taken (one at a time; the stream does not wait for it to end). */
   private busy = false;
   /** The streamed settings, and `fps/code_rate` of the chosen spec in them. */
   private settings: InstanceSetting[] = [];
@@ -248,7 +248,8 @@ class StreamConnection {
       clearInterval(this.frames);
       clearInterval(this.renewals);
       if (this.socket.readyState === OPEN) this.socket.close(reason?.code ?? 1000, reason?.reason);
-      await this.capturing;
+      // A screenshot still being taken is not waited for (a stuck one would hold the stream open): what it
+      // brings is dropped, as nothing is sent once the stream is closing.
       // A client gone while its connection was being accepted: the instance it took is let go all the same.
       await this.connecting?.catch(() => undefined);
       if (this.stream) await this.services.koophoneStreaming.disconnect(this.stream).catch((error) => this.warn(error));
@@ -281,7 +282,7 @@ class StreamConnection {
     if (this.latest && this.socket.bufferedAmount < MAX_BUFFERED_BYTES) this.send(this.latest);
     if (this.busy || performance.now() < this.nextCapture) return;
     this.busy = true;
-    this.capturing = this.capture().finally(() => (this.busy = false));
+    void this.capture().finally(() => (this.busy = false));
   }
 
   private async capture(): Promise<void> {
@@ -290,12 +291,13 @@ class StreamConnection {
     try {
       png = await this.services.koophoneStreaming.captureFrame(this.stream!.phoneId);
     } catch (error) {
+      if (this.closing) return;
       this.warn(error);
       void this.end(STREAM_CLOSE.captureFailed);
       return;
     }
-    // A screenshot may be expensive to render (the simulator encodes it in this process): the stream spends
-    // at most a fifth of its time taking them.
+    // A screenshot may be expensive (a real phone's capture; the simulator encoding a screen it has not
+    // shown before, in this process): the stream spends at most a fifth of its time taking them.
     const finished = performance.now();
     this.nextCapture = finished + (CAPTURE_SHARE - 1) * (finished - started);
     const first = !this.latest;

@@ -9,10 +9,6 @@
  * (run by every process) puts the instance back to "data loaded". Streams in this process are also kept
  * in a local registry so that stopping or releasing one closes it at once rather than at its next renewal.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import * as tar from 'tar';
 import type { Db } from '../../store/db.ts';
 import type { InstanceSession } from '../../store/schema.ts';
 import { kpError } from '../../api/koophone/errors.ts';
@@ -58,9 +54,11 @@ export const RENEW_INTERVAL_MS = 1000;
 const LEASE_SECONDS = 15;
 /**
  * Frames are PNG screenshots of the phone, not encoded video: a stream sends one for every this many
- * frames of the configured rate (30 fps → 5 frames/s, 60 fps → 10 frames/s).
+ * frames of the configured rate (30 fps → 10 frames/s, 60 fps → 20 frames/s). Every frame is a whole
+ * screen, sent again when nothing changed, so the full rate would cost 30–60 screenshots and PNGs a
+ * second per stream (docs/streaming.md).
  */
-export const FRAME_RATE_DIVISOR = 6;
+export const FRAME_RATE_DIVISOR = 3;
 
 /** The settings an instance streams with until SetVideoConfig is called: the documented example's values. */
 const DEFAULT_GROUP: VideoSpecGroup = {
@@ -80,9 +78,6 @@ export const STREAM_CLOSE = {
 } as const;
 
 export type CloseReason = (typeof STREAM_CLOSE)[keyof typeof STREAM_CLOSE];
-
-/** Where the phone writes each frame before it is read back: left out of backups (usage.ts). */
-export const FRAME_FILE = '/data/local/tmp/.opencph-stream.png';
 
 export interface IssuedToken {
   device_token: string;
@@ -368,26 +363,10 @@ export class StreamingService {
       .execute();
   }
 
-  /**
-   * The phone's screen as PNG bytes. The driver interface passes command output as text, so the phone
-   * writes the screenshot to a file (`screencap -p`) which is then read back through a data export.
-   */
+  /** The phone's screen as PNG bytes: a screenshot of the phone as its record says it is now. */
   async captureFrame(phoneId: string): Promise<Buffer> {
     const phone = await this.db.selectFrom('phones').selectAll().where('id', '=', phoneId).executeTakeFirstOrThrow();
-    const spec = await phoneSpec(phone, this.deps);
-    const shot = await this.deps.driver.shell(spec, `screencap -p ${FRAME_FILE}`, { timeoutMs: 5000 });
-    if (shot.exitCode !== 0) throw new Error(`screencap failed: ${shot.output.trim()}`);
-    const dir = await mkdtemp(join(tmpdir(), 'opencph-frame-'));
-    try {
-      const tarFile = join(dir, 'frame.tar');
-      await this.deps.driver.exportData(spec, [FRAME_FILE], [], tarFile);
-      const chunks: Buffer[] = [];
-      await tar.t({ file: tarFile, onReadEntry: (entry) => entry.on('data', (chunk: Buffer) => chunks.push(chunk)) });
-      if (chunks.length === 0) throw new Error('the screenshot could not be read back');
-      return Buffer.concat(chunks);
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    return this.deps.driver.screenshot(await phoneSpec(phone, this.deps));
   }
 
   /** An instance streaming leaves that state (inside the caller's transaction); whether it was streaming. */

@@ -8,6 +8,7 @@ import { baseImage } from './image.ts';
 import { FIRST_INSTALL_UID, installFlags, InstallFailure, PackageManager, type ApkSource, type PackagesState } from './packages.ts';
 import { bootProps, buildProps, cphProperties, CPH_DEFAULTS, setpropError } from './props.ts';
 import { unpackTar } from './push.ts';
+import { screenshotPng } from './screen.ts';
 import { Collector, CommandAborted, Shell } from './shell/interpreter.ts';
 import type { PhoneStore } from './store.ts';
 import { ROOT, SHELL } from './users.ts';
@@ -233,6 +234,11 @@ export class SimDevice {
 
   get display(): DeviceState['display'] {
     return this.state.display;
+  }
+
+  /** PNG bytes of the screen now (shared with other callers: not to be changed). */
+  screenshot(): Buffer {
+    return screenshotPng(this);
   }
 
   recordInput(args: string[]): void {

@@ -42,6 +42,11 @@ export interface SimDriverOptions {
   sharedLayer?: (serverId: string) => SimSharedLayer | undefined;
 }
 
+interface UseOptions {
+  /** False for work that reads the device without awaiting anything (nothing to save, no blob to keep). */
+  save?: boolean;
+}
+
 interface Entry {
   ready: Promise<SimDevice>;
   /** Operations using the device; an entry in use is never evicted, so a phone never has two instances. */
@@ -144,6 +149,11 @@ export class SimDriver implements PhoneDriver {
     return this.use(phone, (device) => device.restoreData(tarFile));
   }
 
+  /** Nothing changes, so nothing is saved: a stream takes several screenshots a second. */
+  screenshot(phone: PhoneSpec): Promise<Buffer> {
+    return this.useRunning(phone, async (device) => device.screenshot(), { save: false });
+  }
+
   /**
    * The source's disks as last saved (state.json and the blobs its files use) are copied to a staging
    * folder while the source is held, so none of its blobs is freed meanwhile; after the simulated copy time
@@ -194,15 +204,15 @@ export class SimDriver implements PhoneDriver {
     });
   }
 
-  private useRunning<T>(phone: PhoneSpec, work: (device: SimDevice) => Promise<T>): Promise<T> {
+  private useRunning<T>(phone: PhoneSpec, work: (device: SimDevice) => Promise<T>, options?: UseOptions): Promise<T> {
     return this.use(phone, (device) => {
       if (!device.running) throw new PhoneOperationError(`Phone ${phone.id} is not running.`);
       return work(device);
-    });
+    }, options);
   }
 
-  /** Runs `work` on the phone's device (loaded if needed), then saves what changed. */
-  private async use<T>(phone: PhoneSpec, work: (device: SimDevice) => Promise<T>): Promise<T> {
+  /** Runs `work` on the phone's device (loaded if needed), then saves what changed (unless `save` is false). */
+  private async use<T>(phone: PhoneSpec, work: (device: SimDevice) => Promise<T>, { save = true }: UseOptions = {}): Promise<T> {
     let entry = this.entries.get(phone.id);
     if (entry) {
       this.entries.delete(phone.id);
@@ -215,7 +225,7 @@ export class SimDriver implements PhoneDriver {
     try {
       const device = await entry.ready;
       device.bind(phone);
-      return await device.run(() => work(device));
+      return await (save ? device.run(() => work(device)) : work(device));
     } catch (err) {
       // A device that failed to load is not kept: the next call reads the disk again.
       if (this.entries.get(phone.id) === entry && !(await entry.ready.then(() => true, () => false))) this.entries.delete(phone.id);

@@ -1,6 +1,6 @@
 // What `screencap` sees: the simulated screen at the display's size, drawn from the phone's state —
 // status bar, navigation bar (unless the CPH attributes hide them), the launcher's wallpaper, or the
-// app brought to the front by `am start`.
+// app brought to the front by `am start`. The phone driver's screenshot is the same PNG.
 import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
 import type { SimDevice } from './device.ts';
@@ -42,7 +42,10 @@ function paint({ width, height, bands }: Scene): PNG {
   for (const [top, bottom, [r, g, b]] of bands) {
     const from = Math.max(0, top) * width * 4;
     const to = Math.min(height, bottom) * width * 4;
-    if (to > from) png.data.fill(Buffer.from([r, g, b, 255]), from, to);
+    if (to <= from) continue;
+    // One pixel, then copies of what is done, doubling: Buffer.fill with a 4-byte pattern is 100x slower.
+    png.data.set([r, g, b, 255], from);
+    for (let done = 4; done < to - from; done *= 2) png.data.copyWithin(from + done, from, from + Math.min(done, to - from - done));
   }
   return png;
 }

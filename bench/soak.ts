@@ -60,6 +60,12 @@ const MAX_CHURN_SERVERS = 4;
  */
 const RSS_GROWTH_LIMIT_MIB = 64;
 const RSS_SAMPLE_MS = 5_000;
+/**
+ * Why a job may fail under this mix without anything being wrong: its phone was deleted with its server
+ * before the job ran (CPS.0005), or a command met its phone stopped or restarting, after an operation queued
+ * before it (CPS.0141). A job failing with any other code is counted as an error.
+ */
+const EXPECTED_JOB_FAILURES = ['CPS.0005', 'CPS.0141'];
 const MINUTE_MS = 60_000;
 
 const store = process.env.DATABASE_URL ? 'postgres' : 'pglite';
@@ -303,8 +309,10 @@ const operations: Operation[] = [
       const answer = await hit(route, 'cph', 'POST', `${CPH}/phones/commands`, { command: 'shell', content: pick(SHELL), phone_ids: ids });
       if (answer) {
         items(route, answer.json.jobs);
-        jobsStarted(answer.json.jobs.map((job: { job_id?: string }) => job.job_id));
-        remember(fleet.recentRequests, answer.json.request_id);
+        const jobIds = answer.json.jobs.map((job: { job_id?: string }) => job.job_id).filter(Boolean);
+        jobsStarted(jobIds);
+        // A request whose every phone was refused has no jobs to list (CPS.0050).
+        if (jobIds.length) remember(fleet.recentRequests, answer.json.request_id);
       }
     },
   },
@@ -420,6 +428,8 @@ function minuteRow(index: number) {
     p50_ms: percentile(sorted, 50),
     p99_ms: percentile(sorted, 99),
     rss_mib: median(m.rss),
+    rss_min_mib: m.rss.length ? round(Math.min(...m.rss)) : 0,
+    rss_max_mib: m.rss.length ? round(Math.max(...m.rss)) : 0,
     jobs_started: m.jobs,
   };
 }
@@ -433,8 +443,11 @@ async function census(databaseUrl: string | undefined, dataDir: string) {
     const stuck = await sql<{ id: string; type: string; state: string; begin_time: Date }>`
       SELECT id, type, state, begin_time FROM jobs WHERE status = 1 OR state <> 'done' ORDER BY seq LIMIT 20`.execute(db);
     const phones = await sql<{ status: number; count: string }>`SELECT status, count(*)::text AS count FROM phones GROUP BY status ORDER BY status`.execute(db);
-    const byStatus = { succeeded: 0, failed: 0, running: 0 };
-    for (const row of jobs.rows) byStatus[row.status === 2 ? 'succeeded' : row.status === -1 ? 'failed' : 'running'] += Number(row.count);
+    const byStatus = { succeeded: 0, failed: 0, running: 0, failed_unexpectedly: 0 };
+    for (const row of jobs.rows) {
+      byStatus[row.status === 2 ? 'succeeded' : row.status === -1 ? 'failed' : 'running'] += Number(row.count);
+      if (row.status === -1 && !EXPECTED_JOB_FAILURES.includes(row.error_code ?? '')) byStatus.failed_unexpectedly += Number(row.count);
+    }
     return {
       jobs: byStatus,
       jobs_by_type: jobs.rows.map((row) => ({ type: row.type, status: row.status, error_code: row.error_code, count: Number(row.count) })),
@@ -554,6 +567,7 @@ try {
   };
   const failures = [
     ...(result.errors > 0 ? [`${result.errors} unexpected errors`] : []),
+    ...(stored.jobs.failed_unexpectedly > 0 ? [`${stored.jobs.failed_unexpectedly} jobs failed with an unexpected code (see jobs_by_type)`] : []),
     ...(stored.jobs.running > 0 ? [`${stored.jobs.running} jobs still at status 1 after ${drainSeconds} s of drain`] : []),
     ...(stored.transitional_phones > 0 ? [`${stored.transitional_phones} phones still in a transitional status`] : []),
     ...(rssGrowth > RSS_GROWTH_LIMIT_MIB ? [`RSS grew ${rssGrowth} MiB (limit ${RSS_GROWTH_LIMIT_MIB})`] : []),

@@ -25,6 +25,10 @@ export function pgliteDialect(db: PGlite): PostgresDialect {
       const previous = queue;
       queue = new Promise<void>((resolve) => (release = resolve));
       await previous;
+      // PGlite runs a query synchronously and settles it in microtasks: handed over that way, the queries of
+      // every waiting request would run back to back without the event loop ever polling, and under load the
+      // server would accept no new connection until the queue emptied. Each turn waits for the loop once.
+      await new Promise((resolve) => setImmediate(resolve));
       return { ...connection, release };
     },
     async end() {

@@ -65,9 +65,7 @@ describe('CreateInstance', () => {
         [row.billing_mode, row.frozen_status, row.assign_status, row.region, row.project_id, row.account_name],
         ['1', 0, 0, 'cn-north-4', t.tenant.projectId, t.tenant.domainName],
       );
-      const phone = await call(t, 'GET', `${PHONES}/${row.phone_id}`);
-      assert.equal(phone.status, 200);
-      assert.equal(phone.body.status, 2);
+      assert.equal(await phoneStatus(t, row.phone_id), 2, 'its CPH phone runs');
     }
     // The sequence goes on; the second order uses the spare phones of the first one's server.
     const servers = (await call(t, 'GET', '/v1/{project_id}/cloud-phone/servers')).body.count;

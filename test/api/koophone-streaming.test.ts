@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { call, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
 import { assertKpError, createInstances, instanceRows } from '../helpers/koophone.ts';
 import { StreamClient, dataState, deviceToken, readyInstance, waitDataState } from '../helpers/koophone-stream.ts';
+import { ADMIN_ENV, addFault, admin } from '../helpers/admin.ts';
 
 const HEX32 = /^[0-9a-f]{32}$/;
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
 const COMBINATIONS = ['MOBILE_NETWORK', 'WIFI', 'WIRED'].flatMap((network_type) => ['H264', 'H265'].map((encoding_type) => ({ network_type, encoding_type })));
 
@@ -15,7 +15,7 @@ let t: TestServer;
 let other: { url: string; tenant: Tenant };
 
 before(async () => {
-  t = await startTestServer({ clock: { now: () => new Date(Date.now() + offset) }, env: { OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0', OPENCPH_ADMIN_TOKEN: ADMIN_TOKEN } });
+  t = await startTestServer({ clock: { now: () => new Date(Date.now() + offset) }, env: { OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0', ...ADMIN_ENV } });
   other = { url: t.url, tenant: await t.createTenant('tenant-b') };
 });
 after(() => t.close());
@@ -201,13 +201,8 @@ describe('signalling', () => {
 });
 
 describe('screen capture', () => {
-  /** Fault rules (the admin API): a rule's id. */
-  async function fault(rule: Record<string, unknown>): Promise<string> {
-    const response = await fetch(`${t.url}/admin/faults`, { method: 'POST', headers: { 'X-Admin-Token': ADMIN_TOKEN, 'Content-Type': 'application/json' }, body: JSON.stringify(rule) });
-    assert.equal(response.status, 201);
-    return (await response.json()).id;
-  }
-  const unfault = (id: string) => fetch(`${t.url}/admin/faults/${id}`, { method: 'DELETE', headers: { 'X-Admin-Token': ADMIN_TOKEN } });
+  const fault = async (rule: Record<string, unknown>) => (await addFault(t, rule)).id;
+  const unfault = (id: string) => admin(t, 'DELETE', `/admin/faults/${id}`);
 
   test('frames follow the screen; a stuck screenshot repeats the last frame, a failing one closes the stream with 1011', async () => {
     const id = await readyInstance(t, 'user-capture');

@@ -7,8 +7,8 @@ import * as tar from 'tar';
 import { call, startTestServer, waitForJob, type Tenant, type TestServer } from '../helpers/server.ts';
 import { assertKpError, createInstances, instanceRows, waitTask } from '../helpers/koophone.ts';
 import { StreamClient, dataState, deviceToken, readyInstance, waitDataState } from '../helpers/koophone-stream.ts';
+import { ADMIN_ENV, addFault, admin, setDurations } from '../helpers/admin.ts';
 
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
 const HEX32 = /^[0-9a-f]{32}$/;
 const LIST_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/;
@@ -18,7 +18,7 @@ let t: TestServer;
 let other: Target;
 
 before(async () => {
-  t = await startTestServer({ env: { OPENCPH_ADMIN_TOKEN: ADMIN_TOKEN, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
+  t = await startTestServer({ env: { ...ADMIN_ENV, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
   other = { url: t.url, tenant: await t.createTenant('tenant-b') };
 });
 after(() => t.close());
@@ -26,17 +26,6 @@ after(() => t.close());
 const prepare = (target: Target, userId: unknown, instanceIds: string[]) => call(target, 'POST', '/v1/instances/prepare', { body: { user_id: userId, instance_ids: instanceIds } });
 const progress = (target: Target, userId: string, instanceId: string) => call(target, 'POST', '/v1/instances/prepare-progress', { body: { user_id: userId, instance_id: instanceId } });
 const backup = (target: Target, instanceIds: string[]) => call(target, 'POST', '/v1/instances/backup', { body: { instance_ids: instanceIds } });
-
-async function admin(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { 'X-Admin-Token': ADMIN_TOKEN, ...(body !== undefined && { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await response.text();
-  assert.ok(response.status < 300, text);
-  return text ? JSON.parse(text) : undefined;
-}
 
 /** Runs a shell command on an instance (KooPhone SyncCommand); its output. */
 async function shell(target: Target, instanceId: string, command: string): Promise<string> {
@@ -134,7 +123,7 @@ describe('BatchPrepareInstances', () => {
     const pairs = [frozen, restarting, resetting].map((instance_id) => ({ user_id: 'u3', instance_id }));
     assert.equal((await call(t, 'POST', '/v1/instances/assign', { body: { user_instances: pairs } })).body.error_code, '0');
     await t.server.store.db.updateTable('instances').set({ frozen: true }).where('id', '=', frozen).execute();
-    await admin('PUT', '/admin/durations', { restart: 1000, reset: 1000 });
+    await setDurations(t, { restart: 1000, reset: 1000 });
     try {
       const rows = await instanceRows(t, [restarting, resetting]);
       await call(t, 'POST', `${PHONES}/batch-restart`, { body: { phones: [{ phone_id: rows.get(restarting).phone_id }] } });
@@ -144,7 +133,7 @@ describe('BatchPrepareInstances', () => {
       // Nothing started: the instances are still idle.
       for (const id of [frozen, restarting, resetting]) assert.equal(await dataState(t, id), 0);
     } finally {
-      await admin('PUT', '/admin/durations', {});
+      await setDurations(t, {});
     }
   });
 });
@@ -209,7 +198,7 @@ describe('BatchBackupInstances', () => {
     const [idle] = await createInstances(t, { instanceNamePrefix: 'bkidle' });
     const busy = await readyInstance(t, 'u6', 'bkbusy');
     const phoneId = (await rowOf(t, busy)).phone_id;
-    const rule = await admin('POST', '/admin/faults', { operation: 'exportData', phone_id: phoneId, mode: 'hang' });
+    const rule = await addFault(t, { operation: 'exportData', phone_id: phoneId, mode: 'hang' });
     const first = await backup(t, [busy]);
     await waitDataState(t, busy, 4);
     assert.equal((await rowOf(t, busy)).backup_status, 1);
@@ -224,7 +213,7 @@ describe('BatchBackupInstances', () => {
     assert.equal(refused[1].error_msg, 'the instance is in backup.');
 
     // The stuck export gives up: the backup fails, the data stays on the phone, and a prepare makes it ready again.
-    await admin('DELETE', `/admin/faults/${rule.id}`);
+    await admin(t, 'DELETE', `/admin/faults/${rule.id}`);
     const [failed] = await waitTask(t, first.body.data.task_id);
     assert.deepEqual([failed.status, failed.error_code], [-1, 'KOOPHONE.API.62010']);
     assert.equal(await dataState(t, busy), 5);
@@ -238,7 +227,7 @@ describe('BatchBackupInstances', () => {
     const id = await readyInstance(t, 'u7', 'restorefail');
     await shell(t, id, 'echo again > /data/local/tmp/again.txt');
     await backedUp(t, [id]);
-    const rule = await admin('POST', '/admin/faults', { operation: 'importData', mode: 'hang' });
+    const rule = await addFault(t, { operation: 'importData', mode: 'hang' });
     assert.deepEqual((await prepare(t, 'u7', [id])).body.data.status_list, [{ instance_id: id, status: 1 }]);
     await waitProgress(t, 'u7', id, 2);
     assert.equal(await dataState(t, id), 1);
@@ -247,7 +236,7 @@ describe('BatchBackupInstances', () => {
     const during = await backup(t, [id]);
     assert.deepEqual((await waitTask(t, during.body.data.task_id)).map((job) => job.error_code), ['KOOPHONE.API.2005']);
 
-    await admin('DELETE', `/admin/faults/${rule.id}`);
+    await admin(t, 'DELETE', `/admin/faults/${rule.id}`);
     await waitProgress(t, 'u7', id, -1);
     assert.equal(await dataState(t, id), 6);
     assert.equal((await rowOf(t, id)).restore_status, 3);

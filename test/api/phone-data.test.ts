@@ -6,44 +6,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { ADMIN_ENV, addFault, setDurations } from '../helpers/admin.ts';
+import { assertCpsError, cpsMessage, phoneError } from '../helpers/cps.ts';
 
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
 const APKS = fileURLToPath(new URL('../fixtures/apk/', import.meta.url));
-const ADMIN_TOKEN = 'admin-token-0123456789abcdef';
 const UNKNOWN_ID = '0123456789abcdef0123456789abcdef';
 const AOSP_11 = '23051820230601c84d0007e19b3f5a27';
 const QEMU_FLAVOR = 'rx1.cp.c60.d32.e1v1.qemu';
 
 /** Documented messages (spec §5) of the codes checked here. */
-const MESSAGES: Record<string, string> = {
-  'CPS.0004': 'Invalid phone id.',
-  'CPS.0005': 'Phone is not found.',
-  'CPS.0009': 'Parameter: phone_id list is empty.',
-  'CPS.0022': 'Not available phone.',
-  'CPS.0050': 'Jobs related to this requestId is not found.',
-  'CPS.0053': 'No permission to request resources. Phone is frozen.',
-  'CPS.0080': 'Parameter: phone_ids is invalid.',
-  'CPS.0104': "File doesn't exists in OBS.",
-  'CPS.0134': 'Parameter: bucket_name is invalid.',
-  'CPS.0135': 'Parameter: object_path is invalid.',
-  'CPS.0165': 'The phone must be in stopped or running status.',
-  'CPS.0167': 'Parameter: storage_infos is invalid.',
-  'CPS.0168': 'Parameter: include_files is invalid.',
-  'CPS.0169': 'Parameter: exclude_files is invalid.',
-  'CPS.0170': 'Parameter: storage_infos exceeds the limit.',
-  'CPS.0171': 'Parameter: restore_infos is invalid.',
-  'CPS.0172': 'Parameter: object_path is unregistered.',
-  'CPS.0207': 'Parameter: traffic type is invalid.',
-  'CPS.0209': 'Parameter: the number of requested phone ids has exceeded the limit.',
-  'CPS.0213': 'Phone is creating.',
-  'CPS.0216': 'Phone is not in stop status.',
-  'CPS.0219': 'Phone does not support export and import image.',
-  'CPS.0231': 'Source phone and target phone can not be the same.',
-  'CPS.0232': 'Parameter: source_phone_id is invalid.',
-  'CPS.0233': 'Parameter: target_phone_id is invalid.',
-  'CPS.0234': 'Parameter: migrate_infos is invalid.',
-  'CPS.0235': 'Parameter: is_migrate_property is invalid.',
-};
 
 type Target = { url: string; tenant: Tenant };
 
@@ -55,13 +27,9 @@ let next = 0;
 /** Phones no other test has touched. */
 const fresh = (count: number) => phones.slice(next, (next += count));
 
-function assertRefused(response: ApiResponse, code: string) {
-  assert.equal(response.status, 400, JSON.stringify(response.body));
-  assert.deepEqual(response.body, { request_id: response.headers.get('x-request-id'), error_code: code, error_msg: MESSAGES[code] });
-}
+const assertRefused = (response: ApiResponse, code: string) => assertCpsError(response, 400, code);
 
-const itemError = (phoneId: string, code: string) => ({ phone_id: phoneId, error_code: code, error_msg: MESSAGES[code] });
-const migrateError = (source: string, target: string, code: string) => ({ source_phone_id: source, target_phone_id: target, error_code: code, error_msg: MESSAGES[code] });
+const migrateError = (source: string, target: string, code: string) => ({ source_phone_id: source, target_phone_id: target, error_code: code, error_msg: cpsMessage(code) });
 
 const exportData = (body: unknown, target: Target = t) => call(target, 'POST', `${PHONES}/batch-storage`, { body });
 const restoreData = (body: unknown, target: Target = t) => call(target, 'POST', `${PHONES}/batch-restore`, { body });
@@ -118,17 +86,8 @@ async function putObject(bucket: string, key: string, content: string) {
   await rm(dir, { recursive: true, force: true });
 }
 
-async function admin(method: string, path: string, body?: unknown) {
-  const response = await fetch(`${t.url}${path}`, {
-    method,
-    headers: { 'X-Admin-Token': ADMIN_TOKEN, ...(body !== undefined && { 'Content-Type': 'application/json' }) },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  assert.ok(response.status < 300, await response.text());
-}
-
 before(async () => {
-  t = await startTestServer({ env: { OPENCPH_ADMIN_TOKEN: ADMIN_TOKEN } });
+  t = await startTestServer({ env: ADMIN_ENV });
   other = { url: t.url, tenant: await t.createTenant('tenant-b') };
   phones = (await buyServers(t, { count: 3 })).phoneIds;
   otherPhones = (await buyServers(other)).phoneIds;
@@ -249,7 +208,7 @@ describe('BatchExportCloudPhoneData', () => {
     assert.equal(response.status, 200);
     const codes = ['CPS.0004', 'CPS.0005', 'CPS.0005', ...Array(9).fill('CPS.0168'), 'CPS.0169', 'CPS.0169', 'CPS.0169', 'CPS.0134', 'CPS.0134',
       'CPS.0135', 'CPS.0135', 'CPS.0135', 'CPS.0135', 'CPS.0165', 'CPS.0165', 'CPS.0165', 'CPS.0219', 'CPS.0172', 'CPS.0172'];
-    assert.deepEqual(response.body.jobs.slice(1), items.slice(1).map((item, i) => itemError(item.phone_id, codes[i])));
+    assert.deepEqual(response.body.jobs.slice(1), items.slice(1).map((item, i) => phoneError(item.phone_id, codes[i])));
     const [job] = await finished(response);
     assert.equal(job.status, 2, JSON.stringify(job));
     assert.deepEqual((await jobsOf(response.body.request_id)).body.jobs.map((j: { phone_id: string }) => j.phone_id), [ok]);
@@ -354,12 +313,12 @@ describe('BatchImportCloudPhoneData', () => {
     ];
     const response = await restoreData({ restore_infos: items });
     const codes = ['CPS.0004', 'CPS.0005', 'CPS.0005', 'CPS.0134', 'CPS.0135', 'CPS.0135', 'CPS.0135', 'CPS.0165', 'CPS.0219', 'CPS.0172', 'CPS.0172', 'CPS.0172'];
-    assert.deepEqual(response.body.jobs.slice(1), items.slice(1).map((item, i) => itemError(item.phone_id, codes[i])));
+    assert.deepEqual(response.body.jobs.slice(1), items.slice(1).map((item, i) => phoneError(item.phone_id, codes[i])));
     const [job] = await finished(response);
     assert.equal(job.status, 2, JSON.stringify(job));
     // The other project cannot restore this project's export either.
     const theirs = await restoreData({ restore_infos: [info(otherPhones[1])] }, other);
-    assert.deepEqual(theirs.body.jobs, [itemError(otherPhones[1], 'CPS.0172')]);
+    assert.deepEqual(theirs.body.jobs, [phoneError(otherPhones[1], 'CPS.0172')]);
     assert.equal(await statusOf(creating), 0);
     await setPhone(creating, { status: 2 });
   });
@@ -372,8 +331,8 @@ describe('BatchImportCloudPhoneData', () => {
     const [gone, junk] = await finished(await restoreData({
       restore_infos: [{ phone_id: phoneId, bucket_name: 'mybucket', object_path: 'gone.tar' }, { phone_id: phoneId, bucket_name: 'mybucket', object_path: 'junk.tar' }],
     }));
-    assert.deepEqual([gone.status, gone.error_code, gone.error_msg], [-1, 'CPS.0104', MESSAGES['CPS.0104']]);
-    assert.deepEqual([junk.status, junk.error_code, junk.error_msg], [-1, 'CPS.0171', MESSAGES['CPS.0171']]);
+    assert.deepEqual([gone.status, gone.error_code, gone.error_msg], [-1, 'CPS.0104', cpsMessage('CPS.0104')]);
+    assert.deepEqual([junk.status, junk.error_code, junk.error_msg], [-1, 'CPS.0171', cpsMessage('CPS.0171')]);
     assert.match(junk.execute_msg, /^tar: /);
     assert.equal(await statusOf(phoneId), 2);
   });
@@ -493,7 +452,7 @@ describe('BatchMigrateCloudPhone', () => {
   test('the target shows 3 while the migration runs; a failed migration leaves it -5', async () => {
     const [source, target, target2] = fresh(3);
     await finished(await call(t, 'POST', `${PHONES}/batch-stop`, { body: { phone_ids: [source] } }));
-    await admin('PUT', '/admin/durations', { migrate: 300 });
+    await setDurations(t, { migrate: 300 });
     try {
       const response = await migrate({ migrate_infos: [{ source_phone_id: source, target_phone_id: target }] });
       assert.equal(await statusOf(target), 3);
@@ -502,22 +461,22 @@ describe('BatchMigrateCloudPhone', () => {
       assert.equal((await finished(response))[0].status, 2);
       assert.deepEqual(await Promise.all([source, target].map(statusOf)), [8, 2]);
     } finally {
-      await admin('PUT', '/admin/durations', {});
+      await setDurations(t, {});
     }
-    await admin('POST', '/admin/faults', { operation: 'migrate', phone_id: target2, mode: 'fail' });
+    await addFault(t, { operation: 'migrate', phone_id: target2, mode: 'fail' });
     const [failed] = await finished(await migrate({ migrate_infos: [{ source_phone_id: source, target_phone_id: target2 }] }));
-    assert.deepEqual([failed.status, failed.error_code, failed.error_msg], [-1, 'CPS.0022', MESSAGES['CPS.0022']]);
+    assert.deepEqual([failed.status, failed.error_code, failed.error_msg], [-1, 'CPS.0022', cpsMessage('CPS.0022')]);
     assert.deepEqual(await Promise.all([source, target2].map(statusOf)), [8, -5]);
   });
 
   test('an export or restore fault fails its job with CPS.0022 and leaves the phone as it was', async () => {
     const [phoneId] = fresh(1);
-    await admin('POST', '/admin/faults', { operation: 'exportData', phone_id: phoneId, mode: 'fail' });
+    await addFault(t, { operation: 'exportData', phone_id: phoneId, mode: 'fail' });
     const [exported] = await finished(await exportData({ storage_infos: [storage(phoneId, 'faulty.tar')] }));
     assert.deepEqual([exported.status, exported.error_code], [-1, 'CPS.0022']);
     assert.equal(await t.server.services.commandDeps.objects.stat('mybucket', 'faulty.tar'), undefined);
     await finished(await exportData({ storage_infos: [storage(phoneId, 'faulty.tar')] }));
-    await admin('POST', '/admin/faults', { operation: 'importData', phone_id: phoneId, mode: 'fail' });
+    await addFault(t, { operation: 'importData', phone_id: phoneId, mode: 'fail' });
     const [restored] = await finished(await restoreData({ restore_infos: [{ phone_id: phoneId, bucket_name: 'mybucket', object_path: 'faulty.tar' }] }));
     assert.deepEqual([restored.status, restored.error_code], [-1, 'CPS.0022']);
     assert.equal(await statusOf(phoneId), 2);
@@ -548,12 +507,12 @@ describe('ImportTraffic', () => {
     await Promise.all([setPhone(creating, { status: 1 }), setPhone(frozen, { status: 6 }), setPhone(resetting, { status: 3 }), setPhone(stopped, { status: 8 })]);
     const response = await traffic({ traffic_type: 'routing', phone_ids: [stopped, 'abc', UNKNOWN_ID, otherPhones[0], creating, frozen, resetting] });
     assert.deepEqual(response.body.jobs.slice(1), [
-      itemError('abc', 'CPS.0004'),
-      itemError(UNKNOWN_ID, 'CPS.0005'),
-      itemError(otherPhones[0], 'CPS.0005'),
-      itemError(creating, 'CPS.0213'),
-      itemError(frozen, 'CPS.0053'),
-      itemError(resetting, 'CPS.0022'),
+      phoneError('abc', 'CPS.0004'),
+      phoneError(UNKNOWN_ID, 'CPS.0005'),
+      phoneError(otherPhones[0], 'CPS.0005'),
+      phoneError(creating, 'CPS.0213'),
+      phoneError(frozen, 'CPS.0053'),
+      phoneError(resetting, 'CPS.0022'),
     ]);
     await finished(response);
     assert.deepEqual(await trafficOf([stopped, creating, frozen, resetting]), ['routing', 'direct', 'direct', 'direct']);

@@ -3,7 +3,7 @@
 // it until it is normal, act, poll the request's jobs until none runs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, phonesOf, purchaseBody, serverDetail, startTestServer, waitForJob, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, phoneDetail, phonesOf, purchaseBody, serverDetail, startTestServer, waitForJob, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
 import { ADMIN_ENV, addFault, admin } from '../helpers/admin.ts';
 import { assertCpsError, cpsMessage } from '../helpers/cps.ts';
 
@@ -239,7 +239,7 @@ describe('ChangeCloudPhoneServer (v2)', () => {
       assert.ok(!oldPhones.some((old) => old.phone_id === phone.phone_id), 'new phone ids');
       assert.deepEqual([phone.status, phone.image_id, phone.phone_model_name], [2, CHANGE_EXAMPLE.image_id, CHANGE_EXAMPLE.phone_model_name]);
     }
-    const phone = (await call(t, 'GET', `${PHONES}/${newPhones[0].phone_id}`)).body;
+    const phone = await phoneDetail(t, newPhones[0].phone_id);
     assert.equal(JSON.parse(phone.property)['sys.prop.writephonenum'], '13666666666', 'the request\'s attributes are on the new phones');
     assertCpsError(await call(t, 'GET', `${SERVERS}/${UNKNOWN_ID}`), 404, 'CPS.0015');
     assert.equal((await call(t, 'GET', `${PHONES}/${oldPhones[0].phone_id}`)).status, 404, 'the old phones are gone');

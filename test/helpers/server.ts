@@ -233,7 +233,8 @@ export async function openTestStore(): Promise<Store> {
 async function pgliteTemplate(): Promise<Blob> {
   const migrationsDir = new URL('../../src/store/migrations/', import.meta.url);
   const hash = createHash('sha256');
-  for (const name of readdirSync(migrationsDir).sort()) hash.update(readFileSync(new URL(name, migrationsDir)));
+  // Names count too: migrations are recorded by name, so a renumbered file needs a new template.
+  for (const name of readdirSync(migrationsDir).sort()) hash.update(`${name}\0`).update(readFileSync(new URL(name, migrationsDir)));
   const file = join(tmpdir(), `opencph-pglite-template-${hash.digest('hex').slice(0, 16)}.tar`);
   if (!existsSync(file)) {
     const lite = await PGlite.create();

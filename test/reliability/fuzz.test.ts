@@ -2,6 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { buyServers, call, startTestServer, type TestServer } from '../helpers/server.ts';
+import { createInstances } from '../helpers/koophone.ts';
 import {
   broken,
   changedTables,
@@ -64,14 +65,15 @@ let dictionary: Dictionary;
 
 before(async () => {
   t = await startTestServer({ env: { OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
-  // Something for the ids to point at: a server with its phones, and a finished command job.
+  // Something for the ids to point at: a server with its phones, a KooPhone instance, and a finished command job.
   const { phoneIds } = await buyServers(t);
+  await createInstances(t);
   await call(t, 'POST', '/v1/{project_id}/cloud-phone/phones/sync-commands', { body: { command: 'shell', content: 'echo hello', phone_ids: [phoneIds[0]] } });
   operations = await loadOperations(t.url);
   dictionary = await harvestAll(t.url, t.tenant, operations);
 });
 
-after(() => t.close());
+after(() => t?.close());
 
 const JSON_TYPE = 'application/json';
 
@@ -207,6 +209,11 @@ function hugeRequest(op: Operation, asJson: boolean): WireRequest {
   };
 }
 
+/** A request whose head is past Node's 16 KB limit: a 20 KB query. */
+function longUrlRequest(op: Operation): WireRequest {
+  return { ...hugeRequest(op, true), method: 'GET', body: undefined, headers: tokenHeaders(t.tenant), target: `${fillPath(op.path, { project_id: t.tenant.projectId })}?q=${'q'.repeat(20_000)}`, kind: '20 KB URL' };
+}
+
 interface Finding {
   route: string;
   problem: string;
@@ -223,12 +230,17 @@ test(`fuzzing every documented operation: no 5xx, documented error envelopes, re
   const perOperation = Math.ceil(REQUESTS / operations.length);
   const generated = operations.flatMap((op, index) => fc.sample(requests(op), { numRuns: perOperation, seed: SEED + index }));
   const shuffled = fc.sample(fc.shuffledSubarray(generated, { minLength: generated.length, maxLength: generated.length }), { numRuns: 1, seed: SEED })[0];
-  const huge = operations.filter((op) => op.method !== 'GET').map((op, index) => hugeRequest(op, index % 2 === 0));
-  // First the requests meant to be refused (reads, of any kind, among them), the huge bodies spread over
-  // them: rounds of those are checked to leave the store as it was. Then the writes that may be accepted.
-  const refusable = shuffled.filter((request) => request.method === 'GET' || !MAY_BE_ACCEPTED.has(request.kind));
+  const huge = [
+    ...operations.filter((op) => op.method !== 'GET').map((op, index) => hugeRequest(op, index % 2 === 0)),
+    ...operations.filter((op) => op.method === 'GET').map(longUrlRequest),
+  ];
+  // First the requests meant to be refused (reads, of any kind, among them), the huge bodies and URLs
+  // spread over them: rounds of those are checked to leave the store as it was. Then the writes that
+  // may be accepted.
+  const mayBeAccepted = (request: WireRequest) => request.method !== 'GET' && MAY_BE_ACCEPTED.has(request.kind);
+  const refusable = shuffled.filter((request) => !mayBeAccepted(request));
   huge.forEach((request, index) => refusable.splice(Math.floor(((index + 1) * refusable.length) / (huge.length + 1)), 0, request));
-  const acceptable = shuffled.filter((request) => !refusable.includes(request));
+  const acceptable = shuffled.filter(mayBeAccepted);
 
   const findings: Finding[] = [];
   const statuses = new Map<number, number>();
@@ -293,7 +305,7 @@ test(`fuzzing every documented operation: no 5xx, documented error envelopes, re
     requests: total,
     seconds: Math.round(seconds * 10) / 10,
     perSecond: Math.round(total / seconds),
-    hugeBodies: huge.length,
+    hugeBodiesAndUrls: huge.length,
     accepted,
     checkedRounds,
     checkedRequests,

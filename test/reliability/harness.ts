@@ -498,10 +498,13 @@ export function describe(request: WireRequest, answer: ApiAnswer): string {
 export async function harvestAll(url: string, tenant: Tenant, operations: Operation[], dictionary: Dictionary = new Map()): Promise<Dictionary> {
   const read = async (op: Operation, values: Record<string, string>) => {
     const headers = { ...tokenHeaders(tenant), ...(op.family === 'koophone' && { 'X-Request-Id': 'harvest' }) };
-    // Only the parameters the operation requires (paging), so that no filter hides anything.
-    const required = op.query.filter((p) => p.required);
-    const query = sampleOne(valid({ type: 'object', properties: Object.fromEntries(required.map((p) => [p.name, p.schema])), required: required.map((p) => p.name) }, dictionary), 1);
-    const target = fillPath(op.path, { project_id: tenant.projectId, ...values }) + queryString(query as Record<string, unknown>);
+    // Only the parameters the operation requires (paging: the first and largest page), so that no filter hides anything.
+    const query = Object.fromEntries(
+      op.query
+        .filter((p) => p.required)
+        .map((p) => [p.name, /size|limit/i.test(p.name) ? (p.schema.maximum ?? 100) : p.schema.type === 'integer' ? (p.schema.minimum ?? 0) : sampleOne(valid(p.schema, dictionary, p.name), 1)]),
+    );
+    const target = fillPath(op.path, { project_id: tenant.projectId, ...values }) + queryString(query);
     const answer = await send(url, { method: 'GET', target, headers });
     if (answer.status === 200) harvest(dictionary, answer.json);
   };

@@ -1,6 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buyServers, call, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
+import { createInstances } from '../helpers/koophone.ts';
 import {
   changedTables,
   fillPath,
@@ -48,11 +49,12 @@ before(async () => {
   a = t.tenant;
   b = await t.createTenant('tenant-b');
   operations = await loadOperations(t.url);
-  // A's resources: a server with its phones, a finished command job, and whatever each create
+  // A's resources: a server with its phones, a KooPhone instance, a finished command job, and whatever each create
   // operation makes of a valid request (one of each, so a purchase buys one server).
   // The ids in the answers to these requests (job ids, request ids) are A's as well.
   ofA = new Map();
   const { phoneIds } = await buyServers(t);
+  await createInstances(t);
   harvest(ofA, (await call(t, 'POST', '/v1/{project_id}/cloud-phone/phones/sync-commands', { body: { command: 'shell', content: 'echo a', phone_ids: [phoneIds[0]] } })).body);
   const catalogue = await harvestAll(t.url, a, operations);
   for (const op of operations.filter((o) => o.method === 'POST' && o.body && !o.open)) {
@@ -67,7 +69,7 @@ before(async () => {
   ofB = await harvestAll(t.url, b, operations);
 });
 
-after(() => t.close());
+after(() => t?.close());
 
 function headersFor(op: Operation, tenant: Tenant): Record<string, string> {
   return { ...tokenHeaders(tenant), 'Content-Type': 'application/json', ...(op.family === 'koophone' && { 'X-Request-Id': 'isolation-check' }) };

@@ -245,7 +245,8 @@ export class JobEngine {
       .where('state', '=', 'running')
       .where('lease_until', '<', now)
       .execute();
-    for (const job of expired) {
+    // A job this process still runs is its own, however late its renewal (a busy event loop): never taken back.
+    for (const job of expired.filter((job) => !this.inFlight.has(job.id))) {
       const handler = this.options.handlers[job.type];
       const decision: 'retry' | JobResult =
         handler?.retryable && job.attempts + 1 < MAX_ATTEMPTS ? 'retry' : (handler?.abandoned(job) ?? { ok: false, errorCode: 'CPS.0054' });

@@ -144,3 +144,35 @@ test('truncateUtf8 never splits a character', () => {
   assert.equal(truncateUtf8('aé', 2), 'a');
   assert.equal(Buffer.byteLength(truncateUtf8('€'.repeat(500), 1024)), 1023);
 });
+
+test('a job whose lease ran out while this process still runs it is not taken back from under it', async () => {
+  let release!: () => void;
+  const running = new Promise<void>((resolve) => (release = resolve));
+  let runs = 0;
+  const engine = engineWith({
+    async run() {
+      runs++;
+      await running;
+      return { ok: true };
+    },
+    retryable: true,
+    abandoned: () => ({ ok: false, errorCode: 'CPS.0054' }),
+  });
+  await store.db.insertInto('jobs').values(job('phone-late')).execute();
+  await engine.start();
+  try {
+    while (runs === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    // As if the renewal came too late (a busy event loop or store): the lease is already over.
+    await store.db.updateTable('jobs').set({ lease_until: new Date(now.getTime() - 1000) }).execute();
+    await engine.reclaimExpiredLeases();
+    const [row] = await store.db.selectFrom('jobs').selectAll().execute();
+    assert.equal(row.state, 'running', 'still running, not queued again or failed');
+    release();
+    const [done] = await allDone();
+    assert.equal(done.status, 2);
+    assert.equal(runs, 1);
+  } finally {
+    release();
+    await engine.stop();
+  }
+});

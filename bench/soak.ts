@@ -15,8 +15,9 @@
  * Per minute: requests, unexpected errors, p50/p99 latency, the server's RSS. At the end: errors by route and
  * code; p99 and RSS drift (last minute against the first); after the load stops and a drain period, every job
  * and phone of the store, read from the store once the server has stopped. The exit code is 1 when a request
- * failed unexpectedly, a job is still at status 1 or a phone still in a transitional status after the drain,
- * or RSS grew past RSS_GROWTH_LIMIT. Writes bench/soak-results.json (one entry per store) and prints a table.
+ * failed unexpectedly, a job failed for a reason the mix does not explain (EXPECTED_JOB_FAILURES), a job is
+ * still at status 1 or a phone still in a transitional status after the drain, or RSS grew past
+ * RSS_GROWTH_LIMIT_MIB. Writes bench/soak-results.json (one entry per store) and prints tables.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,7 +58,7 @@ const MAX_CHURN_SERVERS = 4;
  * live state level (the same phones, give or take the few churn servers), so memory that follows the number of
  * requests served rather than what is stored is a leak. Legitimate growth on PostgreSQL: V8's old space, which
  * the collector lets rise some tens of MiB above the live heap before a full collection (within one minute
- * RSS swings 60–90 MiB around its median here; the medians of the 12 samples a minute move far less). 64 MiB
+ * RSS ranges over 40–110 MiB here; the medians of the 12 samples a minute move far less). 64 MiB
  * is past that, and a leak of 1 KiB per request crosses it within 10 minutes at the ~130 requests/s this
  * machine serves (a 2-minute run only catches leaks about 8 times larger).
  * PGlite runs inside the server process: its page cache (shared_buffers, 128 MB) fills as the tables grow,
@@ -86,7 +87,7 @@ const fleet = {
   /** Servers bought during the soak (may be deleted), and those deleted. */
   churn: new Set<string>(),
   gone: new Set<string>(),
-  /** Purchases answered but whose servers are not listed yet, so that the churn cap counts them. */
+  /** Purchases sent and not answered yet, so that the churn cap counts them. */
   purchasing: 0,
   instances: [] as string[],
   /** Requests (and KooPhone tasks) that started jobs, waited for after the load; the latest ones, for the job queries. */
@@ -148,8 +149,6 @@ const routeLatencies = new Map<string, number[]>();
 const slowest: Array<{ route: string; sent_at_s: number; ms: number; status: number }> = [];
 /** Per-item refusals inside 200 answers (batches, commands), by route and code: the state of the phones, not faults. */
 const itemRefusals = new Map<string, number>();
-let measuring = false;
-
 const count = (map: Map<string, number>, key: string) => map.set(key, (map.get(key) ?? 0) + 1);
 
 function recordError(route: string, code: string, example: string) {
@@ -157,7 +156,7 @@ function recordError(route: string, code: string, example: string) {
   const entry = errors.get(key) ?? { route, code, count: 0, example };
   entry.count++;
   errors.set(key, entry);
-  if (measuring) minute().errors++;
+  minute().errors++;
 }
 
 let target: { url: string; tenant: Tenant };
@@ -179,16 +178,14 @@ async function hit(
   const started = performance.now();
   const answer = await send(target.url, { method, target: path.replace('{project_id}', target.tenant.projectId), headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const ended = performance.now();
-  if (measuring) {
-    const m = minute(ended);
-    m.requests++;
-    m.latencies.push(ended - started);
-    if (!routeLatencies.has(route)) routeLatencies.set(route, []);
-    routeLatencies.get(route)!.push(ended - started);
-    if (slowest.length < 10 || ended - started > slowest[slowest.length - 1].ms) {
-      slowest.push({ route, sent_at_s: round((started - loadStarted) / 1000), ms: round(ended - started), status: answer.status });
-      slowest.sort((a, b) => b.ms - a.ms).splice(10);
-    }
+  const m = minute(ended);
+  m.requests++;
+  m.latencies.push(ended - started);
+  if (!routeLatencies.has(route)) routeLatencies.set(route, []);
+  routeLatencies.get(route)!.push(ended - started);
+  if (slowest.length < 10 || ended - started > slowest[slowest.length - 1].ms) {
+    slowest.push({ route, sent_at_s: round((started - loadStarted) / 1000), ms: round(ended - started), status: answer.status });
+    slowest.sort((a, b) => b.ms - a.ms).splice(10);
   }
   if (answer.status === 0) {
     recordError(route, `transport: ${answer.text.slice(0, 80)}`, answer.text);
@@ -218,7 +215,9 @@ const livePhones = () => [...fleet.phones].filter(([, serverId]) => !fleet.gone.
 const phoneGone = (phoneId: string) => fleet.gone.has(fleet.phones.get(phoneId) ?? '');
 
 interface Operation {
+  /** The API operation, as Huawei's documents name it. */
   name: string;
+  /** Relative share of the requests. */
   weight: number;
   /** Sends one request; false when it has nothing to work on right now (the client picks another). */
   run(): Promise<boolean | void>;
@@ -534,33 +533,32 @@ try {
   fleet.instances = created.json.data.instanceInfos.map((info: { instanceId: string }) => info.instanceId);
   await waitRunning(target, fleet.instances, 120_000);
   for (let offset = 0; ; offset += 200) {
-    const page = await send(target.url, { method: 'GET', target: `/v1/${target.tenant.projectId}/cloud-phone/phones?limit=200&offset=${offset}`, headers: tokenHeaders(target.tenant) });
+    const page = await read(`${CPH}/phones?limit=200&offset=${offset}`);
     learnPhones(page.json.phones);
     if (page.json.phones.length < 200) break;
   }
-  const servers = await send(target.url, { method: 'GET', target: `/v1/${target.tenant.projectId}/cloud-phone/servers?limit=100`, headers: tokenHeaders(target.tenant) });
+  const servers = await read(`${CPH}/servers?limit=100`);
   for (const s of servers.json.servers) fleet.servers.add(s.server_id);
   const fleetSize = { servers: fleet.servers.size, phones: fleet.phones.size, instances: fleet.instances.length };
   const rssBeforeLoad = round(rssMib(pid));
   console.log(`fleet: ${fleetSize.servers} servers, ${fleetSize.phones} phones, ${fleetSize.instances} instances; server RSS ${rssBeforeLoad} MiB before the load`);
 
   loadStarted = performance.now();
-  measuring = true;
   const loadEnds = loadStarted + MINUTES * MINUTE_MS;
   const sampler = setInterval(() => minute().rss.push(rssMib(pid)), RSS_SAMPLE_MS);
   let printed = 0;
-  const printer = setInterval(() => {
-    const done = Math.floor((performance.now() - loadStarted) / MINUTE_MS);
+  const printMinutes = (done: number) => {
     for (; printed < Math.min(done, Math.ceil(MINUTES)); printed++) {
       const row = minuteRow(printed);
       console.log(`minute ${row.minute}: ${row.requests} requests (${row.req_per_s}/s), ${row.errors} errors, p50 ${row.p50_ms} ms, p99 ${row.p99_ms} ms, RSS ${row.rss_mib} MiB, ${row.jobs_started} jobs started`);
     }
-  }, 1000);
+  };
+  const printer = setInterval(() => printMinutes(Math.floor((performance.now() - loadStarted) / MINUTE_MS)), 1000);
   await Promise.all(Array.from({ length: CONCURRENCY }, () => client(loadEnds)));
   minute(loadEnds - 1).rss.push(rssMib(pid));
   clearInterval(sampler);
   clearInterval(printer);
-  measuring = false;
+  printMinutes(Math.ceil(MINUTES));
 
   const drainSeconds = await drain();
   const openAfterDrain = fleet.jobRequests.size;
@@ -579,6 +577,7 @@ try {
     concurrency: CONCURRENCY,
     time_scale: Number(TIME_SCALE),
     fleet: fleetSize,
+    mix: Object.fromEntries(operations.map((op) => [op.name, round((op.weight / totalWeight) * 100)])),
     requests: all.length,
     req_per_s: round(all.length / (MINUTES * 60)),
     errors: [...errors.values()].reduce((sum, e) => sum + e.count, 0),
@@ -592,7 +591,7 @@ try {
       return { route, requests: sorted.length, p50_ms: percentile(sorted, 50), p99_ms: percentile(sorted, 99), max_ms: round(sorted[sorted.length - 1]) };
     }),
     slowest,
-    p99_drift: { first_ms: first.p99_ms, last_ms: last.p99_ms, ratio: first.p99_ms ? round((last.p99_ms / first.p99_ms) * 100) / 100 : null },
+    p99_drift: { first_ms: first.p99_ms, last_ms: last.p99_ms, ratio: first.p99_ms ? Math.round((last.p99_ms / first.p99_ms) * 100) / 100 : null },
     rss: { before_load_mib: rssBeforeLoad, first_minute_mib: first.rss_mib, last_minute_mib: last.rss_mib, growth_mib: rssGrowth, limit_mib: RSS_GROWTH_LIMIT_MIB },
     drain: { seconds: drainSeconds, requests_with_jobs_at_1: openAfterDrain },
     ...stored,
@@ -632,6 +631,7 @@ try {
   console.table(result.routes);
   console.table(slowest);
   if (errors.size) console.table(result.errors_by_route.map(({ route, code, count, example }) => ({ route, code, count, example: example.slice(0, 120) })));
+  console.table(stored.jobs_by_type.filter((row) => row.status !== 2));
   console.table(stored.largest_tables);
   if (stored.stuck_jobs.length) console.table(stored.stuck_jobs);
   console.log(failures.length ? `FAILED: ${failures.join('; ')}` : 'passed');

@@ -171,6 +171,7 @@ describe('ListImages', () => {
       ['?create_since=yesterday', 'CPS.0174'],
       ['?create_until=-5', 'CPS.0174'],
       ['?create_until=1.7976931348623135e%2B308', 'CPS.0174'],
+      ['?create_since=' + Date.UTC(22986, 10, 11), 'CPS.0174'],
       ['?src_project_id=' + 'a'.repeat(33), 'CPS.0046'],
     ];
     for (const [query, code] of cases) assertCpsError(await call(t, 'GET', `${IMAGES}${query}`), 400, code, query);

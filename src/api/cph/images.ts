@@ -28,8 +28,9 @@ const Member = Type.Object({ create_time: Type.Integer(), update_time: Type.Inte
 
 const RequestId = Type.Object({ request_id: Type.String() });
 
-// Unix seconds, or milliseconds above 1e11 (epochTime); no later than the last instant a Date can hold.
-const Time = coded(Type.Integer({ minimum: 0, maximum: 8.64e15 }), 'CPS.0174');
+// Unix seconds, or milliseconds above 1e11 (epochTime); at most the last millisecond of year 9999, the last
+// instant both a Date and the store's timestamp text can hold.
+const Time = coded(Type.Integer({ minimum: 0, maximum: 253_402_300_799_999 }), 'CPS.0174');
 
 /** Custom images: ListImages, DeleteImage, image members, and (OpenCPH's own) making an image of a phone. */
 export function imageRoutes(app: App, { images }: Services) {

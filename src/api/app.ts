@@ -8,7 +8,7 @@ import type { ErrorObject } from 'ajv';
 import type { Principal } from '../core/iam.ts';
 import type { Services } from '../core/services.ts';
 import { ApiError, codedError, gatewayError } from './errors.ts';
-import { ERROR_KEYWORDS } from './schema.ts';
+import { ERROR_KEYWORDS, FINITE_KEYWORD } from './schema.ts';
 import { SIGNED_BODY_LIMIT, assertProject, authenticate } from './auth/authenticate.ts';
 import { iamRoutes } from './iam/routes.ts';
 import { catalogueRoutes } from './cph/catalogue.ts';
@@ -211,8 +211,9 @@ function refuseUnparsable(error: NodeJS.ErrnoException, socket: Socket, requestI
   socket.destroy(error);
 }
 
-function registerErrorKeywords<T extends { addKeyword(keyword: string): unknown }>(ajv: T): T {
-  for (const keyword of ERROR_KEYWORDS) ajv.addKeyword(keyword);
+function registerErrorKeywords<T extends { addKeyword(definition: string | { keyword: string; validate: (schema: unknown, data: unknown) => boolean }): unknown }>(ajv: T): T {
+  for (const keyword of ERROR_KEYWORDS) if (keyword !== FINITE_KEYWORD) ajv.addKeyword(keyword);
+  ajv.addKeyword({ keyword: FINITE_KEYWORD, validate: (_schema, data) => typeof data !== 'number' || Number.isFinite(data) });
   return ajv;
 }
 

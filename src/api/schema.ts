@@ -5,17 +5,23 @@ import type { CpsCode } from './errors.ts';
  * Schema keywords that carry the documented error of a field: `x-code` when the value is invalid,
  * `x-empty-code` when it is missing or empty. The error handler reads them from the failing schema node.
  */
-export const ERROR_KEYWORDS = ['x-code', 'x-empty-code'] as const;
+export const ERROR_KEYWORDS = ['x-code', 'x-empty-code', 'x-finite'] as const;
 
 export function coded<T extends TSchema>(schema: T, code: CpsCode | 'IAM.0011', emptyCode?: CpsCode): T {
   return Object.assign(schema, { 'x-code': code }, emptyCode ? { 'x-empty-code': emptyCode } : {});
 }
 
 /** `offset`/`limit` query parameters: both invalid → CPS.0002. */
+/**
+ * A query value such as `1e309` is coerced to Infinity, which ajv's integer, minimum and maximum checks
+ * let through (they skip non-finite numbers); `x-finite: true` refuses it (keyword registered in app.ts).
+ */
+export const FINITE_KEYWORD = 'x-finite';
+
 export function paging(maxLimit: number) {
   return {
-    offset: Type.Optional(coded(Type.Integer({ minimum: 0, maximum: 2_147_483_647 }), 'CPS.0002')),
-    limit: Type.Optional(coded(Type.Integer({ minimum: 1, maximum: maxLimit }), 'CPS.0002')),
+    offset: Type.Optional(coded(Type.Integer({ minimum: 0, maximum: 2_147_483_647, [FINITE_KEYWORD]: true }), 'CPS.0002')),
+    limit: Type.Optional(coded(Type.Integer({ minimum: 1, maximum: maxLimit, [FINITE_KEYWORD]: true }), 'CPS.0002')),
   };
 }
 

@@ -64,3 +64,20 @@ test('a request head past 16 KB is 494 APIGW.0201 with a request id', async () =
 test('a query value of the wrong shape on the IAM API is IAM.0011', async () => {
   assertError(await raw('GET', '/v3/projects?name=a&name=b'), 400, 'IAM.0011');
 });
+
+test('numbers past any range in the query (1e309 is Infinity once parsed) get the parameter\'s code', async () => {
+  for (const target of [
+    '/v1/{project_id}/cloud-phone/phones?offset=1e309',
+    '/v1/{project_id}/cloud-phone/servers?limit=1e309',
+    '/v1/{project_id}/cloud-phone/encode-servers?offset=1e309',
+  ]) {
+    assertError(await raw('GET', target), 400, 'CPS.0002');
+  }
+  assertError(await raw('GET', '/v1/{project_id}/cloud-phone/images?create_since=1e309'), 400, 'CPS.0174');
+  assertError(await raw('GET', `/v1/{project_id}/cloud-phone/images?create_since=${Date.UTC(22986, 10, 11)}`), 400, 'CPS.0174');
+  for (const pageNo of ['1e309', '1e20']) {
+    const answer = await raw('GET', `/v1/instances/batch-query?page_no=${pageNo}&page_size=10&x-request-id=fuzz`);
+    assert.equal(answer.status, 400, JSON.stringify(answer.body));
+    assert.equal(answer.body.error_code, 'KOOPHONE.API.1000');
+  }
+});

@@ -2,7 +2,7 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
 import { epochTime } from '../../core/images.ts';
-import { ProjectParams, coded, paging } from '../schema.ts';
+import { FINITE_KEYWORD, ProjectParams, coded, paging } from '../schema.ts';
 
 const base = '/v1/:project_id/cloud-phone/images';
 
@@ -30,7 +30,7 @@ const RequestId = Type.Object({ request_id: Type.String() });
 
 // Unix seconds, or milliseconds above 1e11 (epochTime); at most the last millisecond of year 9999, the last
 // instant both a Date and the store's timestamp text can hold.
-const Time = coded(Type.Integer({ minimum: 0, maximum: 253_402_300_799_999 }), 'CPS.0174');
+const Time = coded(Type.Integer({ minimum: 0, maximum: 253_402_300_799_999, [FINITE_KEYWORD]: true }), 'CPS.0174');
 
 /** Custom images: ListImages, DeleteImage, image members, and (OpenCPH's own) making an image of a phone. */
 export function imageRoutes(app: App, { images }: Services) {

@@ -5,6 +5,7 @@ import type { Services } from '../../core/services.ts';
 import type { Job, NewJob } from '../../store/schema.ts';
 import { runCommandJob } from '../../jobs/commands.ts';
 import { gatewayError } from '../errors.ts';
+import { FINITE_KEYWORD } from '../schema.ts';
 import { SYNC_PHONE_TIMEOUT_MS } from '../cph/commands.ts';
 import { SkuWire } from '../../core/koophone/skus.ts';
 import type { CreateInput } from '../../core/koophone/orders.ts';
@@ -59,9 +60,10 @@ const InstanceWire = Type.Object({
   restore_time: Nullable(Type.String()),
 });
 
+// page_no is bounded so that the row offset it makes stays an SQL integer.
 const Paging = {
-  page_no: Type.Integer({ minimum: 1 }),
-  page_size: Type.Integer({ minimum: 1, maximum: 200 }),
+  page_no: Type.Integer({ minimum: 1, maximum: 10_000_000, [FINITE_KEYWORD]: true }),
+  page_size: Type.Integer({ minimum: 1, maximum: 200, [FINITE_KEYWORD]: true }),
 };
 
 const PoolSceneTag = Type.Union([Type.Literal('CLOUD_APP'), Type.Literal('CLOUD_PHONE')]);

@@ -9,6 +9,7 @@ import type { Principal } from '../core/iam.ts';
 import type { Services } from '../core/services.ts';
 import { ApiError, codedError, gatewayError } from './errors.ts';
 import { ERROR_KEYWORDS, FINITE_KEYWORD } from './schema.ts';
+import { lazyCompilers } from './lazy-compilers.ts';
 import { SIGNED_BODY_LIMIT, assertProject, authenticate } from './auth/authenticate.ts';
 import { iamRoutes } from './iam/routes.ts';
 import { catalogueRoutes } from './cph/catalogue.ts';
@@ -70,6 +71,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
       customOptions: { verbose: true, allErrors: false, coerceTypes: true, removeAdditional: false },
       plugins: [registerErrorKeywords],
     },
+    schemaController: { compilersFactory: lazyCompilers() },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   // Keep the raw bytes: AK/SK signatures are computed over them, not over re-serialised JSON.

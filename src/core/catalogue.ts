@@ -3,11 +3,9 @@
 // OpenCPH needs internally; `Catalogue.wire()` strips the latter before anything goes on the wire.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-
-const DEFAULT_DIR = fileURLToPath(new URL('../../catalogue/', import.meta.url));
+import { CATALOGUE_DIR } from '../catalogue-dir.ts';
 
 // Both `extend_spec` fields are limited to 512 bytes (spec §3.3, §3.18).
 const EXTEND_SPEC_MAX_BYTES = 512;
@@ -189,7 +187,7 @@ export class Catalogue {
   }
 
   /** Reads and validates server-models.json, phone-models.json and images.json from `dir`. */
-  static load(dir: string = DEFAULT_DIR): Catalogue {
+  static load(dir: string = CATALOGUE_DIR): Catalogue {
     const serverFile = join(dir, 'server-models.json');
     const phoneFile = join(dir, 'phone-models.json');
     const imageFile = join(dir, 'images.json');

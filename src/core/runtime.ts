@@ -15,8 +15,19 @@ export interface Ids {
 
 export const systemClock: Clock = { now: () => new Date() };
 
+// Random bytes are drawn 4 KiB at a time: one call to the system's generator per 256 ids (every request has one).
+let randomPool = Buffer.alloc(0);
+let randomOffset = 0;
+
 export const randomIds: Ids = {
-  hex32: () => randomBytes(16).toString('hex'),
+  hex32() {
+    if (randomOffset + 16 > randomPool.length) {
+      randomPool = randomBytes(4096);
+      randomOffset = 0;
+    }
+    randomOffset += 16;
+    return randomPool.toString('hex', randomOffset - 16, randomOffset);
+  },
   uuid: () => randomUUID(),
 };
 

@@ -1,5 +1,6 @@
 import type { Config } from '../config.ts';
 import type { Store } from '../store/db.ts';
+import { ReadCache } from '../store/read-cache.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import { JobEngine } from '../jobs/engine.ts';
 import { jobHandlers } from '../jobs/handlers.ts';
@@ -58,6 +59,8 @@ export interface Services {
   /** What command jobs run with; synchronous commands run them in the request. */
   commandDeps: CommandDeps;
   rateLimits: { syncCommands: SlidingWindowLimiter };
+  /** Serialised pages of the phone list, valid until phones, servers or custom images change. */
+  phoneListCache: ReadCache;
   engine: JobEngine;
   /** The admin API's token and what it controls; absent unless OPENCPH_ADMIN_TOKEN is set. */
   admin?: { token: string; faults: FaultInjector };
@@ -113,6 +116,7 @@ export async function createServices(
     koophoneUsage: new InstanceUsage(store.db, clock, instances, koophone.skus, koophoneStreaming),
     commandDeps,
     rateLimits: { syncCommands: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock) },
+    phoneListCache: new ReadCache(store.changes),
     engine,
     admin,
   };

@@ -9,6 +9,8 @@ import * as encodeServers from './migrations/003-encode-servers.ts';
 import * as tagsImages from './migrations/004-tags-images.ts';
 import * as koophone from './migrations/005-koophone.ts';
 import * as koophoneUsage from './migrations/006-koophone-usage.ts';
+import * as changeNotifications from './migrations/007-change-notifications.ts';
+import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import type { Database } from './schema.ts';
 
@@ -26,6 +28,8 @@ export interface StoreOptions {
 export interface Store {
   db: Db;
   engine: 'pglite' | 'postgres';
+  /** Moves when phones, servers or custom images may have changed (read models kept in memory check it). */
+  changes: StoreChanges;
   /**
    * Call after writing many rows at once. PostgreSQL's autovacuum keeps planner statistics current by
    * itself; PGlite has no autovacuum, so it re-analyzes shortly after (once per burst of calls).
@@ -34,6 +38,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
+const PGLITE_SHARED_BUFFERS = '32MB';
+
 const migrations: Record<string, Migration> = {
   '001-initial': initial,
   '002-phone-data': phoneData,
@@ -41,18 +47,20 @@ const migrations: Record<string, Migration> = {
   '004-tags-images': tagsImages,
   '005-koophone': koophone,
   '006-koophone-usage': koophoneUsage,
+  '007-change-notifications': changeNotifications,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   let db: Db;
   let engine: Store['engine'];
+  const changes = new StoreChanges();
   if (options.databaseUrl) {
     engine = 'postgres';
     const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
     // An idle connection the server closed (restart, failover) is dropped and replaced by the pool;
     // without a listener its 'error' event would end the process.
     pool.on('error', () => {});
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: trackingPool(pool, changes) as never }) });
   } else {
     engine = 'pglite';
     let dataDir: string | undefined;
@@ -61,25 +69,48 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       dataDir = join(options.dataDir, 'pglite');
       mkdirSync(dataDir, { recursive: true });
     }
-    const lite = await PGlite.create({ dataDir, loadDataDir: options.pgliteSnapshot, relaxedDurability: false });
-    db = new Kysely<Database>({ dialect: pgliteDialect(lite) });
+    const lite = await PGlite.create({
+      dataDir,
+      loadDataDir: options.pgliteSnapshot,
+      relaxedDurability: false,
+      // PostgreSQL's default 128 MB buffer pool is set up on every start (~0.4 s of a cold start); the
+      // files it caches are in the operating system's page cache anyway.
+      startParams: [...PGlite.defaultStartParams, '-c', `shared_buffers=${PGLITE_SHARED_BUFFERS}`],
+    });
+    db = new Kysely<Database>({ dialect: pgliteDialect(lite, changes) });
   }
   await migrate(db);
-  if (engine === 'postgres') return { db, engine, noteBulkWrite: () => {}, close: () => db.destroy() };
-  await sql`ANALYZE`.execute(db);
+  if (options.databaseUrl) {
+    // Other processes may write the same database; PGlite's files are only ever open in one process.
+    const listener = listenForChanges(options.databaseUrl, changes);
+    return {
+      db,
+      engine,
+      changes,
+      noteBulkWrite: () => {},
+      async close() {
+        await listener.close();
+        await db.destroy();
+      },
+    };
+  }
   let pending: NodeJS.Timeout | undefined;
   let analyzing: Promise<unknown> = Promise.resolve();
+  const noteBulkWrite = () => {
+    if (pending) return;
+    pending = setTimeout(() => {
+      pending = undefined;
+      analyzing = analyzeOwnTables(db).catch(() => {});
+    }, 1000);
+    pending.unref();
+  };
+  // Statistics are kept in the data dir; this catches up with writes a previous process made after its last ANALYZE.
+  noteBulkWrite();
   return {
     db,
     engine,
-    noteBulkWrite() {
-      if (pending) return;
-      pending = setTimeout(() => {
-        pending = undefined;
-        analyzing = sql`ANALYZE`.execute(db).catch(() => {});
-      }, 1000);
-      pending.unref();
-    },
+    changes,
+    noteBulkWrite,
     async close() {
       clearTimeout(pending);
       await analyzing;
@@ -88,11 +119,29 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   };
 }
 
+/** Analyzing only OpenCPH's tables (not PostgreSQL's own catalogs) keeps the pause on the single connection short. */
+async function analyzeOwnTables(db: Db): Promise<void> {
+  const tables = await sql<{ name: string }>`SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'`.execute(db);
+  if (tables.rows.length > 0) await sql.raw(`ANALYZE ${tables.rows.map((t) => t.name).join(', ')}`).execute(db);
+}
+
 export async function migrate(db: Db): Promise<void> {
+  if (await isMigrated(db)) return;
   const migrator = new Migrator({ db, provider: { getMigrations: async () => migrations } });
   const { error, results } = await migrator.migrateToLatest();
   if (error) {
     const failed = results?.find((r) => r.status === 'Error')?.migrationName;
     throw new Error(`database migration ${failed ?? ''} failed: ${String(error)}`);
+  }
+}
+
+/** One query instead of the migrator's lock and table checks, for the usual start on an up-to-date store. */
+async function isMigrated(db: Db): Promise<boolean> {
+  try {
+    const applied = await sql<{ name: string }>`SELECT name FROM kysely_migration`.execute(db);
+    const names = new Set(applied.rows.map((row) => row.name));
+    return Object.keys(migrations).every((name) => names.has(name));
+  } catch {
+    return false; // no migration table yet: a new store
   }
 }

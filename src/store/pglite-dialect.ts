@@ -1,5 +1,6 @@
 import { PGlite } from '@electric-sql/pglite';
 import { PostgresDialect } from 'kysely';
+import { trackingPool, type StoreChanges } from './changes.ts';
 
 /**
  * Lets Kysely's PostgresDialect drive an embedded PGlite database.
@@ -7,7 +8,7 @@ import { PostgresDialect } from 'kysely';
  * PGlite is a single session, so the "pool" hands out one connection at a time: a transaction
  * holds it until it commits, and every other query waits its turn.
  */
-export function pgliteDialect(db: PGlite): PostgresDialect {
+export function pgliteDialect(db: PGlite, changes: StoreChanges): PostgresDialect {
   let queue: Promise<void> = Promise.resolve();
   const connection = {
     async query(sql: string, parameters: readonly unknown[]) {
@@ -36,5 +37,5 @@ export function pgliteDialect(db: PGlite): PostgresDialect {
       await db.close();
     },
   };
-  return new PostgresDialect({ pool: pool as never });
+  return new PostgresDialect({ pool: trackingPool(pool, changes) as never });
 }

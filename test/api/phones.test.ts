@@ -158,6 +158,33 @@ describe('ListCloudPhones', () => {
     const ours = await list(other, `server_id=${first.serverIds[0]}`);
     assert.deepEqual({ count: ours.body.count, phones: ours.body.phones }, { count: 0, phones: [] });
   });
+
+  test('a page asked for again is answered from memory, and shows every change at once', async () => {
+    const query = `server_id=${second.serverIds[0]}&limit=3`;
+    const page = await list(t, query);
+    const again = await list(t, query);
+    assert.notEqual(again.body.request_id, page.body.request_id, 'each answer has its own request id');
+    assert.equal(again.body.request_id, again.headers.get('x-request-id'));
+    assert.match(again.headers.get('content-type') ?? '', /^application\/json/);
+    assert.deepEqual({ ...again.body, request_id: '' }, { ...page.body, request_id: '' });
+    const [renamed, restarted, stored] = page.body.phones.map((p: { phone_id: string }) => p.phone_id);
+    const entry = async (phoneId: string) => (await list(t, query)).body.phones.find((p: { phone_id: string }) => p.phone_id === phoneId);
+
+    assert.equal((await call(t, 'PUT', `${PHONES}/${renamed}`, { body: { phone_name: 'renamed-in-list' } })).status, 200);
+    assert.equal((await entry(renamed)).phone_name, 'renamed-in-list', 'a rename');
+    const stopped = await call(t, 'POST', `${PHONES}/batch-stop`, { body: { phone_ids: [restarted] } });
+    await waitForJobs(t, stopped.body.jobs);
+    assert.equal((await entry(restarted)).status, 8, 'a stop job ending');
+    await waitForJobs(t, (await restart(t, { phones: [{ phone_id: restarted }] })).body.jobs);
+    assert.equal((await entry(restarted)).status, 2, 'a restart job ending');
+    await setPhoneStatus(t, stored, 8);
+    assert.equal((await entry(stored)).status, 8, 'a write to the store outside the API');
+    await setPhoneStatus(t, stored, 2);
+    const third = { url: t.url, tenant: await t.createTenant('tenant-c') };
+    assert.equal((await list(third)).body.count, 0);
+    const bought = await buyServers(third);
+    assert.equal((await list(third)).body.count, bought.phoneIds.length, 'a purchase (one transaction)');
+  });
 });
 
 describe('ShowCloudPhoneDetail', () => {

@@ -166,6 +166,23 @@ describe('a server process', { concurrency: false }, () => {
       await stop(server);
     }
   });
+
+  test('two processes on one PostgreSQL database: a change made through one shows in the other\'s phone list', { skip: !process.env.OPENCPH_TEST_PG_URL && 'PostgreSQL only' }, async () => {
+    const secondDir = mkdtempSync(join(tmpdir(), 'opencph-e2e-second-'));
+    const servers = [await spawnServer(env), await spawnServer({ ...env, OPENCPH_DATA_DIR: secondDir })];
+    try {
+      const [writer, reader] = await Promise.all(servers.map(tenantOf));
+      const page = async () => (await call(reader, 'GET', '/v1/{project_id}/cloud-phone/phones?limit=1')).body.phones[0];
+      const phone = await page();
+      assert.deepEqual(await page(), phone, 'the reader now holds the page in memory');
+      assert.equal((await call(writer, 'PUT', `/v1/{project_id}/cloud-phone/phones/${phone.phone_id}`, { body: { phone_name: 'renamed-elsewhere' } })).status, 200);
+      // Another process's commit is heard through PostgreSQL's notifications, within milliseconds.
+      await until(async () => ((await page()).phone_name === 'renamed-elsewhere' ? true : undefined), 5000);
+    } finally {
+      await Promise.all(servers.map((server) => stop(server)));
+      rmSync(secondDir, { recursive: true, force: true });
+    }
+  });
 });
 
 test('invalid configuration: a clear message and a non-zero exit', async () => {

@@ -7,6 +7,7 @@ import { Kysely } from 'kysely';
 import pg from 'pg';
 import { loadConfig, type Config } from '../../src/config.ts';
 import { migrate, openStore, type Store } from '../../src/store/db.ts';
+import { StoreChanges } from '../../src/store/changes.ts';
 import { pgliteDialect } from '../../src/store/pglite-dialect.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import type { Clock } from '../../src/core/runtime.ts';
@@ -238,7 +239,7 @@ async function pgliteTemplate(): Promise<Blob> {
   const file = join(tmpdir(), `opencph-pglite-template-${hash.digest('hex').slice(0, 16)}.tar`);
   if (!existsSync(file)) {
     const lite = await PGlite.create();
-    const db = new Kysely<never>({ dialect: pgliteDialect(lite) });
+    const db = new Kysely<never>({ dialect: pgliteDialect(lite, new StoreChanges()) });
     await migrate(db as never);
     const dump = await lite.dumpDataDir('none');
     await db.destroy();

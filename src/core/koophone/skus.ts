@@ -2,12 +2,13 @@
 // Entries hold the wire fields plus an `opencph` object (never on the wire): the CPH phone flavor an
 // instance of the SKU runs on and how many instances the SKU may have at once (its stock).
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { CATALOGUE_DIR } from '../../catalogue-dir.ts';
 import type { Catalogue } from '../catalogue.ts';
 
-const DEFAULT_FILE = fileURLToPath(new URL('../../../catalogue/koophone-skus.json', import.meta.url));
+const DEFAULT_FILE = join(CATALOGUE_DIR, 'koophone-skus.json');
 
 export const OS_VERSIONS = ['AOSP9', 'AOSP11'] as const;
 export type OsVersion = (typeof OS_VERSIONS)[number];

@@ -49,10 +49,10 @@ export async function spawnServer(env: Record<string, string>, timeoutMs = 90_00
   }
 }
 
-/** Runs the CLI to completion and returns its exit code and output. */
-export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; output: string }> {
+/** Runs the CLI (this package's, unless `launcher` names another copy) to completion: its exit code and output. */
+export function runCli(args: string[], env: Record<string, string>, launcher = bin): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [launcher, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));

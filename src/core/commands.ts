@@ -107,7 +107,8 @@ export class CommandService {
       });
       return { phone_id: phoneId, job_id: jobId };
     });
-    return { entries, jobs };
+    const phones = new Map(targets.flatMap(({ phoneId, phone }) => (phone ? [[phoneId, phone] as const] : [])));
+    return { entries, jobs, phones };
   }
 
   async insertJobs(jobs: NewJob[]): Promise<void> {

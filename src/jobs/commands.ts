@@ -5,7 +5,7 @@ import type { CommandPlan } from '../core/commands.ts';
 import { PHONE_STATUS } from '../core/model.ts';
 import { CommandTimeoutError, PhoneOperationError, type CommandResult, type PhoneSpec } from '../devices/driver.ts';
 import type { ObjectStore } from '../objects/store.ts';
-import type { Job } from '../store/schema.ts';
+import type { Job, Phone } from '../store/schema.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { phoneSpec, type HandlerDeps } from './handlers.ts';
 
@@ -30,8 +30,9 @@ export function commandHandler(deps: CommandDeps): JobHandler {
   };
 }
 
-export async function runCommandJob(job: Job, deps: CommandDeps, timeoutMs?: number): Promise<JobResult> {
-  const phone = await deps.db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirst();
+/** `known` is the phone's row as a synchronous caller read it a moment ago (one query for its batch, not one per job). */
+export async function runCommandJob(job: Job, deps: CommandDeps, timeoutMs?: number, known?: Phone): Promise<JobResult> {
+  const phone = known ?? (await deps.db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirst());
   if (!phone) return { ok: false, errorCode: 'CPS.0005' };
   if (phone.status !== PHONE_STATUS.running) return { ok: false, errorCode: 'CPS.0141' };
   const spec = await phoneSpec(phone, deps);

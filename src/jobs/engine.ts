@@ -40,7 +40,8 @@ const CLOSE_GROUP_LIMIT = 500;
 interface Closing {
   job: Job;
   result: JobResult;
-  resolve(): void;
+  /** With the closed row; undefined when the job was no longer this process's to close (lease lost). */
+  resolve(closed: Job | undefined): void;
   reject(error: unknown): void;
 }
 
@@ -151,7 +152,10 @@ export class JobEngine {
       .execute();
     for (const row of rows) this.inFlight.add(row.id);
     try {
-      await Promise.all(rows.map(async (row) => this.finish(row, await run(row).catch((error): JobResult => this.crashed(row, error)))));
+      // The caller answers when the last one ends: closed together, they cost one transaction.
+      const results = await Promise.all(rows.map((row) => run(row).catch((error): JobResult => this.crashed(row, error))));
+      const closed = await this.finish(rows.map((job, index) => ({ job, result: results[index] })));
+      if (closed.every((job) => job !== undefined)) return closed as Job[];
     } finally {
       for (const row of rows) this.inFlight.delete(row.id);
     }
@@ -169,7 +173,7 @@ export class JobEngine {
     const running = handler ? handler.run(job) : Promise.resolve<JobResult>({ ok: false, errorCode: 'CPS.0003' });
     running
       .catch((error): JobResult => this.crashed(job, error))
-      .then((result) => this.finish(job, result))
+      .then((result) => this.finish([{ job, result }]))
       .catch((error) => this.options.log.error({ err: error, job: job.id }, 'could not record job result'))
       .finally(() => {
         this.inFlight.delete(job.id);
@@ -178,15 +182,14 @@ export class JobEngine {
   }
 
   /**
-   * Closes the job and applies its status effects atomically; only the lease owner may close it.
+   * Closes the jobs and applies their status effects atomically; only the lease owner may close a job.
    * Closings are committed in groups: while one group is being written the next gathers, so a burst of
    * jobs ending together costs a few transactions instead of one each.
    */
-  private finish(job: Job, result: JobResult): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.closing.push({ job, result, resolve, reject });
-      this.flushClosings();
-    });
+  private finish(ended: { job: Job; result: JobResult }[]): Promise<Array<Job | undefined>> {
+    const closed = Promise.all(ended.map(({ job, result }) => new Promise<Job | undefined>((resolve, reject) => this.closing.push({ job, result, resolve, reject }))));
+    this.flushClosings();
+    return closed;
   }
 
   private flushClosings(): void {
@@ -194,10 +197,10 @@ export class JobEngine {
     const group = this.closing.splice(0, CLOSE_GROUP_LIMIT);
     this.flushing = this.close(group)
       .then(
-        () => group.forEach((closing) => closing.resolve()),
+        (closed) => group.forEach((closing) => closing.resolve(closed.get(closing.job.id))),
         // One bad closing must not fail the others: retry them one by one.
         async () => {
-          await Promise.all(group.map((closing) => this.close([closing]).then(closing.resolve, closing.reject)));
+          await Promise.all(group.map((closing) => this.close([closing]).then((closed) => closing.resolve(closed.get(closing.job.id)), closing.reject)));
         },
       )
       .finally(() => {
@@ -206,22 +209,24 @@ export class JobEngine {
       });
   }
 
-  private async close(group: Closing[]): Promise<void> {
+  /** The rows closed, by id. */
+  private async close(group: Closing[]): Promise<Map<string, Job>> {
     const now = this.options.clock.now();
-    await this.options.db.transaction().execute(async (trx) => {
+    return this.options.db.transaction().execute(async (trx) => {
       const rows = group.map(({ job, result }) => {
         const f = closeFields(result, now);
         return sql`(${job.id}::text, ${f.status}::integer, ${f.error_code}::text, ${f.error_msg}::text, ${f.execute_msg}::text)`;
       });
-      const closed = await sql<{ id: string }>`
+      const closed = await sql<Job>`
         UPDATE jobs SET state = 'done', status = v.status, end_time = ${now}, lease_owner = NULL, lease_until = NULL,
           error_code = v.error_code, error_msg = v.error_msg, execute_msg = v.execute_msg
         FROM (VALUES ${sql.join(rows)}) AS v (id, status, error_code, error_msg, execute_msg)
         WHERE jobs.id = v.id AND jobs.state = 'running' AND jobs.lease_owner = ${this.owner}
-        RETURNING jobs.id`.execute(trx);
+        RETURNING jobs.*`.execute(trx);
       // A job whose lease was lost is not closed here: its new owner decides.
-      const closedIds = new Set(closed.rows.map((row) => row.id));
-      await applyEffects(trx, group.filter(({ job }) => closedIds.has(job.id)), now);
+      const byId = new Map(closed.rows.map((row) => [row.id, row]));
+      await applyEffects(trx, group.filter(({ job }) => byId.has(job.id)), now);
+      return byId;
     });
   }
 

@@ -70,9 +70,9 @@ export function commandRoutes(app: App, services: Services) {
     if (request.body.command !== 'shell') throw cpsError('CPS.0117');
     const plan = planCommand('shell', request.body.content);
     if (!rateLimits.syncCommands.take(request.principal!.userId)) throw cpsError('CPS.0042');
-    const { entries, jobs } = await commands.enqueue(request.params.project_id, request.id, request.body, plan, { limits: SYNC_LIMITS, queued: false });
+    const { entries, jobs, phones } = await commands.enqueue(request.params.project_id, request.id, request.body, plan, { limits: SYNC_LIMITS, queued: false });
     const closed = new Map(
-      (await engine.runNow(jobs, (job) => runCommandJob(job, services.commandDeps, SYNC_PHONE_TIMEOUT_MS))).map((job) => [job.id, job]),
+      (await engine.runNow(jobs, (job) => runCommandJob(job, services.commandDeps, SYNC_PHONE_TIMEOUT_MS, phones.get(job.phone_id!)))).map((job) => [job.id, job]),
     );
     return {
       request_id: request.id,

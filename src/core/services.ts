@@ -23,6 +23,7 @@ import { ShareService } from './share.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 import { createObjectStore } from '../objects/store.ts';
 import type { CommandDeps } from '../jobs/commands.ts';
+import { phoneLoader } from '../jobs/phone-loader.ts';
 import { InstanceService } from './koophone/instances.ts';
 import { createKooPhone, type KooPhoneServices } from './koophone/services.ts';
 import { StreamingService } from './koophone/streaming.ts';
@@ -83,7 +84,7 @@ export async function createServices(
   // Faults can only be injected through the admin API, so without it the driver is used as it is.
   const admin = config.adminToken ? { token: config.adminToken, faults: new FaultInjector(ids) } : undefined;
   const driver = admin ? withFaults(sim, admin.faults) : sim;
-  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared };
+  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared, phones: phoneLoader(store.db) };
   const engine = new JobEngine({
     db: store.db,
     clock,

@@ -32,7 +32,7 @@ export function commandHandler(deps: CommandDeps): JobHandler {
 
 /** `known` is the phone's row as a synchronous caller read it a moment ago (one query for its batch, not one per job). */
 export async function runCommandJob(job: Job, deps: CommandDeps, timeoutMs?: number, known?: Phone): Promise<JobResult> {
-  const phone = known ?? (await deps.db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirst());
+  const phone = known ?? (await deps.phones.load(job.phone_id!));
   if (!phone) return { ok: false, errorCode: 'CPS.0005' };
   if (phone.status !== PHONE_STATUS.running) return { ok: false, errorCode: 'CPS.0141' };
   const spec = await phoneSpec(phone, deps);

@@ -17,6 +17,7 @@ import { koophoneUsageHandlers } from './koophone-usage-handlers.ts';
 import { phoneDataHandlers } from './phone-data-handlers.ts';
 import { shareJobHandlers } from './share-handlers.ts';
 import type { SharedStorage } from '../devices/shared-storage.ts';
+import type { PhoneLoader } from './phone-loader.ts';
 
 export interface HandlerDeps {
   db: Db;
@@ -25,6 +26,8 @@ export interface HandlerDeps {
   clock: Clock;
   /** The servers' shared storage (shared files and apps). */
   shared: SharedStorage;
+  /** Phone rows by id, read in batches. */
+  phones: PhoneLoader;
 }
 
 /** Phones of one server boot this many at a time. */
@@ -92,11 +95,11 @@ function serverDelete({ driver, shared }: HandlerDeps): JobHandler {
  * driver acts on it, and the phone ends in the operation's success or failure status (core/lifecycle.ts).
  * Without an action (UpdateCloudPhoneProperty) the attributes are only recorded: they apply at the next boot.
  */
-function phoneOperation(operation: PhoneOperation, { db, catalogue }: HandlerDeps, act?: (phone: PhoneSpec) => Promise<void>): JobHandler {
+function phoneOperation(operation: PhoneOperation, { db, catalogue, phones }: HandlerDeps, act?: (phone: PhoneSpec) => Promise<void>): JobHandler {
   const { success, failure } = PHONE_TRANSITIONS[operation];
   return {
     async run(job): Promise<JobResult> {
-      const phone = await db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirst();
+      const phone = await phones.load(job.phone_id!);
       if (!phone) return { ok: false, errorCode: 'CPS.0005' };
       const params = job.params as { property?: string; image_id?: string };
       const property = params.property ? JSON.stringify({ ...JSON.parse(phone.property), ...JSON.parse(params.property) }) : undefined;

@@ -54,7 +54,7 @@ function failed(code: KooPhoneCode, detail: string): JobResult {
  */
 async function install(job: Job, deps: CommandDeps): Promise<JobResult> {
   const params = job.params as unknown as InstallParams;
-  const phone = await deps.db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirst();
+  const phone = await deps.phones.load(job.phone_id!);
   if (!phone || phone.status !== PHONE_STATUS.running) return failed('KOOPHONE.API.62010', 'the instance is not running');
   const dir = await mkdtemp(join(tmpdir(), 'opencph-install-'));
   try {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { PHONE_STATUS } from '../core/model.ts';
 import { MIGRATION, type ExportPlan, type MigratePlan } from '../core/phone-data.ts';
 import { PhoneOperationError, type CommandResult } from '../devices/driver.ts';
-import type { Job, Phone } from '../store/schema.ts';
+import type { Job } from '../store/schema.ts';
 import { CommandRefused, withDownloads, type CommandDeps } from './commands.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { phoneSpec } from './handlers.ts';
@@ -26,10 +26,6 @@ export function phoneDataHandlers(deps: CommandDeps): Record<string, JobHandler>
   };
 }
 
-function phone(deps: CommandDeps, id: string): Promise<Phone | undefined> {
-  return deps.db.selectFrom('phones').selectAll().where('id', '=', id).executeTakeFirst();
-}
-
 /** The phone could not do it (not available, or a fault injected for it). */
 function unavailable(error: unknown): JobResult {
   if (!(error instanceof PhoneOperationError)) throw error;
@@ -38,7 +34,7 @@ function unavailable(error: unknown): JobResult {
 
 /** Writes the tar in a private temporary folder, then uploads it to bucket/key; tar's warnings go to execute_msg. */
 async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
-  const target = await phone(deps, job.phone_id!);
+  const target = await deps.phones.load(job.phone_id!);
   if (!target) return { ok: false, errorCode: 'CPS.0005' };
   const plan = job.params as unknown as ExportPlan;
   const dir = await mkdtemp(join(tmpdir(), 'opencph-export-'));
@@ -59,7 +55,7 @@ async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
 
 /** A missing object fails the job with CPS.0104; an archive the phone refuses, with CPS.0171 and tar's reasons. */
 async function restoreJob(job: Job, deps: CommandDeps): Promise<JobResult> {
-  const target = await phone(deps, job.phone_id!);
+  const target = await deps.phones.load(job.phone_id!);
   if (!target) return { ok: false, errorCode: 'CPS.0005' };
   const object = job.params as { bucket: string; key: string };
   const spec = await phoneSpec(target, deps);
@@ -77,10 +73,10 @@ async function restoreJob(job: Job, deps: CommandDeps): Promise<JobResult> {
  * no longer stopped when the job runs fails it before anything changes: the target gets its status back.
  */
 async function migrateJob(job: Job, deps: CommandDeps): Promise<JobResult> {
-  const target = await phone(deps, job.phone_id!);
+  const target = await deps.phones.load(job.phone_id!);
   if (!target) return { ok: false, errorCode: 'CPS.0233' };
   const plan = job.params as unknown as MigratePlan;
-  const source = await phone(deps, plan.source_phone_id);
+  const source = await deps.phones.load(plan.source_phone_id);
   if (!source) return { ok: false, errorCode: 'CPS.0232', phoneStatus: plan.target_status };
   if (source.status !== PHONE_STATUS.stopped) return { ok: false, errorCode: 'CPS.0216', phoneStatus: plan.target_status };
   const fields = { image_id: source.image_id, property: plan.migrate_property ? source.property : undefined };
@@ -96,6 +92,6 @@ async function migrateJob(job: Job, deps: CommandDeps): Promise<JobResult> {
 
 /** Routing is network configuration, not something on the phone: the job records the new route. */
 async function trafficJob(job: Job, deps: CommandDeps): Promise<JobResult> {
-  if (!(await phone(deps, job.phone_id!))) return { ok: false, errorCode: 'CPS.0005' };
+  if (!(await deps.phones.load(job.phone_id!))) return { ok: false, errorCode: 'CPS.0005' };
   return { ok: true, phoneFields: { traffic_type: (job.params as { traffic_type: string }).traffic_type } };
 }

@@ -11,11 +11,11 @@ export function volumeJobHandlers(deps: HandlerDeps): Record<string, JobHandler>
  * Grows a phone's data volume to the requested size. Sizes were checked when the job was accepted; a
  * volume that another expansion made larger in the meantime is not shrunk.
  */
-function expandVolume({ db, catalogue, clock }: HandlerDeps): JobHandler {
+function expandVolume({ db, catalogue, clock, phones }: HandlerDeps): JobHandler {
   return {
     async run(job) {
       const { new_size: newSize } = job.params as { new_size: number };
-      const phone = await db.selectFrom('phones').select(['phone_model_name', 'data_volume_size']).where('id', '=', job.phone_id!).executeTakeFirst();
+      const phone = await phones.load(job.phone_id!);
       if (!phone) return { ok: false, errorCode: 'CPS.0005' };
       if (newSize < dataVolumeSize(phone, catalogue)) return { ok: false, errorCode: 'CPS.0077' };
       await db.updateTable('phones').set({ data_volume_size: newSize, updated_at: clock.now() }).where('id', '=', job.phone_id!).execute();

@@ -23,6 +23,8 @@ export interface StoreOptions {
   dataDir?: string;
   /** A PGlite data-dir snapshot to start from (tests load a migrated template instead of running initdb). */
   pgliteSnapshot?: Blob;
+  /** How often PGlite's dead rows are vacuumed (default 10 minutes). */
+  pgliteVacuumIntervalMs?: number;
 }
 
 export interface Store {
@@ -39,6 +41,7 @@ export interface Store {
 }
 
 const PGLITE_SHARED_BUFFERS = '32MB';
+const PGLITE_VACUUM_INTERVAL_MS = 10 * 60 * 1000;
 
 const migrations: Record<string, Migration> = {
   '001-initial': initial,
@@ -94,16 +97,22 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       },
     };
   }
+  // PGlite has no autovacuum: statistics are refreshed shortly after bulk writes, and dead rows (every
+  // job closing and phone status change leaves some) are reclaimed periodically.
   let pending: NodeJS.Timeout | undefined;
-  let analyzing: Promise<unknown> = Promise.resolve();
+  let maintaining: Promise<unknown> = Promise.resolve();
+  const maintain = (command: 'ANALYZE' | 'VACUUM (ANALYZE)') => {
+    maintaining = maintaining.then(() => maintainOwnTables(db, command)).catch(() => {});
+  };
   const noteBulkWrite = () => {
     if (pending) return;
     pending = setTimeout(() => {
       pending = undefined;
-      analyzing = analyzeOwnTables(db).catch(() => {});
+      maintain('ANALYZE');
     }, 1000);
     pending.unref();
   };
+  const vacuuming = setInterval(() => maintain('VACUUM (ANALYZE)'), options.pgliteVacuumIntervalMs ?? PGLITE_VACUUM_INTERVAL_MS).unref();
   // Statistics are kept in the data dir; this catches up with writes a previous process made after its last ANALYZE.
   noteBulkWrite();
   return {
@@ -113,16 +122,17 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     noteBulkWrite,
     async close() {
       clearTimeout(pending);
-      await analyzing;
+      clearInterval(vacuuming);
+      await maintaining;
       await db.destroy();
     },
   };
 }
 
-/** Analyzing only OpenCPH's tables (not PostgreSQL's own catalogs) keeps the pause on the single connection short. */
-async function analyzeOwnTables(db: Db): Promise<void> {
+/** Only OpenCPH's tables (not PostgreSQL's own catalogs): the pause on the single connection stays short. */
+async function maintainOwnTables(db: Db, command: 'ANALYZE' | 'VACUUM (ANALYZE)'): Promise<void> {
   const tables = await sql<{ name: string }>`SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'`.execute(db);
-  if (tables.rows.length > 0) await sql.raw(`ANALYZE ${tables.rows.map((t) => t.name).join(', ')}`).execute(db);
+  if (tables.rows.length > 0) await sql.raw(`${command} ${tables.rows.map((t) => t.name).join(', ')}`).execute(db);
 }
 
 export async function migrate(db: Db): Promise<void> {

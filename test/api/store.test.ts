@@ -1,7 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { call, startTestServer, type TestServer } from '../helpers/server.ts';
+import { call, pgliteTemplate, startTestServer, type TestServer } from '../helpers/server.ts';
+import { openStore } from '../../src/store/db.ts';
 
 let t: TestServer;
 before(async () => (t = await startTestServer()));
@@ -17,4 +18,18 @@ test('the server keeps serving after PostgreSQL drops its connections (restart, 
   await new Promise((resolve) => setTimeout(resolve, 100));
   const response = await call(t, 'GET', '/v1/{project_id}/cloud-phone/phones');
   assert.equal(response.status, 200, JSON.stringify(response.body));
+});
+
+test('PGlite, which has no autovacuum, has its tables vacuumed and analyzed periodically', { skip: !!process.env.OPENCPH_TEST_PG_URL && 'PGlite only' }, async () => {
+  const store = await openStore({ pgliteSnapshot: await pgliteTemplate(), pgliteVacuumIntervalMs: 100 });
+  try {
+    const counts = () => sql<{ vacuums: number }>`SELECT vacuum_count::int AS vacuums FROM pg_stat_user_tables WHERE relname = 'phones'`.execute(store.db);
+    const deadline = Date.now() + 10_000;
+    while ((await counts()).rows[0].vacuums < 2) {
+      assert.ok(Date.now() < deadline, 'the phones table was not vacuumed twice within 10 s');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  } finally {
+    await store.close();
+  }
 });

@@ -231,7 +231,7 @@ export async function openTestStore(): Promise<Store> {
 }
 
 /** A migrated PGlite data dir, built once per machine and schema and shared by every test file. */
-async function pgliteTemplate(): Promise<Blob> {
+export async function pgliteTemplate(): Promise<Blob> {
   const migrationsDir = new URL('../../src/store/migrations/', import.meta.url);
   const hash = createHash('sha256');
   // Names count too: migrations are recorded by name, so a renumbered file needs a new template.

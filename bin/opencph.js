@@ -36,7 +36,7 @@ async function currentBundle() {
       // Dependencies are bundled too (fewer files to find and load); these read files beside their own code.
       external: ['@electric-sql/pglite', '@fastify/swagger-ui', '@aws-sdk/*', 'pg-native'],
       // Bundled CommonJS packages call require().
-      banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+      banner: { js: "import { createRequire as createBundleRequire } from 'node:module'; const require = createBundleRequire(import.meta.url);" },
       platform: 'node',
       format: 'esm',
       target: 'node20',

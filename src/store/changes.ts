@@ -68,19 +68,21 @@ export function listenForChanges(databaseUrl: string, changes: StoreChanges): { 
   let closed = false;
   let client: pg.Client | undefined;
   let retry: NodeJS.Timeout | undefined;
-  const lost = () => {
+  const lost = (failed: pg.Client) => {
+    if (failed !== client) return; // already replaced
+    client = undefined;
     changes.complete = false;
     changes.bump();
-    client?.removeAllListeners();
-    client?.end().catch(() => {});
-    client = undefined;
+    failed.removeAllListeners();
+    failed.on('error', () => {}); // a late error of a dropped client must not end the process
+    failed.end().catch(() => {});
     if (!closed) retry = setTimeout(connect, 1000).unref();
   };
   const connect = async () => {
     const next = new pg.Client({ connectionString: databaseUrl });
     client = next;
-    next.on('error', lost);
-    next.on('end', () => client === next && lost());
+    next.on('error', () => lost(next));
+    next.on('end', () => lost(next));
     next.on('notification', () => changes.bump());
     try {
       await next.connect();
@@ -89,7 +91,7 @@ export function listenForChanges(databaseUrl: string, changes: StoreChanges): { 
       changes.bump();
       changes.complete = true;
     } catch {
-      if (client === next) lost();
+      lost(next);
     }
   };
   changes.complete = false;
@@ -101,6 +103,7 @@ export function listenForChanges(databaseUrl: string, changes: StoreChanges): { 
       const last = client;
       client = undefined;
       last?.removeAllListeners();
+      last?.on('error', () => {});
       await last?.end().catch(() => {});
     },
   };

@@ -12,6 +12,7 @@ import * as koophoneUsage from './migrations/006-koophone-usage.ts';
 import * as changeNotifications from './migrations/007-change-notifications.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
+import { pgliteWasmModule } from './pglite-wasm.ts';
 import type { Database } from './schema.ts';
 
 export type Db = Kysely<Database>;
@@ -74,6 +75,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     }
     const lite = await PGlite.create({
       dataDir,
+      pgliteWasmModule: await pgliteWasmModule,
       loadDataDir: options.pgliteSnapshot,
       relaxedDurability: false,
       // PostgreSQL's default 128 MB buffer pool is set up on every start (~0.4 s of a cold start); the

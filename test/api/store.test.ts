@@ -8,7 +8,7 @@ let t: TestServer;
 before(async () => (t = await startTestServer()));
 after(() => t.close());
 
-test('the server keeps serving after PostgreSQL drops its connections (restart, failover)', { skip: !process.env.OPENCPH_TEST_PG_URL && 'PostgreSQL only' }, async () => {
+test('the server keeps serving after PostgreSQL drops its connections (restart, failover), and hears other processes again', { skip: !process.env.OPENCPH_TEST_PG_URL && 'PostgreSQL only' }, async () => {
   assert.equal((await call(t, 'GET', '/v1/{project_id}/cloud-phone/phones')).status, 200);
   const admin = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: process.env.OPENCPH_TEST_PG_URL }));
   await admin.connect();
@@ -18,6 +18,12 @@ test('the server keeps serving after PostgreSQL drops its connections (restart, 
   await new Promise((resolve) => setTimeout(resolve, 100));
   const response = await call(t, 'GET', '/v1/{project_id}/cloud-phone/phones');
   assert.equal(response.status, 200, JSON.stringify(response.body));
+  // The connection hearing other processes' changes was dropped too: nothing is served from memory until it is back.
+  const deadline = Date.now() + 5000;
+  while (!t.server.store.changes.complete) {
+    assert.ok(Date.now() < deadline, 'the change listener did not reconnect within 5 s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 });
 
 test('PGlite, which has no autovacuum, has its tables vacuumed and analyzed periodically', { skip: !!process.env.OPENCPH_TEST_PG_URL && 'PGlite only' }, async () => {

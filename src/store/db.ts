@@ -34,8 +34,8 @@ export interface Store {
   /** Moves when phones, servers or custom images may have changed (read models kept in memory check it). */
   changes: StoreChanges;
   /**
-   * Call after writing many rows at once. PostgreSQL's autovacuum keeps planner statistics current by
-   * itself; PGlite has no autovacuum, so it re-analyzes shortly after (once per burst of calls).
+   * Call after writing many rows at once: the tables are analyzed shortly after (once per burst of calls),
+   * so the planner knows their new sizes at once rather than when autovacuum (PostgreSQL only) gets to it.
    */
   noteBulkWrite(): void;
   close(): Promise<void>;
@@ -85,22 +85,6 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     db = new Kysely<Database>({ dialect: pgliteDialect(lite, changes) });
   }
   await migrate(db);
-  if (options.databaseUrl) {
-    // Other processes may write the same database; PGlite's files are only ever open in one process.
-    const listener = listenForChanges(options.databaseUrl, changes);
-    return {
-      db,
-      engine,
-      changes,
-      noteBulkWrite: () => {},
-      async close() {
-        await listener.close();
-        await db.destroy();
-      },
-    };
-  }
-  // PGlite has no autovacuum: statistics are refreshed shortly after bulk writes, and dead rows (every
-  // job closing and phone status change leaves some) are reclaimed periodically.
   let pending: NodeJS.Timeout | undefined;
   let maintaining: Promise<unknown> = Promise.resolve();
   const maintain = (command: 'ANALYZE' | 'VACUUM (ANALYZE)') => {
@@ -114,9 +98,18 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     }, 1000);
     pending.unref();
   };
-  const vacuuming = setInterval(() => maintain('VACUUM (ANALYZE)'), options.pgliteVacuumIntervalMs ?? PGLITE_VACUUM_INTERVAL_MS).unref();
-  // Statistics are kept in the data dir; this catches up with writes a previous process made after its last ANALYZE.
-  noteBulkWrite();
+  let stopBackgroundWork: () => Promise<void>;
+  if (options.databaseUrl) {
+    // Other processes may write the same database; PGlite's files are only ever open in one process.
+    const listener = listenForChanges(options.databaseUrl, changes);
+    stopBackgroundWork = () => listener.close();
+  } else {
+    // PGlite has no autovacuum: dead rows (every job closing and phone status change leaves some) are
+    // reclaimed periodically, and statistics caught up at start with what a previous process wrote last.
+    const vacuuming = setInterval(() => maintain('VACUUM (ANALYZE)'), options.pgliteVacuumIntervalMs ?? PGLITE_VACUUM_INTERVAL_MS).unref();
+    noteBulkWrite();
+    stopBackgroundWork = async () => clearInterval(vacuuming);
+  }
   return {
     db,
     engine,
@@ -124,7 +117,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     noteBulkWrite,
     async close() {
       clearTimeout(pending);
-      clearInterval(vacuuming);
+      await stopBackgroundWork();
       await maintaining;
       await db.destroy();
     },

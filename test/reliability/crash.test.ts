@@ -180,12 +180,15 @@ test('1,000 phones restarting when the process is SIGKILLed: every job ends, no 
 
   // Boot time of every phone = its clock minus its uptime. A job that succeeded booted its phone
   // while it ran: not before it began, and not after it was closed (a second run would have).
+  // The driver's own count of boots (Android's boot_count: 1 at creation) says how often it ran: once for a
+  // job that ended before the kill; once or, if the kill fell between its boot and its closing, twice after.
   const batchOf = new Map(phoneIds.map((id, index) => [id, String(Math.floor(index / BATCH))]));
-  const clocks = await shellOnAll(target, serverIds, 'date +%s.%N; cat /proc/uptime; getprop reliability.batch', 120_000);
+  const clocks = await shellOnAll(target, serverIds, 'date +%s.%N; cat /proc/uptime; getprop reliability.batch; settings get global boot_count', 120_000);
   let resumed = 0;
+  let bootedTwice = 0;
   for (const reading of clocks) {
     assert.equal(reading.status, 2, JSON.stringify(reading));
-    const [now, uptime, , batch] = reading.execute_msg!.trim().split(/\s+/);
+    const [now, uptime, , batch, bootCount] = reading.execute_msg!.trim().split(/\s+/);
     const bootedAt = Number(now) - Number(uptime);
     const job = byPhone.get(reading.phone_id!)!;
     if (job.status !== 2) continue;
@@ -193,9 +196,14 @@ test('1,000 phones restarting when the process is SIGKILLed: every job ends, no 
     // Wire times have whole seconds; /proc/uptime has hundredths.
     assert.ok(bootedAt >= seconds(job.begin_time) - 0.02, `${job.phone_id} booted at ${bootedAt}, before its job began (${job.begin_time})`);
     assert.ok(bootedAt < seconds(job.end_time!) + 1.02, `${job.phone_id} booted at ${bootedAt}, after its job ended (${job.end_time}): it ran again`);
+    const restarts = Number(bootCount) - 1;
+    if (seconds(job.end_time!) < killedAt - 1) assert.equal(restarts, 1, `${job.phone_id} restarted ${restarts} times by a job that ended before the kill`);
+    else assert.ok(restarts === 1 || restarts === 2, `${job.phone_id} restarted ${restarts} times`);
+    if (restarts === 2) bootedTwice++;
     if (bootedAt > killedAt) resumed++;
   }
   figures.bootedAfterRestart = resumed;
+  figures.restartedTwice = bootedTwice;
   await stop(server);
   server = undefined;
   figures.totalSeconds = (Date.now() - started) / 1000;

@@ -27,6 +27,11 @@ interface DeviceState {
   version: 1;
   running: boolean;
   bootedAt: number;
+  /**
+   * Boots since the phone was created or factory reset, that one included (`settings get global boot_count`).
+   * Absent: 1, the boot at creation of a phone never saved since.
+   */
+  bootCount?: number;
   /** The CPH `property` applied at the last boot. */
   cphProperty: Record<string, string>;
   persistProps: Record<string, string>;
@@ -104,9 +109,9 @@ export class SimDevice {
     return new SimDevice(store, spec, saved ?? freshState(options.now()), saved !== undefined, options);
   }
 
-  /** A factory-new phone (its directory must have been cleared). */
+  /** A factory-new phone (its directory must have been cleared), about to boot for the first time. */
   static fresh(store: PhoneStore, spec: PhoneSpec, options: DeviceOptions): SimDevice {
-    return new SimDevice(store, spec, freshState(options.now()), false, options);
+    return new SimDevice(store, spec, { ...freshState(options.now()), bootCount: 0 }, false, options);
   }
 
   get running(): boolean {
@@ -150,6 +155,7 @@ export class SimDevice {
     for (const key of Object.keys(property)) delete this.state.persistProps[key];
     Object.assign(this.state, {
       cphProperty: property, runtimeProps: {}, processes: [], foreground: undefined, running: true, bootedAt: this.now(),
+      bootCount: (this.state.bootCount ?? 1) + 1,
     });
   }
 
@@ -217,7 +223,7 @@ export class SimDevice {
       },
       global: {
         adb_enabled: '1', airplane_mode_on: '0', animator_duration_scale: '1.0', auto_time: '1', auto_time_zone: '1',
-        bluetooth_on: '0', data_roaming: '0', development_settings_enabled: '1', device_name: this.spec.name,
+        bluetooth_on: '0', boot_count: String(this.state.bootCount ?? 1), data_roaming: '0', development_settings_enabled: '1', device_name: this.spec.name,
         device_provisioned: '1', mobile_data: '1', stay_on_while_plugged_in: '0', transition_animation_scale: '1.0',
         wifi_on: '1', window_animation_scale: '1.0',
       },
@@ -353,7 +359,7 @@ export class SimDevice {
   private isPristine(): boolean {
     const s = this.state;
     const empty = (o: object) => Object.keys(o).length === 0;
-    return s.running && this.fs.overlay.size === 0 && empty(s.cphProperty) && empty(s.persistProps) && empty(s.runtimeProps)
+    return s.running && (s.bootCount ?? 1) === 1 && this.fs.overlay.size === 0 && empty(s.cphProperty) && empty(s.persistProps) && empty(s.runtimeProps)
       && empty(s.settings.system) && empty(s.settings.secure) && empty(s.settings.global) && empty(s.packages.installed)
       && empty(s.display) && s.inputs.length === 0 && s.processes.length === 0 && s.foreground === undefined;
   }

@@ -55,6 +55,23 @@ test('a stopped phone refuses commands; start brings it back', async () => {
   assert.equal((await sim.shell(spec, 'getprop sys.boot_completed')).output, '1\n');
 });
 
+test('boot_count counts the boots since creation or the last factory reset, across processes', async () => {
+  const dir = await dataDir();
+  const spec = phone();
+  const first = await driver(dir);
+  await first.create(spec);
+  const count = async (sim: typeof first) => (await sim.shell(spec, 'settings get global boot_count')).output;
+  assert.equal(await count(first), '1\n');
+  await first.restart(spec);
+  await first.stop(spec);
+  await first.start(spec);
+  assert.equal(await count(first), '3\n');
+  const second = await driver(dir);
+  assert.equal(await count(second), '3\n', 'saved with the phone');
+  await second.reset(spec);
+  assert.equal(await count(second), '1\n');
+});
+
 test('untouched phones cost nothing on disk; a write costs about its size', async () => {
   const dir = await dataDir();
   const sim = await driver(dir, { maxLoaded: 100 });

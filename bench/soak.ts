@@ -634,6 +634,9 @@ try {
   console.table(stored.jobs_by_type.filter((row) => row.status !== 2));
   console.table(stored.largest_tables);
   if (stored.stuck_jobs.length) console.table(stored.stuck_jobs);
+  // The server's own account of what went wrong (pino lines at error level and above).
+  const serverErrors = server.output().split('\n').filter((line) => /"level":(50|60)/.test(line));
+  for (const line of serverErrors.slice(0, 20)) console.log(`server: ${line.slice(0, 2000)}`);
   console.log(failures.length ? `FAILED: ${failures.join('; ')}` : 'passed');
   exitCode = failures.length ? 1 : 0;
 } finally {

@@ -1,4 +1,4 @@
-import type { Db } from '../store/db.ts';
+import { inTransaction, type Db } from '../store/db.ts';
 import type { NewJob, Phone } from '../store/schema.ts';
 import { cpsError, cpsMessage, itemError, notFound, type CpsCode, type ItemError } from '../api/errors.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
@@ -151,7 +151,7 @@ export class PhoneService {
     if (imageId !== undefined && !image) throw cpsError('CPS.0166');
     const { via } = PHONE_TRANSITIONS[operation];
     const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const ids = items.map((item) => item.phone_id).filter((id) => HEX32.test(id));
       const found = ids.length
         ? await trx.selectFrom('phones').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).forUpdate().execute()

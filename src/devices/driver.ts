@@ -79,4 +79,6 @@ export interface PhoneDriver {
 }
 
 export class PhoneOperationError extends Error {}
+/** The phone was deleted (its server released) while the operation ran. */
+export class PhoneDeletedError extends Error {}
 export class CommandTimeoutError extends Error {}

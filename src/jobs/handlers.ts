@@ -6,7 +6,7 @@ import { PHONE_STATUS, SERVER_STATUS } from '../core/model.ts';
 import { phoneImage } from '../core/images.ts';
 import { dataVolumeSize } from '../core/phone-extras.ts';
 import { PHONE_TRANSITIONS, type PhoneOperation } from '../core/lifecycle.ts';
-import type { PhoneDriver, PhoneSpec } from '../devices/driver.ts';
+import { PhoneDeletedError, type PhoneDriver, type PhoneSpec } from '../devices/driver.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { commandHandler, type CommandDeps } from './commands.ts';
 import { serverJobHandlers } from './server-handlers.ts';
@@ -106,7 +106,9 @@ function phoneOperation(operation: PhoneOperation, { db, catalogue, phones }: Ha
       const updated = { ...phone, property: property ?? phone.property, image_id: params.image_id ?? phone.image_id };
       try {
         await act?.(await phoneSpec(updated, { db, catalogue }));
-      } catch {
+      } catch (error) {
+        // Deleted with its server meanwhile: there is no phone left to give a status.
+        if (error instanceof PhoneDeletedError) return { ok: false, errorCode: 'CPS.0005' };
         return { ok: false, errorCode: 'CPS.0022', phoneStatus: failure };
       }
       return { ok: true, phoneStatus: success, phoneFields: { property, image_id: params.image_id } };

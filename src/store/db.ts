@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, Migrator, PostgresDialect, sql, type Migration } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, sql, type Migration, type Transaction } from 'kysely';
 import pg from 'pg';
 import * as initial from './migrations/001-initial.ts';
 import * as phoneData from './migrations/002-phone-data.ts';
@@ -128,6 +128,25 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 async function maintainOwnTables(db: Db, command: 'ANALYZE' | 'VACUUM (ANALYZE)'): Promise<void> {
   const tables = await sql<{ name: string }>`SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'`.execute(db);
   if (tables.rows.length > 0) await sql.raw(`${command} ${tables.rows.map((t) => t.name).join(', ')}`).execute(db);
+}
+
+/** PostgreSQL's codes for a transaction aborted as a deadlock's victim or by a serialization failure. */
+const RETRYABLE_CODES = new Set(['40P01', '40001']);
+const TRANSACTION_ATTEMPTS = 3;
+
+/**
+ * Runs `work` in a transaction, and again (three times in all) if PostgreSQL aborted it as the victim of a
+ * deadlock: two transactions locking some of the same phones in different orders (a batch request and the
+ * engine closing jobs), one of which PostgreSQL cancels, to be run again.
+ */
+export async function inTransaction<T>(db: Db, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction().execute(work);
+    } catch (error) {
+      if (attempt >= TRANSACTION_ATTEMPTS || !RETRYABLE_CODES.has((error as { code?: string }).code ?? '')) throw error;
+    }
+  }
 }
 
 export async function migrate(db: Db): Promise<void> {

@@ -80,7 +80,7 @@ export class SimDevice {
   private imageKey: string;
 
   private constructor(
-    private readonly store: PhoneStore,
+    readonly store: PhoneStore,
     public spec: PhoneSpec,
     private readonly state: DeviceState,
     private persisted: boolean,

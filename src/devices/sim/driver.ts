@@ -109,8 +109,12 @@ export class SimDriver implements PhoneDriver {
   }
 
   async destroy(phoneId: string): Promise<void> {
+    const entry = this.entries.get(phoneId);
     this.entries.delete(phoneId);
-    await this.store(phoneId).destroy();
+    // Through the loaded device's own store if there is one: work still running on the phone then fails
+    // (PhoneDeletedError) instead of writing the phone back after its files are gone.
+    const device = await entry?.ready.catch(() => undefined);
+    await (device?.store ?? this.store(phoneId)).destroy();
   }
 
   async shell(phone: PhoneSpec, command: string, options: { timeoutMs?: number } = {}): Promise<CommandResult> {

@@ -6,9 +6,10 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, unlinkSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
+import { PhoneDeletedError } from '../driver.ts';
 
 let tmpCounter = 0;
 const tmpName = (target: string) => `${target}.${process.pid}.${++tmpCounter}.tmp`;
@@ -16,6 +17,8 @@ const tmpName = (target: string) => `${target}.${process.pid}.${++tmpCounter}.tm
 export class PhoneStore {
   readonly statePath: string;
   readonly blobDir: string;
+
+  private deleted = false;
 
   constructor(readonly dir: string) {
     this.statePath = join(dir, 'state.json');
@@ -32,6 +35,7 @@ export class PhoneStore {
   }
 
   async writeState(state: unknown): Promise<void> {
+    this.assertNotDeleted();
     await mkdir(this.dir, { recursive: true });
     await writeAtomically(this.statePath, JSON.stringify(state));
   }
@@ -44,6 +48,7 @@ export class PhoneStore {
   async putBlob(data: Buffer): Promise<string> {
     const hash = createHash('sha256').update(data).digest('hex');
     const path = this.blobPath(hash);
+    this.assertNotDeleted();
     if (!(await exists(path))) {
       await mkdir(this.blobDir, { recursive: true });
       await writeAtomically(path, data);
@@ -53,6 +58,7 @@ export class PhoneStore {
 
   /** Copies a host file or stream into the blob store without holding it in memory (APKs and tars run to gigabytes). */
   async importBlob(source: string | AsyncIterable<Buffer>): Promise<{ hash: string; size: number }> {
+    this.assertNotDeleted();
     await mkdir(this.blobDir, { recursive: true });
     const tmp = tmpName(join(this.blobDir, 'import'));
     const hasher = createHash('sha256');
@@ -89,8 +95,15 @@ export class PhoneStore {
     }
   }
 
+  /** Removes the phone's files; writes through this store fail from now on, so that work still running cannot bring them back. */
   destroy(): Promise<void> {
-    return rm(this.dir, { recursive: true, force: true });
+    this.deleted = true;
+    // A write already under way may land while the folder is being removed: the removal is then retried.
+    return rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
+  }
+
+  private assertNotDeleted(): void {
+    if (this.deleted) throw new PhoneDeletedError(`phone ${basename(this.dir)} was deleted`);
   }
 }
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CommandTimeoutError, PhoneOperationError } from '../../../src/devices/driver.ts';
+import { CommandTimeoutError, PhoneDeletedError, PhoneOperationError } from '../../../src/devices/driver.ts';
 import { APK_FIXTURES, catalogue, dataDir, driver, phone } from '../../fixtures/sim/phone.ts';
 
 test('files, persist.* properties, settings and packages survive a new driver on the same data dir', async () => {
@@ -70,6 +70,18 @@ test('boot_count counts the boots since creation or the last factory reset, acro
   assert.equal(await count(second), '3\n', 'saved with the phone');
   await second.reset(spec);
   assert.equal(await count(second), '1\n');
+});
+
+test('a phone deleted while a command runs on it stays deleted: the command fails and writes nothing back', async () => {
+  const dir = await dataDir();
+  const spec = phone();
+  const sim = await driver(dir, { timeScale: 0.02 });
+  await sim.create(spec);
+  const running = sim.shell(spec, 'sleep 15; echo late > /sdcard/late.txt'); // 0.3 s at this scale
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await sim.destroy(spec.id);
+  await assert.rejects(running, PhoneDeletedError);
+  assert.deepEqual(await readdir(join(dir, 'phones')).catch(() => []), []);
 });
 
 test('untouched phones cost nothing on disk; a write costs about its size', async () => {

@@ -1,5 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { Db } from '../store/db.ts';
+import { inTransaction, type Db } from '../store/db.ts';
 import type { Insertable } from 'kysely';
 import type { BandwidthTable, NewJob, NewPhone, NewServer, Server, ServerPort, ServerVolume } from '../store/schema.ts';
 import { ApiError, cpsError, itemError, notFound, type CpsCode, type ItemError } from '../api/errors.ts';
@@ -252,7 +252,7 @@ export class ServerService {
     const found = await this.db.selectFrom('servers').select('id').where('project_id', '=', projectId).where('id', 'in', unique).execute();
     if (found.length !== unique.length) throw cpsError('CPS.0015');
     const jobId = this.ids.hex32();
-    await this.db.transaction().execute(async (trx) => {
+    await inTransaction(this.db, async (trx) => {
       const phones = await trx.selectFrom('phones').select('id').where('server_id', 'in', unique).execute();
       const dedicated = await dedicatedBandwidths(trx, unique);
       await trx.deleteFrom('servers').where('project_id', '=', projectId).where('id', 'in', unique).execute();

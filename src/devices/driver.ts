@@ -79,6 +79,8 @@ export interface PhoneDriver {
 }
 
 export class PhoneOperationError extends Error {}
+/** The phone is off: stopped, or being restarted by another job meanwhile. */
+export class PhoneNotRunningError extends PhoneOperationError {}
 /** The phone was deleted (its server released) while the operation ran. */
 export class PhoneDeletedError extends Error {}
 export class CommandTimeoutError extends Error {}

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandPlan } from '../core/commands.ts';
 import { PHONE_STATUS } from '../core/model.ts';
-import { CommandTimeoutError, PhoneDeletedError, PhoneOperationError, type CommandResult, type PhoneSpec } from '../devices/driver.ts';
+import { CommandTimeoutError, PhoneDeletedError, PhoneNotRunningError, PhoneOperationError, type CommandResult, type PhoneSpec } from '../devices/driver.ts';
 import type { ObjectStore } from '../objects/store.ts';
 import type { Job, Phone } from '../store/schema.ts';
 import type { JobHandler, JobResult } from './engine.ts';
@@ -42,6 +42,8 @@ export async function runCommandJob(job: Job, deps: CommandDeps, timeoutMs?: num
     if (error instanceof CommandTimeoutError) return { ok: false, errorCode: 'CPS.0054', executeMsg: error.message };
     if (error instanceof CommandRefused) return { ok: false, errorCode: error.code };
     if (error instanceof PhoneDeletedError) return { ok: false, errorCode: 'CPS.0005' };
+    // Found off when the command came to run (a synchronous command does not wait for the phone's other jobs).
+    if (error instanceof PhoneNotRunningError) return { ok: false, errorCode: 'CPS.0141' };
     // The phone could not run it at all (not up, or a fault injected for it).
     if (error instanceof PhoneOperationError) return { ok: false, errorCode: 'CPS.0022', executeMsg: error.message };
     throw error;

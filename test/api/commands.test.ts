@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { buyServers, call, startTestServer, waitForJob, type TestServer } from '../helpers/server.ts';
+import { phoneSpec } from '../../src/jobs/handlers.ts';
 
 const COMMANDS = '/v1/{project_id}/cloud-phone/phones/commands';
 const SYNC = '/v1/{project_id}/cloud-phone/phones/sync-commands';
@@ -196,6 +197,19 @@ describe('sync commands', () => {
     assert.equal(job.error_code, 'CPS.0191');
     assert.equal(job.error_msg, 'Run command failed.');
     assert.match(job.execute_msg, /No such file or directory/);
+  });
+
+  test('a phone found off when its command comes to run (another job stopped it meanwhile): CPS.0141', async () => {
+    const deps = t.server.services.commandDeps;
+    const phoneId = phones[phones.length - 1];
+    const spec = await phoneSpec((await deps.phones.load(phoneId))!, deps);
+    await deps.driver.stop(spec); // the device is off while the store still says running
+    try {
+      const [job] = (await call(t, 'POST', SYNC, { body: { command: 'shell', content: 'id', phone_ids: [phoneId] } })).body.jobs;
+      assert.deepEqual({ status: job.status, error_code: job.error_code }, { status: -1, error_code: 'CPS.0141' });
+    } finally {
+      await deps.driver.start(spec);
+    }
   });
 
   test('only shell; at most 15 phones', async () => {

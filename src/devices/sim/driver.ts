@@ -4,7 +4,7 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomIds, systemClock, type Clock, type Ids } from '../../core/runtime.ts';
-import { CommandTimeoutError, PhoneOperationError, type CommandResult, type PhoneDriver, type PhoneSpec } from '../driver.ts';
+import { CommandTimeoutError, PhoneNotRunningError, type CommandResult, type PhoneDriver, type PhoneSpec } from '../driver.ts';
 import { SimDevice, type DeviceOptions } from './device.ts';
 import { packTar } from './export.ts';
 import type { SharedLayer } from './fs.ts';
@@ -210,7 +210,7 @@ export class SimDriver implements PhoneDriver {
 
   private useRunning<T>(phone: PhoneSpec, work: (device: SimDevice) => Promise<T>, options?: UseOptions): Promise<T> {
     return this.use(phone, (device) => {
-      if (!device.running) throw new PhoneOperationError(`Phone ${phone.id} is not running.`);
+      if (!device.running) throw new PhoneNotRunningError(`Phone ${phone.id} is not running.`);
       return work(device);
     }, options);
   }

@@ -166,7 +166,7 @@ export class SimDriver implements PhoneDriver {
    */
   async migrate(source: PhoneSpec, target: PhoneSpec): Promise<void> {
     const staging = this.store(`${target.id}.migrating`);
-    await staging.destroy();
+    await staging.clear();
     await this.use(source, async () => {
       const from = this.store(source.id);
       const disks = await from.readState<{ fs?: Record<string, { blob?: string } | null> }>();

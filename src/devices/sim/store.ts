@@ -98,6 +98,11 @@ export class PhoneStore {
   /** Removes the phone's files; writes through this store fail from now on, so that work still running cannot bring them back. */
   destroy(): Promise<void> {
     this.deleted = true;
+    return this.clear();
+  }
+
+  /** Removes the files, the store staying usable (a staging folder left by an interrupted migration). */
+  clear(): Promise<void> {
     // A write already under way may land while the folder is being removed: the removal is then retried.
     return rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
   }

@@ -5,7 +5,7 @@ const TRACKED_TABLES = /\b(phones|servers|custom_images)\b/i;
 const READ_ONLY = /^\s*select\b/i;
 const TRANSACTION_END = /^\s*(commit|rollback)\b/i;
 /** Channel of the statement triggers of migration 007, heard by every process sharing a PostgreSQL database. */
-export const CHANGES_CHANNEL = 'opencph_changes';
+const CHANGES_CHANNEL = 'opencph_changes';
 
 /**
  * A counter that moves whenever phones, servers or custom images may have changed: after every write to them

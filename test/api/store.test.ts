@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { call, pgliteTemplate, startTestServer, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, pgliteTemplate, startTestServer, type TestServer } from '../helpers/server.ts';
 import { openStore } from '../../src/store/db.ts';
 
 let t: TestServer;
@@ -37,5 +37,17 @@ test('PGlite, which has no autovacuum, has its tables vacuumed and analyzed peri
     }
   } finally {
     await store.close();
+  }
+});
+
+test('a purchase has the tables analyzed within seconds, on either store (plans know the new sizes at once)', async () => {
+  const analyses = async () =>
+    (await sql<{ analyses: number }>`SELECT analyze_count::int AS analyses FROM pg_stat_user_tables WHERE relname = 'phones'`.execute(t.server.store.db)).rows[0].analyses;
+  const before = await analyses();
+  await buyServers(t);
+  const deadline = Date.now() + 10_000;
+  while ((await analyses()) <= before) {
+    assert.ok(Date.now() < deadline, 'the phones table was not analyzed within 10 s of the purchase');
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 });

@@ -123,16 +123,21 @@ export class JobEngine {
     if (room <= 0) return;
     const now = this.options.clock.now();
     const leaseUntil = new Date(now.getTime() + this.options.leaseSeconds * 1000);
+    // The queue is walked oldest first (index jobs_queue_order) until `room` jobs are found whose lock key has
+    // nothing running and nothing queued before them (index jobs_pending). OFFSET 0 keeps that check a lookup
+    // per job, whatever the statistics say; ARRAY() has the claimed rows updated by id, not by a join.
     const claimed = await sql<Job>`
       UPDATE jobs SET state = 'running', lease_owner = ${this.owner}, lease_until = ${leaseUntil}
-      WHERE id IN (
+      WHERE id = ANY(ARRAY(
         SELECT q.id FROM jobs q
         WHERE q.state = 'queued'
-          AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.lock_key = q.lock_key AND r.state = 'running')
-          AND NOT EXISTS (SELECT 1 FROM jobs e WHERE e.lock_key = q.lock_key AND e.state = 'queued' AND e.seq < q.seq)
+          AND NOT EXISTS (
+            SELECT 1 FROM jobs o
+            WHERE o.lock_key = q.lock_key AND o.state <> 'done' AND (o.state = 'running' OR o.seq < q.seq)
+            OFFSET 0)
         ORDER BY q.seq
         LIMIT ${room}
-        FOR UPDATE SKIP LOCKED)
+        FOR UPDATE SKIP LOCKED))
       RETURNING *`.execute(this.options.db);
     for (const job of claimed.rows) this.runClaimed(job);
     if (claimed.rows.length === room) this.pollAgain = true;

@@ -10,6 +10,7 @@ import * as tagsImages from './migrations/004-tags-images.ts';
 import * as koophone from './migrations/005-koophone.ts';
 import * as koophoneUsage from './migrations/006-koophone-usage.ts';
 import * as changeNotifications from './migrations/007-change-notifications.ts';
+import * as jobQueueOrder from './migrations/008-job-queue-order.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { pgliteWasmModule } from './pglite-wasm.ts';
@@ -52,6 +53,7 @@ const migrations: Record<string, Migration> = {
   '005-koophone': koophone,
   '006-koophone-usage': koophoneUsage,
   '007-change-notifications': changeNotifications,
+  '008-job-queue-order': jobQueueOrder,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {

@@ -1,6 +1,7 @@
 // One simulated phone: its file system, properties, packages, settings and processes, the shell that
-// runs commands on it, and its persistence. A phone that differs from a fresh device in nothing stores
-// nothing; once it does, `state.json` holds every difference and is rewritten after each operation.
+// runs commands on it, and its persistence. A phone that differs from a fresh device in nothing but its
+// boot count has no files (the count is in the driver's boot ledger); once it does, `state.json` holds
+// every difference and is rewritten after each operation.
 import { createHash } from 'node:crypto';
 import type { CommandResult, PhoneSpec } from '../driver.ts';
 import { DeviceFs, mountTable, Overlay, type FsNode, type SharedLayer } from './fs.ts';
@@ -11,6 +12,7 @@ import { unpackTar } from './push.ts';
 import { screenshotPng } from './screen.ts';
 import { Collector, CommandAborted, Shell } from './shell/interpreter.ts';
 import type { PhoneStore } from './store.ts';
+import type { BootLedger } from './boot-ledger.ts';
 import { ROOT, SHELL } from './users.ts';
 
 export type SettingsNamespace = 'system' | 'secure' | 'global';
@@ -29,7 +31,7 @@ interface DeviceState {
   bootedAt: number;
   /**
    * Boots since the phone was created or factory reset, that one included (`settings get global boot_count`).
-   * Absent: 1, the boot at creation of a phone never saved since.
+   * Absent: 1, the boot at creation. Kept in the boot ledger while the phone has no state.json.
    */
   bootCount?: number;
   /** The CPH `property` applied at the last boot. */
@@ -58,6 +60,8 @@ export interface DeviceOptions {
   timeScale: number;
   /** The shared storage of a server, seen by its phones between the image and their own changes. */
   sharedLayer?(serverId: string): SharedLayer | undefined;
+  /** The boot counts of phones without a state.json. */
+  bootLedger: BootLedger;
 }
 
 const MAX_INPUTS = 100;
@@ -106,7 +110,8 @@ export class SimDevice {
   /** The phone as saved, or a fresh device when nothing was ever saved. */
   static async open(store: PhoneStore, spec: PhoneSpec, options: DeviceOptions): Promise<SimDevice> {
     const saved = await store.readState<DeviceState>();
-    return new SimDevice(store, spec, saved ?? freshState(options.now()), saved !== undefined, options);
+    const state = saved ?? { ...freshState(options.now()), bootCount: await options.bootLedger.count(spec.id) };
+    return new SimDevice(store, spec, state, saved !== undefined, options);
   }
 
   /** A factory-new phone (its directory must have been cleared), about to boot for the first time. */
@@ -350,16 +355,21 @@ export class SimDevice {
   }
 
   private async save(): Promise<void> {
-    if (!this.persisted && this.isPristine()) return;
+    if (!this.persisted && this.isPristine()) {
+      this.store.assertNotDeleted();
+      await this.options.bootLedger.record(this.spec.id, this.state.bootCount ?? 1);
+      return;
+    }
     this.state.fs = this.fs.overlay.toJSON();
     await this.store.writeState(this.state);
     this.persisted = true;
   }
 
+  /** Nothing differs from a fresh device but the boot count. */
   private isPristine(): boolean {
     const s = this.state;
     const empty = (o: object) => Object.keys(o).length === 0;
-    return s.running && (s.bootCount ?? 1) === 1 && this.fs.overlay.size === 0 && empty(s.cphProperty) && empty(s.persistProps) && empty(s.runtimeProps)
+    return s.running && this.fs.overlay.size === 0 && empty(s.cphProperty) && empty(s.persistProps) && empty(s.runtimeProps)
       && empty(s.settings.system) && empty(s.settings.secure) && empty(s.settings.global) && empty(s.packages.installed)
       && empty(s.display) && s.inputs.length === 0 && s.processes.length === 0 && s.foreground === undefined;
   }

@@ -1,10 +1,12 @@
 // The sim driver: every phone is a simulated Android device (device.ts) stored under
 // `<dataDir>/phones/<phoneId>/`. Devices are loaded when first used and kept in a bounded LRU, so a node
-// can hold far more phones than it has in memory; a phone that was never changed has no files at all.
+// can hold far more phones than it has in memory; a phone that was never changed (restarts aside, which
+// `phones/boots.log` counts) has no files at all.
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomIds, systemClock, type Clock, type Ids } from '../../core/runtime.ts';
 import { CommandTimeoutError, PhoneNotRunningError, type CommandResult, type PhoneDriver, type PhoneSpec } from '../driver.ts';
+import { BootLedger } from './boot-ledger.ts';
 import { SimDevice, type DeviceOptions } from './device.ts';
 import { packTar } from './export.ts';
 import type { SharedLayer } from './fs.ts';
@@ -69,7 +71,13 @@ export class SimDriver implements PhoneDriver {
     this.phonesDir = join(options.dataDir, 'phones');
     const clock = options.clock ?? systemClock;
     const ids = options.ids ?? randomIds;
-    this.deviceOptions = { now: () => clock.now().getTime(), random: () => ids.hex32(), timeScale: options.timeScale, sharedLayer: options.sharedLayer };
+    this.deviceOptions = {
+      now: () => clock.now().getTime(),
+      random: () => ids.hex32(),
+      timeScale: options.timeScale,
+      sharedLayer: options.sharedLayer,
+      bootLedger: new BootLedger(join(this.phonesDir, 'boots.log')),
+    };
     this.maxLoaded = options.maxLoaded ?? 1000;
   }
 
@@ -115,6 +123,7 @@ export class SimDriver implements PhoneDriver {
     // (PhoneDeletedError) instead of writing the phone back after its files are gone.
     const device = await entry?.ready.catch(() => undefined);
     await (device?.store ?? this.store(phoneId)).destroy();
+    await this.deviceOptions.bootLedger.forget(phoneId);
   }
 
   async shell(phone: PhoneSpec, command: string, options: { timeoutMs?: number } = {}): Promise<CommandResult> {

@@ -107,7 +107,8 @@ export class PhoneStore {
     return rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
   }
 
-  private assertNotDeleted(): void {
+  /** Throws PhoneDeletedError once the phone is deleted: nothing of it may be written any more. */
+  assertNotDeleted(): void {
     if (this.deleted) throw new PhoneDeletedError(`phone ${basename(this.dir)} was deleted`);
   }
 }

@@ -84,15 +84,22 @@ test('a phone deleted while a command runs on it stays deleted: the command fail
   assert.deepEqual(await readdir(join(dir, 'phones')).catch(() => []), []);
 });
 
-test('untouched phones cost nothing on disk; a write costs about its size', async () => {
+test('untouched phones cost nothing on disk, restarted ones one ledger line each; a write costs about its size', async () => {
   const dir = await dataDir();
   const sim = await driver(dir, { maxLoaded: 100 });
   const specs = Array.from({ length: 1000 }, (_, i) => phone({ id: i.toString(16).padStart(32, '0') }));
   for (const spec of specs) await sim.create(spec);
   await sim.shell(specs[0], 'getprop ro.product.model; ls -l /system; cat /proc/meminfo');
-  const phones = await readdir(join(dir, 'phones')).catch(() => []);
-  assert.deepEqual(phones, [], 'no phone has a directory');
+  assert.deepEqual(await readdir(join(dir, 'phones')).catch(() => []), [], 'no phone has a directory');
   assert.ok(sim.loadedCount <= 100, `at most 100 devices in memory, got ${sim.loadedCount}`);
+
+  // Restarted all at once: their boot counts share one file, written in a few appends.
+  await Promise.all(specs.map((spec) => sim.restart(spec)));
+  assert.deepEqual(await readdir(join(dir, 'phones')), ['boots.log']);
+  const ledger = (await readFile(join(dir, 'phones', 'boots.log'), 'utf8')).split('\n').filter(Boolean);
+  assert.equal(ledger.length, 1000);
+  const again = await driver(dir);
+  assert.equal((await again.shell(specs[999], 'settings get global boot_count')).output, '2\n', 'counted across processes');
 
   await sim.shell(specs[1], 'echo hello > /data/local/tmp/h');
   const phoneDir = join(dir, 'phones', specs[1].id);
@@ -101,7 +108,7 @@ test('untouched phones cost nothing on disk; a write costs about its size', asyn
   assert.deepEqual(await readdir(join(phoneDir, 'blobs')), ['5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03']);
 
   await sim.destroy(specs[1].id);
-  assert.deepEqual(await readdir(join(dir, 'phones')), []);
+  assert.deepEqual(await readdir(join(dir, 'phones')), ['boots.log']);
 });
 
 test('blobs of deleted and replaced files are removed once the state no longer needs them', async () => {

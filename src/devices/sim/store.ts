@@ -4,7 +4,7 @@
 // Every write goes to a temporary file that is renamed into place: a process killed at any moment leaves
 // either the old or the new file, never a torn one.
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, unlinkSync } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, unlinkSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -26,6 +26,9 @@ export class PhoneStore {
   }
 
   async readState<T>(): Promise<T | undefined> {
+    // Most phones have no state (never changed): a failed open costs a thread-pool round trip and an
+    // error with its stack, ten times the check.
+    if (!existsSync(this.statePath)) return undefined;
     try {
       return JSON.parse(await readFile(this.statePath, 'utf8')) as T;
     } catch (err) {

@@ -84,7 +84,7 @@ export async function createServices(
   // Faults can only be injected through the admin API, so without it the driver is used as it is.
   const admin = config.adminToken ? { token: config.adminToken, faults: new FaultInjector(ids) } : undefined;
   const driver = admin ? withFaults(sim, admin.faults) : sim;
-  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared, phones: phoneLoader(store.db) };
+  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared, phones: phoneLoader(store.db), noteBulkWrite: store.noteBulkWrite };
   const engine = new JobEngine({
     db: store.db,
     clock,

@@ -28,6 +28,8 @@ export interface HandlerDeps {
   shared: SharedStorage;
   /** Phone rows by id, read in batches. */
   phones: PhoneLoader;
+  /** Tells the store that many rows were just written (see Store.noteBulkWrite). */
+  noteBulkWrite(): void;
 }
 
 /** Phones of one server boot this many at a time. */
@@ -62,6 +64,7 @@ export function serverCreate(deps: HandlerDeps): JobHandler {
       // Phones already up (a retried job) are left alone: the handler is safe to run again.
       const phones = await db.selectFrom('phones').selectAll().where('server_id', '=', serverId).where('status', '=', PHONE_STATUS.creating).orderBy('slot').execute();
       const failed = await onEachPhone(phones, deps, (spec) => driver.create(spec), PHONE_STATUS.createFailed);
+      deps.noteBulkWrite();
       return failed === 0
         ? { ok: true, serverStatus: SERVER_STATUS.normal }
         : { ok: false, errorCode: 'CPS.0092', serverStatus: SERVER_STATUS.abnormal };

@@ -11,6 +11,7 @@ import * as koophone from './migrations/005-koophone.ts';
 import * as koophoneUsage from './migrations/006-koophone-usage.ts';
 import * as changeNotifications from './migrations/007-change-notifications.ts';
 import * as jobQueueOrder from './migrations/008-job-queue-order.ts';
+import * as phoneCounts from './migrations/009-phone-counts.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { pgliteWasmModule } from './pglite-wasm.ts';
@@ -35,8 +36,10 @@ export interface Store {
   /** Moves when phones, servers or custom images may have changed (read models kept in memory check it). */
   changes: StoreChanges;
   /**
-   * Call after writing many rows at once: the tables are analyzed shortly after (once per burst of calls),
-   * so the planner knows their new sizes at once rather than when autovacuum (PostgreSQL only) gets to it.
+   * Call after writing many rows at once: the tables are vacuumed and analyzed shortly after (once per burst
+   * of calls), so the planner knows their new sizes at once rather than when autovacuum (PostgreSQL only)
+   * gets to it, and counts can be answered from an index alone (index-only scans need the pages marked
+   * all-visible, which only a vacuum does; before it, the first scan of new rows also writes their hint bits).
    */
   noteBulkWrite(): void;
   close(): Promise<void>;
@@ -54,6 +57,7 @@ const migrations: Record<string, Migration> = {
   '006-koophone-usage': koophoneUsage,
   '007-change-notifications': changeNotifications,
   '008-job-queue-order': jobQueueOrder,
+  '009-phone-counts': phoneCounts,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
@@ -89,14 +93,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   await migrate(db);
   let pending: NodeJS.Timeout | undefined;
   let maintaining: Promise<unknown> = Promise.resolve();
-  const maintain = (command: 'ANALYZE' | 'VACUUM (ANALYZE)') => {
-    maintaining = maintaining.then(() => maintainOwnTables(db, command)).catch(() => {});
+  const maintain = () => {
+    maintaining = maintaining.then(() => vacuumOwnTables(db)).catch(() => {});
   };
   const noteBulkWrite = () => {
     if (pending) return;
     pending = setTimeout(() => {
       pending = undefined;
-      maintain('ANALYZE');
+      maintain();
     }, 1000);
     pending.unref();
   };
@@ -108,7 +112,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   } else {
     // PGlite has no autovacuum: dead rows (every job closing and phone status change leaves some) are
     // reclaimed periodically, and statistics caught up at start with what a previous process wrote last.
-    const vacuuming = setInterval(() => maintain('VACUUM (ANALYZE)'), options.pgliteVacuumIntervalMs ?? PGLITE_VACUUM_INTERVAL_MS).unref();
+    const vacuuming = setInterval(maintain, options.pgliteVacuumIntervalMs ?? PGLITE_VACUUM_INTERVAL_MS).unref();
     noteBulkWrite();
     stopBackgroundWork = async () => clearInterval(vacuuming);
   }
@@ -127,9 +131,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 }
 
 /** Only OpenCPH's tables (not PostgreSQL's own catalogs): the pause on the single connection stays short. */
-async function maintainOwnTables(db: Db, command: 'ANALYZE' | 'VACUUM (ANALYZE)'): Promise<void> {
+async function vacuumOwnTables(db: Db): Promise<void> {
   const tables = await sql<{ name: string }>`SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'`.execute(db);
-  if (tables.rows.length > 0) await sql.raw(`${command} ${tables.rows.map((t) => t.name).join(', ')}`).execute(db);
+  if (tables.rows.length > 0) await sql.raw(`VACUUM (ANALYZE) ${tables.rows.map((t) => t.name).join(', ')}`).execute(db);
 }
 
 /** PostgreSQL's codes for a transaction aborted as a deadlock's victim or by a serialization failure. */

@@ -70,6 +70,7 @@ test('boot_count counts the boots since creation or the last factory reset, acro
   assert.equal(await count(second), '3\n', 'saved with the phone');
   await second.reset(spec);
   assert.equal(await count(second), '1\n');
+  assert.equal(await count(await driver(dir)), '1\n', 'the reset is saved too: no older count comes back');
 });
 
 test('a phone deleted while a command runs on it stays deleted: the command fails and writes nothing back', async () => {

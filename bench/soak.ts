@@ -453,10 +453,11 @@ async function census(databaseUrl: string | undefined, dataDir: string) {
     const stuck = await sql<{ id: string; type: string; state: string; begin_time: Date }>`
       SELECT id, type, state, begin_time FROM jobs WHERE status = 1 OR state <> 'done' ORDER BY seq LIMIT 20`.execute(db);
     const phones = await sql<{ status: number; count: string }>`SELECT status, count(*)::text AS count FROM phones GROUP BY status ORDER BY status`.execute(db);
-    // Row updates leave dead versions behind until a vacuum: how big the busiest tables have become.
-    const tables = await sql<{ name: string; bytes: string; live: string; dead: string }>`
-      SELECT relname AS name, pg_total_relation_size(relid)::text AS bytes, n_live_tup::text AS live, n_dead_tup::text AS dead
-      FROM pg_stat_user_tables ORDER BY pg_total_relation_size(relid) DESC LIMIT 5`.execute(db);
+    // How big the busiest tables have become, and their rows as the last vacuum or analysis counted them (the
+    // running counts of live and dead rows are not kept when PGlite closes).
+    const tables = await sql<{ name: string; bytes: string; rows: string }>`
+      SELECT s.relname AS name, pg_total_relation_size(relid)::text AS bytes, c.reltuples::bigint::text AS rows
+      FROM pg_stat_user_tables AS s JOIN pg_class AS c ON c.oid = s.relid ORDER BY pg_total_relation_size(relid) DESC LIMIT 5`.execute(db);
     const byStatus = { succeeded: 0, failed: 0, running: 0, failed_unexpectedly: 0 };
     for (const row of jobs.rows) {
       byStatus[row.status === 2 ? 'succeeded' : row.status === -1 ? 'failed' : 'running'] += Number(row.count);
@@ -467,7 +468,7 @@ async function census(databaseUrl: string | undefined, dataDir: string) {
       jobs_by_type: jobs.rows.map((row) => ({ type: row.type, status: row.status, error_code: row.error_code, count: Number(row.count) })),
       stuck_jobs: stuck.rows.map((row) => ({ ...row, begin_time: new Date(row.begin_time).toISOString() })),
       phones_by_status: Object.fromEntries(phones.rows.map((row) => [row.status, Number(row.count)])),
-      largest_tables: tables.rows.map((row) => ({ table: row.name, mib: round(Number(row.bytes) / 1024 ** 2), live_rows: Number(row.live), dead_rows: Number(row.dead) })),
+      largest_tables: tables.rows.map((row) => ({ table: row.name, mib: round(Number(row.bytes) / 1024 ** 2), rows: Number(row.rows) })),
       transitional_phones: phones.rows.filter((row) => TRANSITIONAL_PHONE_STATUSES.includes(row.status)).reduce((sum, row) => sum + Number(row.count), 0),
     };
   } finally {

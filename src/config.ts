@@ -16,6 +16,8 @@ export interface Config {
   region: string;
   /** How long a worker owns a claimed job before another process may take it over. */
   jobLeaseSeconds: number;
+  /** How long a finished job (and a KooPhone task whose jobs are all gone) stays queryable; 0 = forever. */
+  jobRetentionHours: number;
   /** RunSyncCommand calls allowed per user per minute (0 = unlimited). */
   syncCommandsPerMinute: number;
   /** Fixed first-start credentials (CI); generated when absent. */
@@ -60,6 +62,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
   const port = integer('PORT / --port', flags.port ?? env.PORT ?? '8443', 0, 65535);
   const simTimeScale = number('OPENCPH_SIM_TIME_SCALE', env.OPENCPH_SIM_TIME_SCALE ?? '1', 0, 1000);
   const jobLeaseSeconds = number('OPENCPH_JOB_LEASE_SECONDS', env.OPENCPH_JOB_LEASE_SECONDS ?? '30', 1, 3600);
+  const jobRetentionHours = number('OPENCPH_JOB_RETENTION_HOURS', env.OPENCPH_JOB_RETENTION_HOURS ?? '168', 0, 87_600);
   const logLevel = (env.LOG_LEVEL ?? 'info').toLowerCase();
   if (!LOG_LEVELS.includes(logLevel)) {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}; got "${env.LOG_LEVEL}"`);
@@ -90,6 +93,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     publicUrl,
     region: env.OPENCPH_REGION || 'cn-north-4',
     jobLeaseSeconds,
+    jobRetentionHours,
     syncCommandsPerMinute: integer('OPENCPH_SYNC_COMMANDS_PER_MINUTE', env.OPENCPH_SYNC_COMMANDS_PER_MINUTE ?? '6', 0, 1_000_000),
     bootstrap: {
       domainName: env.OPENCPH_DOMAIN_NAME || undefined,

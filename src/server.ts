@@ -50,6 +50,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     fixed: config.bootstrap,
   });
   await services.engine.start();
+  services.jobHistory.start();
   ready = true;
   return {
     config,
@@ -62,6 +63,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     async close() {
       await app.close();
       await services.engine.stop();
+      await services.jobHistory.stop();
       await store.close();
     },
   };

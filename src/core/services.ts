@@ -9,7 +9,7 @@ import { SimSharedStorage } from '../devices/sim/shared-storage.ts';
 import { FaultInjector, withFaults } from '../devices/faults.ts';
 import { Catalogue } from './catalogue.ts';
 import { Iam } from './iam.ts';
-import { JobQueries } from './jobs.ts';
+import { JobHistory, JobQueries } from './jobs.ts';
 import { PhoneService } from './phones.ts';
 import { randomIds, systemClock, type Clock, type Ids } from './runtime.ts';
 import { ServerService } from './servers.ts';
@@ -38,6 +38,8 @@ export interface Services {
   servers: ServerService;
   phones: PhoneService;
   jobs: JobQueries;
+  /** Deletes finished jobs past OPENCPH_JOB_RETENTION_HOURS. */
+  jobHistory: JobHistory;
   commands: CommandService;
   /** Phone data export and restore, migration, traffic routing. */
   phoneData: PhoneDataService;
@@ -104,6 +106,7 @@ export async function createServices(
     servers: new ServerService(store.db, store.noteBulkWrite, catalogue, clock, ids),
     phones: new PhoneService(store.db, catalogue, clock, ids),
     jobs: new JobQueries(store.db),
+    jobHistory: new JobHistory(store.db, clock, config.jobRetentionHours, store.noteBulkWrite, log),
     commands: new CommandService(store.db, clock, ids),
     phoneData: new PhoneDataService(store.db, catalogue, commandDeps.objects, clock, ids),
     images: new ImageService(store.db, catalogue, clock, ids),

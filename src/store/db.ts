@@ -12,6 +12,7 @@ import * as koophoneUsage from './migrations/006-koophone-usage.ts';
 import * as changeNotifications from './migrations/007-change-notifications.ts';
 import * as jobQueueOrder from './migrations/008-job-queue-order.ts';
 import * as phoneCounts from './migrations/009-phone-counts.ts';
+import * as jobRetention from './migrations/010-job-retention.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { pgliteWasmModule } from './pglite-wasm.ts';
@@ -26,8 +27,8 @@ export interface StoreOptions {
   dataDir?: string;
   /** A PGlite data-dir snapshot to start from (tests load a migrated template instead of running initdb). */
   pgliteSnapshot?: Blob;
-  /** How often PGlite's dead rows are vacuumed (default 10 minutes). */
-  pgliteVacuumIntervalMs?: number;
+  /** How often PGlite, which has no autovacuum, checks which tables need one (default 30 s). */
+  pgliteMaintenanceIntervalMs?: number;
 }
 
 export interface Store {
@@ -36,17 +37,20 @@ export interface Store {
   /** Moves when phones, servers or custom images may have changed (read models kept in memory check it). */
   changes: StoreChanges;
   /**
-   * Call after writing many rows at once: the tables are vacuumed and analyzed shortly after (once per burst
-   * of calls), so the planner knows their new sizes at once rather than when autovacuum (PostgreSQL only)
-   * gets to it, and counts can be answered from an index alone (index-only scans need the pages marked
-   * all-visible, which only a vacuum does; before it, the first scan of new rows also writes their hint bits).
+   * Call after writing many rows at once: the tables those writes changed enough are vacuumed and analyzed
+   * shortly after (once per burst of calls), so the planner knows their new sizes at once rather than when
+   * autovacuum (PostgreSQL only) gets to it, and counts can be answered from an index alone (index-only scans
+   * need the pages marked all-visible, which only a vacuum does; before it, the first scan of new rows also
+   * writes their hint bits).
    */
   noteBulkWrite(): void;
   close(): Promise<void>;
 }
 
 const PGLITE_SHARED_BUFFERS = '32MB';
-const PGLITE_VACUUM_INTERVAL_MS = 10 * 60 * 1000;
+const PGLITE_MAINTENANCE_INTERVAL_MS = 30 * 1000;
+/** Long enough for PostgreSQL's other sessions to have published what they wrote (they do within a second). */
+const BULK_WRITE_MAINTENANCE_DELAY_MS = 2000;
 
 const migrations: Record<string, Migration> = {
   '001-initial': initial,
@@ -58,6 +62,7 @@ const migrations: Record<string, Migration> = {
   '007-change-notifications': changeNotifications,
   '008-job-queue-order': jobQueueOrder,
   '009-phone-counts': phoneCounts,
+  '010-job-retention': jobRetention,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
@@ -94,14 +99,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   let pending: NodeJS.Timeout | undefined;
   let maintaining: Promise<unknown> = Promise.resolve();
   const maintain = () => {
-    maintaining = maintaining.then(() => vacuumOwnTables(db)).catch(() => {});
+    maintaining = maintaining.then(() => vacuumChangedTables(db)).catch(() => {});
   };
   const noteBulkWrite = () => {
     if (pending) return;
     pending = setTimeout(() => {
       pending = undefined;
       maintain();
-    }, 1000);
+    }, BULK_WRITE_MAINTENANCE_DELAY_MS);
     pending.unref();
   };
   let stopBackgroundWork: () => Promise<void>;
@@ -111,9 +116,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     stopBackgroundWork = () => listener.close();
   } else {
     // PGlite has no autovacuum: dead rows (every job closing and phone status change leaves some) are
-    // reclaimed periodically, and statistics caught up at start with what a previous process wrote last.
-    const vacuuming = setInterval(maintain, options.pgliteVacuumIntervalMs ?? PGLITE_VACUUM_INTERVAL_MS).unref();
-    noteBulkWrite();
+    // reclaimed as autovacuum would, checked periodically.
+    const vacuuming = setInterval(maintain, options.pgliteMaintenanceIntervalMs ?? PGLITE_MAINTENANCE_INTERVAL_MS).unref();
     stopBackgroundWork = async () => clearInterval(vacuuming);
   }
   return {
@@ -130,9 +134,25 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   };
 }
 
-/** Only OpenCPH's tables (not PostgreSQL's own catalogs): the pause on the single connection stays short. */
-async function vacuumOwnTables(db: Db): Promise<void> {
-  const tables = await sql<{ name: string }>`SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = 'public'`.execute(db);
+/**
+ * `VACUUM (ANALYZE)` on those of OpenCPH's tables (never PostgreSQL's own catalogs) that autovacuum's default
+ * thresholds say need it: dead rows or rows inserted since the last vacuum, or rows changed since the last
+ * analysis, past a fixed number plus a fraction of the live rows. A vacuum reads every index of its table,
+ * so a table that did not change much is left alone: vacuuming the jobs table after every purchase made
+ * each purchase cost more as job history grew (docs/reliability.md, R5). Tables never counted yet (a
+ * store written by a process that ended without saving its statistics) are included.
+ */
+async function vacuumChangedTables(db: Db): Promise<void> {
+  // This session's own counts are published at the end of a transaction at most once a second; ask for
+  // them now, so that the next statement sees what PGlite's single session wrote in the last second.
+  await sql`SELECT pg_stat_force_next_flush()`.execute(db);
+  const tables = await sql<{ name: string }>`
+    SELECT quote_ident(relname) AS name FROM pg_stat_user_tables
+    WHERE schemaname = 'public' AND (
+      (last_vacuum IS NULL AND last_autovacuum IS NULL)
+      OR n_dead_tup > 50 + 0.2 * n_live_tup
+      OR n_ins_since_vacuum > 1000 + 0.2 * n_live_tup
+      OR n_mod_since_analyze > 50 + 0.1 * n_live_tup)`.execute(db);
   if (tables.rows.length > 0) await sql.raw(`VACUUM (ANALYZE) ${tables.rows.map((t) => t.name).join(', ')}`).execute(db);
 }
 

@@ -88,8 +88,9 @@ export async function buildApp(options: AppOptions): Promise<App> {
     }
   });
 
-  app.addHook('onRequest', async (request, reply) => {
+  app.addHook('onRequest', (request, reply, done) => {
     reply.header('X-Request-Id', request.id);
+    done();
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(toApiError(error, request), request, reply));
@@ -123,11 +124,12 @@ export async function buildApp(options: AppOptions): Promise<App> {
   await app.register(async (scope) => {
     scope.addHook('preValidation', async (request) => {
       const mode = request.routeOptions.config.auth ?? 'project';
-      if (mode === 'none') return;
-      request.principal = await authenticate(request, services.iam, services.clock);
-      if (mode === 'project') assertProject(request.principal, (request.params as { project_id: string }).project_id);
+      if (mode !== 'none') {
+        request.principal = await authenticate(request, services.iam, services.clock);
+        if (mode === 'project') assertProject(request.principal, (request.params as { project_id: string }).project_id);
+      }
+      refuseNul(request);
     });
-    scope.addHook('preValidation', async (request) => refuseNul(request));
     iamRoutes(scope as App, services, options.publicUrl);
     catalogueRoutes(scope as App, services);
     serverRoutes(scope as App, services);
@@ -152,9 +154,13 @@ export async function buildApp(options: AppOptions): Promise<App> {
  * rejects: with its field's code (`x-code`) where it has one, else the route's (see validationError).
  */
 function refuseNul(request: FastifyRequest): void {
+  // In a path or query string U+0000 can only arrive percent-encoded (Node's parser refuses a raw one).
+  const inUrl = request.url.includes('%00');
+  if (!inUrl && request.body === undefined) return;
   const schema = request.routeOptions.schema ?? {};
   const parts = [['params', request.params, schema.params], ['querystring', request.query, schema.querystring], ['body', request.body, schema.body]] as const;
   for (const [context, value, root] of parts) {
+    if (context !== 'body' && !inUrl) continue;
     const path = nulPath(value);
     if (!path) continue;
     let node = root as Record<string, any> | undefined;

@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
@@ -127,8 +128,17 @@ export function phoneRoutes(app: App, { phones, engine, phoneListCache }: Servic
       }));
       return `"count":${page.count},"phones":${JSON.stringify(wire satisfies Static<typeof PhoneWire>[])}}`;
     });
-    // Bytes are sent as they are, past the response serializer.
-    return reply.type('application/json; charset=utf-8').send(Buffer.concat([Buffer.from(`{"request_id":${JSON.stringify(request.id)},`), rest]) as never);
+    // Bytes are sent as they are, past the response serializer, and behind the request id in one write
+    // without being copied into a buffer of their own (a copy per request of a page of ~55 KB, and the
+    // garbage it leaves, was a tenth of this route's time). Fastify still logs the response and runs its
+    // onResponse hooks; the headers set so far are written here.
+    const head = Buffer.from(`{"request_id":${JSON.stringify(request.id)},`);
+    reply.hijack();
+    reply.raw.writeHead(200, { ...(reply.getHeaders() as OutgoingHttpHeaders), 'content-type': 'application/json; charset=utf-8', 'content-length': head.length + rest.length });
+    reply.raw.cork();
+    reply.raw.write(head);
+    reply.raw.end(rest);
+    reply.raw.uncork();
   });
 
   app.get(`${base}/phones/:phone_id`, {

@@ -167,6 +167,13 @@ describe('ListCloudPhones', () => {
     assert.equal(again.body.request_id, again.headers.get('x-request-id'));
     assert.match(again.headers.get('content-type') ?? '', /^application\/json/);
     assert.deepEqual({ ...again.body, request_id: '' }, { ...page.body, request_id: '' });
+    assert.equal(Number(again.headers.get('content-length')), Buffer.byteLength(JSON.stringify(again.body)));
+    // HEAD: the same headers, no body.
+    const head = await fetch(`${t.url}${PHONES.replace('{project_id}', t.tenant.projectId)}?${query}`, { method: 'HEAD', headers: { 'X-Auth-Token': t.tenant.token } });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), again.headers.get('content-length'));
+    assert.match(head.headers.get('x-request-id') ?? '', HEX32);
+    assert.equal(await head.text(), '');
     const [renamed, restarted, stored] = page.body.phones.map((p: { phone_id: string }) => p.phone_id);
     const entry = async (phoneId: string) => (await list(t, query)).body.phones.find((p: { phone_id: string }) => p.phone_id === phoneId);
 

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { sql } from 'kysely';
-import { buyServers, call, getToken, startTestServer, type Target, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, getToken, startTestServer, waitForJobs, type Target, type TestServer } from '../helpers/server.ts';
 import { assertCpsError } from '../helpers/cps.ts';
 import { assertKpError, createInstances, waitTask } from '../helpers/koophone.ts';
 import { ConfigError, loadConfig } from '../../src/config.ts';
@@ -28,10 +28,8 @@ async function signInAgain() {
 async function restart(target: Target, phoneIds: string[]) {
   const response = await call(target, 'POST', '/v1/{project_id}/cloud-phone/phones/batch-restart', { body: { phones: phoneIds.map((phone_id) => ({ phone_id })) } });
   assert.equal(response.status, 200, JSON.stringify(response.body));
+  await waitForJobs(target, response.body.jobs);
   const jobIds: string[] = response.body.jobs.map((job: { job_id: string }) => job.job_id);
-  for (const jobId of jobIds) {
-    while ((await call(target, 'GET', `${JOBS}/${jobId}`)).body.status === 1) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
   return { requestId: response.body.request_id as string, jobIds };
 }
 
@@ -91,6 +89,18 @@ test('a retention of 0 hours keeps every finished job, however old', async () =>
   const forever = new JobHistory(db, { now: () => new Date(Date.now() + 1000 * 24 * HOUR_MS) }, 0, () => {}, t.server.app.log);
   assert.deepEqual(await forever.prune(), { jobs: 0, tasks: 0 });
   assert.equal(await count(), before);
+});
+
+test('pruning runs as soon as it is started (the server starts it with itself; then every 10 minutes), and asks the store for maintenance after deleting', async () => {
+  const { db } = t.server.store;
+  const { jobIds } = await restart(t, (await buyServers(t)).phoneIds);
+  let maintenanceAsked = 0;
+  const later = new JobHistory(db, { now: () => new Date(Date.now() + offset + 48 * HOUR_MS) }, 24, () => maintenanceAsked++, t.server.app.log);
+  later.start();
+  await later.stop();
+  const left = await db.selectFrom('jobs').select('id').where('id', 'in', jobIds).execute();
+  assert.deepEqual(left, []);
+  assert.equal(maintenanceAsked, 1);
 });
 
 test('OPENCPH_JOB_RETENTION_HOURS: 168 by default, 0 or more up to ten years, anything else refused at start', () => {

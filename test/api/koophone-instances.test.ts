@@ -220,6 +220,7 @@ describe('commands', () => {
     const response = await call(t, 'POST', '/v1/instances/sync-command', { body: { command: 'echo hello; ls /nonexistent', instance_ids: shared } });
     assert.equal(response.status, 200, JSON.stringify(response.body));
     assert.deepEqual([response.body.error_code, response.body.error_msg], ['0', 'ok']);
+    assert.equal(response.body.data.cmd_results.length, shared.length, 'one result per instance');
     for (const [index, result] of response.body.data.cmd_results.entries()) {
       assert.equal(result.instance_id, shared[index]);
       assert.deepEqual([result.status, result.error_code, result.error_msg], [-1, 'CPS.0191', 'Run command failed.']);

@@ -282,6 +282,24 @@ describe('StopInstancesStreaming and ReleaseInstancesSession', () => {
     assert.deepEqual((await release(id)).body, { error_code: '0', error_msg: 'OK' });
   });
 
+  test('a stopped session resumes with its token for 5 minutes, and not after', async () => {
+    const id = await readyInstance(t, 'user-linger');
+    const { url } = await deviceToken(t, id);
+    const streamAndStop = async () => {
+      const client = await StreamClient.open(url);
+      await client.waitFrames(1);
+      assert.deepEqual((await stop(id)).body, { error_code: '0', error_msg: 'OK' });
+      assert.deepEqual(await client.closed, { code: 4001, reason: 'streaming stopped' });
+    };
+    await streamAndStop();
+    // 299 s after the stop the token still resumes the stream; stopped again, 301 s later it is refused.
+    offset += 299_000;
+    await streamAndStop();
+    offset += 301_000;
+    assert.equal((await StreamClient.refusal(url)).status, 401);
+    assert.equal(await dataState(t, id), 2);
+  });
+
   test('a new token replaces the previous one: its stream ends and it is refused', async () => {
     const id = await readyInstance(t, 'user-replace');
     const old = await deviceToken(t, id);

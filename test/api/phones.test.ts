@@ -353,7 +353,7 @@ describe('RestartCloudPhone', () => {
   });
 
   test('stopped and failed phones are started; frozen and busy ones are refused', async () => {
-    // No API of this build stops, freezes or resets a phone: the states are set in the store.
+    // No API freezes a phone, and none leaves one stopped, restart-failed or resetting at once: the states are set in the store.
     const [stopped, restartFailed, frozen, resetting] = second.phoneIds.slice(50, 54);
     await Promise.all([setPhoneStatus(t, stopped, 8), setPhoneStatus(t, restartFailed, -6), setPhoneStatus(t, frozen, 6), setPhoneStatus(t, resetting, 3)]);
     const response = await restart(t, { phones: [stopped, restartFailed, frozen, resetting].map((phone_id) => ({ phone_id })) });

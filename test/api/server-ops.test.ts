@@ -273,9 +273,13 @@ test('bandwidths: offset and limit page the list; bad values answer CPS.0002', a
 });
 
 test('bandwidths: another project sees only its own', async () => {
+  const foreign = await buyServers(asOther());
+  const foreignIds: string[] = (await serverDetail(asOther(), foreign.serverIds[0])).band_widths.map((b: { band_width_id: string }) => b.band_width_id);
+  assert.ok(foreignIds.length > 0);
   const mine = new Set((await bandwidths()).map((row) => row.band_width_id));
-  const theirs = await bandwidths('', asOther());
-  assert.ok(theirs.every((row) => !mine.has(row.band_width_id)));
+  const theirs = new Set((await bandwidths('', asOther())).map((row) => row.band_width_id));
+  for (const id of foreignIds) assert.ok(theirs.has(id) && !mine.has(id), id);
+  assert.deepEqual([...theirs].filter((id) => mine.has(id)), []);
 });
 
 // UpdateBandwidth (§3.15)

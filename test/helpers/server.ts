@@ -11,6 +11,7 @@ import { StoreChanges } from '../../src/store/changes.ts';
 import { pgliteDialect } from '../../src/store/pglite-dialect.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import type { Clock } from '../../src/core/runtime.ts';
+import type { Resolver } from '../../src/objects/http-download.ts';
 import { signWithOfficialSigner } from './sign.ts';
 
 /**
@@ -41,6 +42,8 @@ export interface Tenant {
 export interface TestServerOptions {
   env?: Record<string, string>;
   clock?: Clock;
+  /** Stands in for DNS in downloads. */
+  resolver?: Resolver;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -61,6 +64,7 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
   const server = await startServer(config, {
     pgliteSnapshot: database ? undefined : await pgliteTemplate(),
     clock: options.clock,
+    resolver: options.resolver,
   });
   const c = server.credentials!;
   const tenant: Tenant = {
@@ -211,7 +215,11 @@ export async function buyServers(target: { url: string; tenant: Tenant }, overri
   const bought = await call(target, 'POST', '/v1/{project_id}/cloud-phone/phones', { body: purchaseBody(overrides) });
   if (bought.status !== 200) throw new Error(`purchase failed: ${JSON.stringify(bought.body)}`);
   const jobs = await call(target, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${bought.body.request_id}`);
-  for (const job of jobs.body.jobs) await waitForJob(target, job.job_id);
+  if (jobs.status !== 200 || jobs.body.jobs.length === 0) throw new Error(`the purchase's jobs: ${jobs.status} ${JSON.stringify(jobs.body)}`);
+  for (const job of jobs.body.jobs) {
+    const done = await waitForJob(target, job.job_id);
+    if (done.status !== 2) throw new Error(`purchase job ${job.job_id} failed: ${JSON.stringify(done)}`);
+  }
   const serverIds: string[] = bought.body.server_ids;
   const phoneIds: string[] = [];
   for (const serverId of serverIds) {

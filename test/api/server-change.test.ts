@@ -1,7 +1,7 @@
 // Flavor and server changes over HTTP: ChangeCloudPhoneServerModel (spec §3.12) and the v2
 // ChangeCloudPhoneServer (seed 003, spec §3.39), including the way Terraform drives a server: buy it, poll
 // it until it is normal, act, poll the request's jobs until none runs.
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buyServers, call, phoneDetail, phonesOf, purchaseBody, serverDetail, startTestServer, waitForJob, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
 import { ADMIN_ENV, addFault, admin } from '../helpers/admin.ts';
@@ -49,10 +49,9 @@ before(async () => {
   t = await startTestServer({ env: { ...ADMIN_ENV, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
   other = await t.createTenant('tenant-b');
 });
-after(async () => {
-  await admin(t, 'DELETE', '/admin/faults');
-  await t.close();
-});
+// A test that fails half-way leaves no rule behind for the next one.
+afterEach(() => admin(t, 'DELETE', '/admin/faults'));
+after(() => t.close());
 
 /** What a refused request must leave unchanged: the project's servers, phones and bandwidths. */
 async function snapshot(target: Target = t) {

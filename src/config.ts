@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import { isAllowEntry } from './objects/destination-policy.ts';
+import type { DownloadSettings } from './objects/http-download.ts';
 
 /** Everything the server needs to know about its environment, validated once at start. */
 export interface Config {
@@ -23,6 +25,8 @@ export interface Config {
   /** Fixed first-start credentials (CI); generated when absent. */
   bootstrap: BootstrapCredentials;
   objects: ObjectStoreConfig;
+  /** Downloads of tenant-supplied URLs (KooPhone InstallApp). */
+  downloads: DownloadSettings;
   /** Enables the admin API (fault injection) for requests carrying it as `X-Admin-Token`; absent → no admin API. */
   adminToken?: string;
 }
@@ -105,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       sk: env.OPENCPH_SK || undefined,
     },
     objects: objectStoreConfig(env),
+    downloads: downloadSettings(env),
     adminToken,
   };
 }
@@ -127,6 +132,23 @@ function objectStoreConfig(env: NodeJS.ProcessEnv): ObjectStoreConfig {
     throw new ConfigError(`OPENCPH_OBJECTS_PATH_STYLE must be true or false; got "${env.OPENCPH_OBJECTS_PATH_STYLE}"`);
   }
   return { endpoint, accessKey, secretKey, region: env.OPENCPH_OBJECTS_REGION || 'us-east-1', pathStyle: pathStyle === 'true' };
+}
+
+/** The documented package limit (KooPhone InstallApp, 62015). */
+const MAX_PACKAGE_BYTES = 2 * 1024 ** 3;
+
+function downloadSettings(env: NodeJS.ProcessEnv): DownloadSettings {
+  const allow = (env.OPENCPH_DOWNLOAD_ALLOW ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const wrong = allow.find((entry) => !isAllowEntry(entry));
+  if (wrong !== undefined) {
+    throw new ConfigError(`OPENCPH_DOWNLOAD_ALLOW must list CIDRs (10.0.0.0/8, fd00::/8), IP addresses or host names, separated by commas; got "${wrong}"`);
+  }
+  return {
+    allow,
+    maxBytes: integer('OPENCPH_DOWNLOAD_MAX_BYTES', env.OPENCPH_DOWNLOAD_MAX_BYTES ?? String(MAX_PACKAGE_BYTES), 1, MAX_PACKAGE_BYTES),
+    timeoutSeconds: number('OPENCPH_DOWNLOAD_TIMEOUT_SECONDS', env.OPENCPH_DOWNLOAD_TIMEOUT_SECONDS ?? '600', 1, 86_400),
+    concurrency: integer('OPENCPH_DOWNLOAD_CONCURRENCY', env.OPENCPH_DOWNLOAD_CONCURRENCY ?? '16', 1, 1024),
+  };
 }
 
 function number(name: string, raw: string, min: number, max: number): number {

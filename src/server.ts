@@ -6,6 +6,7 @@ import { ensureDefaultCredentials, type Credentials } from './core/bootstrap.ts'
 import type { Clock, Ids } from './core/runtime.ts';
 import { createServices, type Services } from './core/services.ts';
 import { openStore, type Store } from './store/db.ts';
+import type { Resolver } from './objects/http-download.ts';
 
 export interface RunningServer {
   config: Config;
@@ -24,6 +25,8 @@ export interface StartOptions {
   pgliteSnapshot?: Blob;
   clock?: Clock;
   ids?: Ids;
+  /** Host names → addresses for downloads (tests stand in for DNS). */
+  resolver?: Resolver;
 }
 
 /** Opens the store, wires the services, serves HTTP and starts the job workers. */
@@ -31,6 +34,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgliteSnapshot: options.pgliteSnapshot });
   const log: FastifyBaseLogger = pino({ level: config.logLevel });
   const services = await createServices(config, store, log, options);
+  // Working folders a crash left behind go before any request or job can make new ones.
+  await services.commandDeps.scratch.clear();
   let url = '';
   let ready = false;
   const app = await buildApp({ services, logLevel: config.logLevel, publicUrl: () => config.publicUrl ?? url, ready: () => ready });

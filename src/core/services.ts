@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import type { Config } from '../config.ts';
 import type { Store } from '../store/db.ts';
 import { ReadCache } from '../store/read-cache.ts';
@@ -23,6 +24,8 @@ import { ShareService } from './share.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 import { createObjectStore } from '../objects/store.ts';
 import type { CommandDeps } from '../jobs/commands.ts';
+import { Scratch } from '../jobs/scratch.ts';
+import { HttpDownloads, type Resolver } from '../objects/http-download.ts';
 import { phoneLoader } from '../jobs/phone-loader.ts';
 import { InstanceService } from './koophone/instances.ts';
 import { createKooPhone, type KooPhoneServices } from './koophone/services.ts';
@@ -73,7 +76,7 @@ export async function createServices(
   config: Config,
   store: Store,
   log: FastifyBaseLogger,
-  overrides: { clock?: Clock; ids?: Ids } = {},
+  overrides: { clock?: Clock; ids?: Ids; resolver?: Resolver } = {},
 ): Promise<Services> {
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? randomIds;
@@ -86,7 +89,9 @@ export async function createServices(
   // Faults can only be injected through the admin API, so without it the driver is used as it is.
   const admin = config.adminToken ? { token: config.adminToken, faults: new FaultInjector(ids) } : undefined;
   const driver = admin ? withFaults(sim, admin.faults) : sim;
-  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared, phones: phoneLoader(store.db), noteBulkWrite: store.noteBulkWrite };
+  const downloads = new HttpDownloads({ ...config.downloads, log, resolver: overrides.resolver });
+  const scratch = new Scratch(join(config.dataDir, 'tmp'));
+  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared, phones: phoneLoader(store.db), noteBulkWrite: store.noteBulkWrite, downloads, scratch };
   const engine = new JobEngine({
     db: store.db,
     clock,

@@ -5,8 +5,10 @@ import type { CommandPlan } from '../core/commands.ts';
 import { PHONE_STATUS } from '../core/model.ts';
 import { CommandTimeoutError, PhoneDeletedError, PhoneNotRunningError, PhoneOperationError, type CommandResult, type PhoneSpec } from '../devices/driver.ts';
 import type { ObjectStore } from '../objects/store.ts';
+import type { HttpDownloads } from '../objects/http-download.ts';
 import type { Job, Phone } from '../store/schema.ts';
 import type { JobHandler, JobResult } from './engine.ts';
+import type { Scratch } from './scratch.ts';
 import { phoneSpec, type HandlerDeps } from './handlers.ts';
 
 /** Documented size limits, checked before anything is downloaded (spec §3.34, §3.35). */
@@ -18,6 +20,10 @@ const COMMAND_FAILED = { errorCode: 'CPS.0191', errorMsg: 'Run command failed.' 
 
 export interface CommandDeps extends HandlerDeps {
   objects: ObjectStore;
+  /** HTTP(S) downloads of tenant-supplied URLs, under the destination policy. */
+  downloads: HttpDownloads;
+  /** Private working folders of jobs, emptied at start. */
+  scratch: Scratch;
 }
 
 /** Queued ADB commands: one job per phone, run in order with the phone's other jobs. */

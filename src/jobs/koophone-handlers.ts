@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable, Transform, Writable } from 'node:stream';
+import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream } from 'node:stream/web';
 import type { KooPhoneCode } from '../api/koophone/errors.ts';
 import { INSTALL_JOB, type InstallParams } from '../core/koophone/apps.ts';
 import { PHONE_STATUS } from '../core/model.ts';
 import { ApkParseError, readApk } from '../devices/sim/apk.ts';
 import { PhoneOperationError } from '../devices/driver.ts';
+import type { DownloadRequest, HttpDownloads } from '../objects/http-download.ts';
 import { parseObsUrl, type ObjectStore } from '../objects/store.ts';
 import type { Job } from '../store/schema.ts';
 import type { CommandDeps } from './commands.ts';
@@ -20,8 +19,13 @@ import { phoneSpec } from './handlers.ts';
 /** The largest package InstallApp takes (spec §5.2, 62015). */
 const MAX_PACKAGE_BYTES = 2 * 1024 ** 3;
 const MB = 1024 * 1024;
-/** A download that has not finished by then has failed. */
-const DOWNLOAD_TIMEOUT_MS = 10 * 60 * 1000;
+/** object_size is a whole number of MB in the documents: a download within 1 MB of it matches. */
+const SIZE_SLACK_MB = 1;
+/**
+ * What the tenant learns when an HTTP(S) download fails, whatever the reason: the status, size, content or
+ * error of what a URL reached would tell what the server can reach (the operator's log has the details).
+ */
+const DOWNLOAD_FAILED = 'the package could not be downloaded from install_package_url';
 
 export function koophoneJobHandlers(deps: CommandDeps): Record<string, JobHandler> {
   return {
@@ -56,10 +60,11 @@ async function install(job: Job, deps: CommandDeps): Promise<JobResult> {
   const params = job.params as unknown as InstallParams;
   const phone = await deps.phones.load(job.phone_id!);
   if (!phone || phone.status !== PHONE_STATUS.running) return failed('KOOPHONE.API.62010', 'the instance is not running');
-  const dir = await mkdtemp(join(tmpdir(), 'opencph-install-'));
+  const dir = await deps.scratch.folder('install-');
   try {
     const file = join(dir, 'package.apk');
-    check(params, await download(params.url, file, deps.objects));
+    const web = { downloads: deps.downloads, tenant: job.project_id, maxBytes: Math.ceil((params.object_size + SIZE_SLACK_MB) * MB) };
+    check(params, await download(params.url, file, deps.objects, web));
     let apk;
     try {
       apk = await readApk(file);
@@ -88,8 +93,8 @@ interface Downloaded {
   md5: string;
 }
 
-/** Fetches `url` into `file` (62017 on any failure), at most 2 GB. */
-async function download(url: string, file: string, objects: ObjectStore): Promise<Downloaded> {
+/** Fetches `url` into `file` (62017 on any failure), at most 2 GB; HTTP(S) at most `web.maxBytes`, under the destination policy. */
+async function download(url: string, file: string, objects: ObjectStore, web: DownloadRequest & { downloads: HttpDownloads }): Promise<Downloaded> {
   const counter = counting();
   try {
     const object = parseObsUrl(url);
@@ -100,9 +105,9 @@ async function download(url: string, file: string, objects: ObjectStore): Promis
       await objects.download(object.bucket, object.key, file);
       await pipeline(createReadStream(file), counter.stream, new Writable({ write: (_chunk, _encoding, done) => done() }));
     } else {
-      const response = await fetch(url, { redirect: 'follow', signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS) });
-      if (!response.ok || !response.body) throw new InstallFailure('KOOPHONE.API.62017', `GET ${redact(url)} answered HTTP ${response.status}`);
-      await pipeline(Readable.fromWeb(response.body as ReadableStream), counter.stream, createWriteStream(file));
+      await web.downloads.fetch(url, web, (body) => pipeline(body, counter.stream, createWriteStream(file))).catch(() => {
+        throw new InstallFailure('KOOPHONE.API.62017', DOWNLOAD_FAILED);
+      });
     }
   } catch (error) {
     if (error instanceof InstallFailure) throw error;
@@ -129,11 +134,10 @@ function counting() {
 /** The download must be the package the request describes: its MD5 when given, and its size in MB. */
 function check(params: InstallParams, got: Downloaded): void {
   if (params.content_md5 !== '' && params.content_md5.toLowerCase() !== got.md5) {
-    throw new InstallFailure('KOOPHONE.API.62017', `the download's MD5 is ${got.md5}, not content_md5 ${params.content_md5}`);
+    throw new InstallFailure('KOOPHONE.API.62017', `the download does not match content_md5 ${params.content_md5}`);
   }
-  // object_size is a whole number of MB in the documents: a size within 1 MB of it matches.
-  if (Math.abs(got.bytes / MB - params.object_size) >= 1) {
-    throw new InstallFailure('KOOPHONE.API.62017', `the download has ${got.bytes} bytes, not the object_size of ${params.object_size} MB`);
+  if (Math.abs(got.bytes / MB - params.object_size) >= SIZE_SLACK_MB) {
+    throw new InstallFailure('KOOPHONE.API.62017', `the download's size is not within ${SIZE_SLACK_MB} MB of object_size ${params.object_size} MB`);
   }
 }
 

@@ -1,0 +1,25 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * Private working folders of jobs (downloaded packages), in `<data dir>/tmp`. A job removes its folder when
+ * it ends; what a crash left behind is removed at the next start, before any job runs. The folder belongs
+ * to the one server that uses the data dir (as the simulated phones' state does), so emptying it cannot
+ * touch another process's work, unlike sweeping names in the system's shared temp dir. It is also on the
+ * data dir's disk rather than in /tmp, which is often memory (a 2 GB package there is 2 GB of RAM).
+ */
+export class Scratch {
+  constructor(readonly root: string) {}
+
+  /** Removes everything an earlier process left. */
+  async clear(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+  }
+
+  /** A new empty folder of its own, named `<prefix>XXXXXX`. */
+  async folder(prefix: string): Promise<string> {
+    await mkdir(this.root, { recursive: true, mode: 0o700 });
+    return mkdtemp(join(this.root, prefix));
+  }
+}

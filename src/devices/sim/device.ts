@@ -10,7 +10,8 @@ import { FIRST_INSTALL_UID, installFlags, InstallFailure, PackageManager, type A
 import { bootProps, buildProps, cphProperties, CPH_DEFAULTS, setpropError } from './props.ts';
 import { unpackTar } from './push.ts';
 import { screenshotPng } from './screen.ts';
-import { Collector, CommandAborted, Shell } from './shell/interpreter.ts';
+import { Collector, Shell, SH } from './shell/interpreter.ts';
+import { Budget, MAX_OUTPUT_BYTES, OutOfMemory } from './shell/limits.ts';
 import type { PhoneStore } from './store.ts';
 import type { BootLedger } from './boot-ledger.ts';
 import { ROOT, SHELL } from './users.ts';
@@ -285,16 +286,23 @@ export class SimDevice {
 
   // ---- operations ----
 
-  /** `adb shell <command>` as the shell user; `signal` aborts it (the caller's timeout). */
+  /**
+   * `adb shell <command>` as the shell user; `signal` stops it (the caller's timeout), as does its CPU
+   * budget (CommandAborted). Output past MAX_OUTPUT_BYTES is dropped; a command that holds more memory
+   * than its budget is killed as the OOM killer kills (exit status 137).
+   */
   async exec(command: string, signal: AbortSignal): Promise<CommandResult> {
-    const output = new Collector();
+    const output = new Collector({ limit: MAX_OUTPUT_BYTES });
     this.shellPid++;
-    const shell = new Shell(this, SHELL, signal);
-    const aborted = new Promise<never>((_, reject) => {
-      if (signal.aborted) reject(new CommandAborted());
-      signal.addEventListener('abort', () => reject(new CommandAborted()), { once: true });
-    });
-    const exitCode = await Promise.race([shell.execute(command, { stdin: Buffer.alloc(0), stdout: output, stderr: output }), aborted]);
+    const shell = new Shell(this, SHELL, new Budget(signal));
+    let exitCode: number;
+    try {
+      exitCode = await shell.execute(command, { stdin: Buffer.alloc(0), stdout: output, stderr: output });
+    } catch (err) {
+      if (!(err instanceof OutOfMemory)) throw err;
+      output.write(`${SH}: out of memory\n`);
+      exitCode = 137;
+    }
     return { output: output.toBuffer().toString('utf8'), exitCode };
   }
 

@@ -11,7 +11,7 @@ import { SimDevice, type DeviceOptions } from './device.ts';
 import { packTar } from './export.ts';
 import type { SharedLayer } from './fs.ts';
 import type { ApkSource } from './packages.ts';
-import { CommandAborted } from './shell/interpreter.ts';
+import { CommandAborted } from './shell/limits.ts';
 import { PhoneStore } from './store.ts';
 
 /** Realistic durations of the simulated operations, in milliseconds, before scaling. */
@@ -133,7 +133,9 @@ export class SimDriver implements PhoneDriver {
       try {
         return await device.exec(command, controller.signal);
       } catch (err) {
-        if (err instanceof CommandAborted) throw new CommandTimeoutError(`Command did not finish within ${options.timeoutMs} ms.`);
+        if (err instanceof CommandAborted) {
+          throw new CommandTimeoutError(controller.signal.aborted ? `Command did not finish within ${options.timeoutMs} ms.` : err.message);
+        }
         throw err;
       } finally {
         clearTimeout(timer);

@@ -79,6 +79,7 @@ const ERRORS = {
   EEXIST: 'File exists',
   ENOTEMPTY: 'Directory not empty',
   ENOSPC: 'No space left on device',
+  EFBIG: 'File too large',
   ELOOP: 'Too many symbolic links encountered',
   EINVAL: 'Invalid argument',
   EPERM: 'Operation not permitted',

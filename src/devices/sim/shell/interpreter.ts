@@ -1,25 +1,39 @@
 // Runs parsed shell scripts on a simulated phone: expansion (variables, command substitution, field
 // splitting, globs), redirections, pipelines (each stage runs to completion before the next reads its
-// output), `&&`/`||`, exit statuses and mksh's error messages.
+// output), `&&`/`||`, exit statuses and mksh's error messages. Every step is paid for from the command's
+// Budget (limits.ts): the work is sliced so the event loop stays free, and stops when time runs out.
 import type { SimDevice } from '../device.ts';
 import { absolutePath, allowed, baseName, FsError, joinPath } from '../fs.ts';
 import type { Cred } from '../users.ts';
 import { COMMANDS } from './commands/index.ts';
+import { MAX_FILE_BYTES, MAX_SHELL_DEPTH, type Budget } from './limits.ts';
 import { parseScript, ShellSyntaxError, type Pipeline, type Script, type SimpleCommand, type Word } from './parser.ts';
-import { wildcard } from './wildcard.ts';
+import { wildcard } from './regex.ts';
 
-const SH = '/system/bin/sh';
+export const SH = '/system/bin/sh';
 
 export interface Sink {
   write(data: string | Buffer): void;
 }
 
-/** Collects output in order; `adb shell` shows stdout and stderr interleaved as they were written. */
+/**
+ * Collects output in order; `adb shell` shows stdout and stderr interleaved as they were written. With a
+ * `limit`, bytes past it are dropped; with a `budget`, every byte kept is charged to it.
+ */
 export class Collector implements Sink {
   private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(private readonly options: { limit?: number; budget?: Budget } = {}) {}
 
   write(data: string | Buffer): void {
-    this.chunks.push(typeof data === 'string' ? Buffer.from(data) : data);
+    const room = (this.options.limit ?? Infinity) - this.size;
+    if (room <= 0) return;
+    let bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    if (bytes.length > room) bytes = bytes.subarray(0, room);
+    this.options.budget?.charge(bytes.length);
+    this.size += bytes.length;
+    this.chunks.push(bytes);
   }
 
   toBuffer(): Buffer {
@@ -48,7 +62,8 @@ class ExitSignal {
   constructor(readonly status: number) {}
 }
 
-export class CommandAborted extends Error {}
+/** A shell nested MAX_SHELL_DEPTH deep cannot start another, as fork fails once a pid limit is reached. */
+class ForkFailed extends Error {}
 
 export interface ShellOptions {
   cwd?: string;
@@ -63,8 +78,11 @@ export class Shell {
   constructor(
     readonly device: SimDevice,
     readonly cred: Cred,
-    readonly signal: AbortSignal,
+    /** What the whole command may still spend; every shell nested in it shares it. */
+    readonly budget: Budget,
     options: ShellOptions = {},
+    /** Shells this one is nested in. */
+    private readonly depth = 0,
   ) {
     this.cwd = options.cwd ?? '/';
     this.env = new Map(options.env ?? defaultEnv(cred));
@@ -80,17 +98,34 @@ export class Shell {
       io.stderr.write(`${SH}: ${err.message}\n`);
       return 1;
     }
+    return this.unwinding(() => this.runScript(script, io), io);
+  }
+
+  /** Runs a script to its end, an `exit`, or a failed fork (which mksh reports, then exits with 1). */
+  private async unwinding(run: () => Promise<number>, io: Io): Promise<number> {
     try {
-      return await this.runScript(script, io);
+      return await run();
     } catch (err) {
       if (err instanceof ExitSignal) return err.status;
-      throw err;
+      if (!(err instanceof ForkFailed)) throw err;
+      io.stderr.write(`${SH}: can't fork - try again\n`);
+      return (this.lastStatus = 1);
     }
   }
 
   /** A child shell (command substitution, `sh -c`, `su`): same phone, its own directory and variables. */
   child(cred: Cred = this.cred): Shell {
-    return new Shell(this.device, cred, this.signal, { cwd: this.cwd, env: cred === this.cred ? this.env : undefined });
+    if (this.depth >= MAX_SHELL_DEPTH) throw new ForkFailed();
+    return new Shell(this.device, cred, this.budget, { cwd: this.cwd, env: cred === this.cred ? this.env : undefined }, this.depth + 1);
+  }
+
+  /** A file's content for a command; one past MAX_FILE_BYTES is not read into memory (EFBIG). */
+  async readFile(path: string): Promise<Buffer> {
+    const { node } = this.device.fs.stat(path, this.cred);
+    if (node.type === 'file' && node.size > MAX_FILE_BYTES) throw new FsError('EFBIG');
+    const data = await this.device.fs.readFile(path, this.cred);
+    await this.budget.tick();
+    return data;
   }
 
   /** Absolute, lexically normalised form of a path given to a command; a trailing `/` (follow the link) stays. */
@@ -102,23 +137,23 @@ export class Shell {
   /** `sleep`: the phone's time scale applies, and the caller's timeout interrupts it. */
   async sleep(seconds: number): Promise<void> {
     const ms = seconds * 1000 * this.device.timeScale;
-    this.checkAborted();
+    await this.budget.tick();
     if (ms <= 0) return;
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, ms);
-      const onAbort = () => {
-        clearTimeout(timer);
-        reject(new CommandAborted());
-      };
-      this.signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
-  private checkAborted(): void {
-    if (this.signal.aborted) throw new CommandAborted();
+    const signal = this.budget.signal;
+    await this.budget.idle(
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        }, ms);
+        // The budget's check after the wait throws CommandAborted.
+        const onAbort = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+      }),
+    );
   }
 
   private async runScript(script: Script, io: Io): Promise<number> {
@@ -136,7 +171,7 @@ export class Shell {
     let status = 0;
     for (const [index, command] of pipeline.commands.entries()) {
       const last = index === pipeline.commands.length - 1;
-      const out = last ? io.stdout : new Collector();
+      const out = last ? io.stdout : new Collector({ budget: this.budget });
       status = await this.runCommand(command, { stdin, stdout: out, stderr: io.stderr });
       if (!last) stdin = (out as Collector).toBuffer();
     }
@@ -144,7 +179,7 @@ export class Shell {
   }
 
   private async runCommand(command: SimpleCommand, io: Io): Promise<number> {
-    this.checkAborted();
+    await this.budget.tick();
     const argv: string[] = [];
     for (const word of command.words) argv.push(...(await this.expand(word, io)));
     const fds: Io = { ...io };
@@ -162,7 +197,7 @@ export class Shell {
       const fs = this.device.fs;
       try {
         if (redirect.op === '<') {
-          fds.stdin = await fs.readFile(path, this.cred);
+          fds.stdin = await this.readFile(path);
           continue;
         }
         if (fs.exists(path, this.cred) && fs.stat(path, this.cred).node.type === 'chr') {
@@ -176,7 +211,7 @@ export class Shell {
         io.stderr.write(`${SH}: ${redirect.op === '<' ? "can't open" : "can't create"} ${target}: ${err.message}\n`);
         return 1;
       }
-      const sink = new Collector();
+      const sink = new Collector({ budget: this.budget });
       outputs.push({ fd: fd as 1 | 2, path, append: redirect.op === '>>', sink });
       setFd(fds, fd, sink);
     }
@@ -192,6 +227,8 @@ export class Shell {
     for (const output of outputs) {
       const data = output.sink.toBuffer();
       try {
+        // Appending reads the file: a file may not grow past MAX_FILE_BYTES (RLIMIT_FSIZE).
+        if (output.append && this.fileSize(output.path) + data.length > MAX_FILE_BYTES) throw new FsError('EFBIG');
         if (output.append) await this.device.fs.appendFile(output.path, data, this.cred);
         else await this.device.fs.writeFile(output.path, data, this.cred);
       } catch (err) {
@@ -201,6 +238,12 @@ export class Shell {
       }
     }
     return status;
+  }
+
+  private fileSize(path: string): number {
+    if (!this.device.fs.exists(path, this.cred)) return 0;
+    const { node } = this.device.fs.stat(path, this.cred);
+    return node.type === 'file' ? node.size : 0;
   }
 
   /** Runs a builtin, a known command, or a script file named by path. */
@@ -238,7 +281,7 @@ export class Shell {
 
   /** Runs a file of shell commands (`sh FILE`, or an executable script). */
   async runFile(path: string, args: string[], io: Io): Promise<number> {
-    const source = (await this.device.fs.readFile(path, this.cred)).toString('utf8');
+    const source = (await this.readFile(path)).toString('utf8');
     const child = this.child();
     args.forEach((arg, i) => child.env.set(String(i + 1), arg));
     return child.execute(source, io);
@@ -248,7 +291,9 @@ export class Shell {
   private async expand(word: Word, io: Io, split = true): Promise<string[]> {
     const fields: Field[] = [];
     let current: Field | undefined;
+    // Expansions are charged to the budget as they grow: `A=$A$A` repeated must not double for ever.
     const add = (text: string, quoted: boolean) => {
+      this.budget.charge(text.length);
       current ??= newField();
       current.text += text;
       current.pattern += quoted ? text.replace(/[*?[\]\\]/g, '\\$&') : text;
@@ -280,7 +325,7 @@ export class Shell {
     const out: string[] = [];
     for (const field of fields) {
       if (!field.text && !field.quoted) continue;
-      const matches = field.glob ? this.glob(field.pattern) : [];
+      const matches = field.glob ? await this.glob(field.pattern) : [];
       out.push(...(matches.length ? matches : [field.text]));
     }
     return split ? out : [out.join(' ')];
@@ -295,19 +340,16 @@ export class Shell {
   }
 
   private async substitute(script: Script, io: Io): Promise<string> {
-    const out = new Collector();
+    const out = new Collector({ budget: this.budget });
     const child = this.child();
-    try {
-      await child.runScript(script, { stdin: Buffer.alloc(0), stdout: out, stderr: io.stderr });
-    } catch (err) {
-      if (!(err instanceof ExitSignal)) throw err;
-    }
+    const childIo = { stdin: Buffer.alloc(0), stdout: out, stderr: io.stderr };
+    await child.unwinding(() => child.runScript(script, childIo), childIo);
     this.lastStatus = child.lastStatus;
     return out.toBuffer().toString('utf8').replace(/\n+$/, '');
   }
 
   /** Paths matching a glob pattern, sorted; none when nothing matches (the word then stays as written). */
-  private glob(pattern: string): string[] {
+  private async glob(pattern: string): Promise<string[]> {
     const absolute = pattern.startsWith('/');
     const segments = pattern.split('/').filter(Boolean);
     let candidates = [absolute ? '/' : ''];
@@ -327,7 +369,10 @@ export class Shell {
         } catch {
           continue;
         }
-        for (const name of names) if ((!name.startsWith('.') || segment.startsWith('.')) && regex.test(name)) next.push(at(name));
+        for (const name of names) {
+          if ((!name.startsWith('.') || segment.startsWith('.')) && regex.test(name)) next.push(at(name));
+          await this.budget.tick();
+        }
       }
       candidates = next;
     }

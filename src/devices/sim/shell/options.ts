@@ -60,20 +60,23 @@ export function fail(ctx: CommandContext, message: string): number {
  * Calls `use` with the content of each named file in order ('-' or no names: stdin). A file that cannot
  * be read is reported as `cmd: name: error` and skipped; returns whether every file could be read.
  */
-export async function eachInput(ctx: CommandContext, names: string[], use: (name: string, data: Buffer) => void): Promise<boolean> {
+export async function eachInput(ctx: CommandContext, names: string[], use: (name: string, data: Buffer) => void | Promise<void>): Promise<boolean> {
   let ok = true;
   for (const name of names.length ? names : ['-']) {
     if (name === '-') {
-      use(name, ctx.stdin);
+      await use(name, ctx.stdin);
       continue;
     }
+    let data: Buffer;
     try {
-      use(name, await ctx.shell.device.fs.readFile(ctx.shell.path(name), ctx.shell.cred));
+      data = await ctx.shell.readFile(ctx.shell.path(name));
     } catch (err) {
       if (!(err instanceof FsError)) throw err;
       fail(ctx, `${name}: ${err.message}`);
       ok = false;
+      continue;
     }
+    await use(name, data);
   }
   return ok;
 }

@@ -6,7 +6,7 @@ import { absolutePath, baseName, FsError, joinPath, modeString, parentOf, type F
 import { idName } from '../../users.ts';
 import type { Command, CommandContext } from '../interpreter.ts';
 import { eachInput, fail, options } from '../options.ts';
-import { wildcard } from '../wildcard.ts';
+import { wildcard } from '../regex.ts';
 
 /** Prints `cmd: path: error` (toybox quotes the path for some commands) for file-system errors. */
 function report(ctx: CommandContext, path: string, err: unknown, quote = false): number {
@@ -33,7 +33,7 @@ interface Listed {
   stat: Stat;
 }
 
-const ls: Command = (ctx) => {
+const ls: Command = async (ctx) => {
   const opts = options(ctx, 'aAdlRhn1trSs');
   if (!opts) return 1;
   const { flags } = opts;
@@ -92,7 +92,8 @@ const ls: Command = (ctx) => {
     if (entries.length) printed = true;
   };
 
-  const listDir = (shown: string, dir: string, title: boolean) => {
+  const listDir = async (shown: string, dir: string, title: boolean): Promise<void> => {
+    await ctx.shell.budget.tick();
     let names: string[];
     try {
       names = fs.readdir(dir, cred);
@@ -121,7 +122,7 @@ const ls: Command = (ctx) => {
     if (!flags.has('R')) return;
     for (const { name, stat } of entries) {
       if (stat.node.type === 'dir' && name !== '.' && name !== '..') {
-        listDir(shown === '/' ? `/${name}` : `${shown}/${name}`, stat.path, true);
+        await listDir(shown === '/' ? `/${name}` : `${shown}/${name}`, stat.path, true);
       }
     }
   };
@@ -140,7 +141,7 @@ const ls: Command = (ctx) => {
   }
   render(sort(files), false);
   const single = files.length === 0 && dirs.length === 1 && args.length === 1 && !flags.has('R');
-  for (const dir of sort(dirs)) listDir(dir.name, dir.stat.path, !single);
+  for (const dir of sort(dirs)) await listDir(dir.name, dir.stat.path, !single);
   return status;
 };
 
@@ -206,6 +207,7 @@ const cp: Command = async (ctx) => {
   const cred = ctx.shell.cred;
   let status = 0;
   const copy = async (from: string, to: string, shown: string): Promise<void> => {
+    await ctx.shell.budget.tick();
     const { node } = fs.stat(from, cred);
     if (node.type !== 'dir') {
       await fs.copyFile(from, to, cred, preserve);
@@ -248,7 +250,7 @@ const mv: Command = async (ctx) => {
   return status;
 };
 
-const rm: Command = (ctx) => {
+const rm: Command = async (ctx) => {
   const opts = options(ctx, 'fiRr');
   if (!opts) return 1;
   const force = opts.flags.has('f');
@@ -257,7 +259,8 @@ const rm: Command = (ctx) => {
   const fs = ctx.shell.device.fs;
   const cred = ctx.shell.cred;
   let status = 0;
-  const remove = (path: string, shown: string): boolean => {
+  const remove = async (path: string, shown: string): Promise<boolean> => {
+    await ctx.shell.budget.tick();
     let stat: Stat;
     try {
       stat = fs.lstat(path, cred);
@@ -278,7 +281,7 @@ const rm: Command = (ctx) => {
         return false;
       }
       let emptied = true;
-      for (const name of names) emptied = remove(joinPath(path, name), name) && emptied;
+      for (const name of names) emptied = (await remove(joinPath(path, name), name)) && emptied;
       if (!emptied) return false;
     }
     try {
@@ -294,7 +297,7 @@ const rm: Command = (ctx) => {
       status = fail(ctx, 'rm /. if you mean it');
       continue;
     }
-    remove(ctx.shell.path(arg), arg);
+    await remove(ctx.shell.path(arg), arg);
   }
   return status;
 };
@@ -370,14 +373,15 @@ const ln: Command = (ctx) => {
   }
 };
 
-const chmod: Command = (ctx) => {
+const chmod: Command = async (ctx) => {
   const opts = options(ctx, 'Rfv');
   if (!opts) return 1;
   const [spec, ...paths] = opts.args;
   if (!spec || paths.length === 0) return fail(ctx, 'Needs 2 arguments');
   const fs = ctx.shell.device.fs;
   let status = 0;
-  const apply = (path: string, shown: string) => {
+  const apply = async (path: string, shown: string): Promise<void> => {
+    await ctx.shell.budget.tick();
     try {
       const { node } = fs.stat(path, ctx.shell.cred);
       const mode = applyMode(node.mode, spec);
@@ -387,13 +391,13 @@ const chmod: Command = (ctx) => {
       }
       fs.chmod(path, mode, ctx.shell.cred);
       if (opts.flags.has('R') && node.type === 'dir') {
-        for (const name of fs.readdir(path, ctx.shell.cred)) apply(joinPath(path, name), `${shown}/${name}`);
+        for (const name of fs.readdir(path, ctx.shell.cred)) await apply(joinPath(path, name), `${shown}/${name}`);
       }
     } catch (err) {
       status = report(ctx, shown, err, true);
     }
   };
-  for (const p of paths) apply(ctx.shell.path(p), p);
+  for (const p of paths) await apply(ctx.shell.path(p), p);
   return status;
 };
 
@@ -485,7 +489,7 @@ const stat: Command = (ctx) => {
   return status;
 };
 
-const du: Command = (ctx) => {
+const du: Command = async (ctx) => {
   const opts = options(ctx, 'ashkcd:x');
   if (!opts) return 1;
   const { flags } = opts;
@@ -495,7 +499,8 @@ const du: Command = (ctx) => {
   const show = (kb: number, name: string) => ctx.stdout.write(`${flags.has('h') ? humanReadable(kb * 1024) : kb}\t${name}\n`);
   let status = 0;
   let total = 0;
-  const walk = (path: string, shown: string, depth: number): number => {
+  const walk = async (path: string, shown: string, depth: number): Promise<number> => {
+    await ctx.shell.budget.tick();
     const { node } = fs.lstat(path, cred);
     if (node.type !== 'dir') {
       if (depth === 0 || (flags.has('a') && !flags.has('s') && depth <= maxDepth)) show(blocksKb(node), shown);
@@ -503,7 +508,7 @@ const du: Command = (ctx) => {
     }
     let kb = blocksKb(node);
     try {
-      for (const name of fs.readdir(path, cred)) kb += walk(joinPath(path, name), `${shown === '/' ? '' : shown}/${name}`, depth + 1);
+      for (const name of fs.readdir(path, cred)) kb += await walk(joinPath(path, name), `${shown === '/' ? '' : shown}/${name}`, depth + 1);
     } catch (err) {
       status = report(ctx, shown, err);
     }
@@ -512,7 +517,7 @@ const du: Command = (ctx) => {
   };
   for (const arg of opts.args.length ? opts.args : ['.']) {
     try {
-      total += walk(ctx.shell.path(arg), arg, 0);
+      total += await walk(ctx.shell.path(arg), arg, 0);
     } catch (err) {
       status = report(ctx, arg, err);
     }
@@ -567,7 +572,7 @@ const df: Command = (ctx) => {
   return status;
 };
 
-const find: Command = (ctx) => {
+const find: Command = async (ctx) => {
   const argv = ctx.argv.slice(1);
   const starts: string[] = [];
   while (argv.length && !argv[0].startsWith('-') && argv[0] !== '!' && argv[0] !== '(') starts.push(argv.shift()!);
@@ -616,7 +621,8 @@ const find: Command = (ctx) => {
   const fs = ctx.shell.device.fs;
   const cred = ctx.shell.cred;
   let status = 0;
-  const visit = (path: string, shown: string, depth: number) => {
+  const visit = async (path: string, shown: string, depth: number): Promise<void> => {
+    await ctx.shell.budget.tick();
     const { node } = fs.lstat(path, cred);
     if (depth >= minDepth && tests.every((t) => t(baseName(shown), node, depth))) ctx.stdout.write(`${shown}\n`);
     if (node.type !== 'dir' || depth >= maxDepth) return;
@@ -627,11 +633,11 @@ const find: Command = (ctx) => {
       status = report(ctx, shown, err);
       return;
     }
-    for (const name of names) visit(joinPath(path, name), shown.endsWith('/') ? `${shown}${name}` : `${shown}/${name}`, depth + 1);
+    for (const name of names) await visit(joinPath(path, name), shown.endsWith('/') ? `${shown}${name}` : `${shown}/${name}`, depth + 1);
   };
   for (const start of starts.length ? starts : ['.']) {
     try {
-      visit(ctx.shell.path(start), start, 0);
+      await visit(ctx.shell.path(start), start, 0);
     } catch (err) {
       status = report(ctx, start, err);
     }

@@ -1,6 +1,7 @@
 // Text commands on files or stdin: echo, wc, head, tail, grep, sort, uniq.
 import type { Command, CommandContext } from '../interpreter.ts';
 import { eachInput, fail, options } from '../options.ts';
+import { compileRegex, RegexError, type ShellRegex } from '../regex.ts';
 
 /** Lines of a text without the final newline's empty remainder. */
 function lines(text: string): string[] {
@@ -86,19 +87,6 @@ function headOrTail(tail: boolean): Command {
   };
 }
 
-/** A POSIX basic regular expression in JavaScript syntax: `\(`, `\|`, `\{` are the operators there. */
-function fromBasic(pattern: string): string {
-  let out = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\' && i + 1 < pattern.length) {
-      const next = pattern[++i];
-      out += '(){}|+?'.includes(next) ? next : `\\${next}`;
-    } else out += '(){}|+?'.includes(c) ? `\\${c}` : c;
-  }
-  return out;
-}
-
 const grep: Command = async (ctx) => {
   const opts = options(ctx, 'ivcnlqEFwHhe:o');
   if (!opts) return 2;
@@ -109,30 +97,34 @@ const grep: Command = async (ctx) => {
     fail(ctx, 'no pattern');
     return 2;
   }
-  let source = flags.has('F') ? pattern.replace(/[.*+?^${}()|[\]\\]/g, '\\$&') : flags.has('E') ? pattern : fromBasic(pattern);
-  if (flags.has('w')) source = `\\b(?:${source})\\b`;
-  let regex: RegExp;
+  let regex: ShellRegex;
   try {
-    regex = new RegExp(source, flags.has('i') ? 'i' : '');
-  } catch {
-    fail(ctx, `bad regex '${pattern}'`);
+    regex = compileRegex(pattern, { extended: flags.has('E'), fixed: flags.has('F'), ignoreCase: flags.has('i'), word: flags.has('w') });
+  } catch (err) {
+    if (!(err instanceof RegexError)) throw err;
+    // toybox's xregcomp: "bad regex 'PATTERN': regerror's words".
+    fail(ctx, `bad regex '${pattern}': ${err.message}`);
     return 2;
   }
   const prefixNames = (args.length > 1 || flags.has('H')) && !flags.has('h');
+  const budget = ctx.shell.budget;
   let matched = false;
-  const ok = await eachInput(ctx, args, (name, data) => {
+  const ok = await eachInput(ctx, args, async (name, data) => {
     const shown = name === '-' ? '(standard input)' : name;
+    const all = lines(data.toString('utf8'));
+    const showMatches = flags.has('o') && !flags.has('v');
+    const found = showMatches ? await regex.matches(all, budget) : await regex.test(all, budget);
     let count = 0;
-    lines(data.toString('utf8')).forEach((line, i) => {
-      if (regex.test(line) === flags.has('v')) return;
+    for (const [i, line] of all.entries()) {
+      const hit = showMatches ? (found[i] as string[]).length > 0 : (found[i] as boolean);
+      if (hit === flags.has('v')) continue;
       count++;
       matched = true;
-      if (flags.has('c') || flags.has('l') || flags.has('q')) return;
+      if (flags.has('c') || flags.has('l') || flags.has('q')) continue;
       const prefix = `${prefixNames ? `${shown}:` : ''}${flags.has('n') ? `${i + 1}:` : ''}`;
-      if (flags.has('o') && !flags.has('v')) {
-        for (const m of line.matchAll(new RegExp(regex.source, `${regex.flags}g`))) if (m[0]) ctx.stdout.write(`${prefix}${m[0]}\n`);
-      } else ctx.stdout.write(`${prefix}${line}\n`);
-    });
+      if (showMatches) for (const m of found[i] as string[]) ctx.stdout.write(`${prefix}${m}\n`);
+      else ctx.stdout.write(`${prefix}${line}\n`);
+    }
     if (flags.has('q')) return;
     if (flags.has('c')) ctx.stdout.write(`${prefixNames ? `${shown}:` : ''}${count}\n`);
     else if (flags.has('l') && count) ctx.stdout.write(`${shown}\n`);
@@ -146,7 +138,9 @@ const sort: Command = async (ctx) => {
   if (!opts) return 1;
   const { flags } = opts;
   const all: string[] = [];
-  const ok = await eachInput(ctx, opts.args, (_name, data) => all.push(...lines(data.toString('utf8'))));
+  const ok = await eachInput(ctx, opts.args, (_name, data) => {
+    all.push(...lines(data.toString('utf8')));
+  });
   const key = (s: string) => (flags.has('b') ? s.trimStart() : s);
   const byText = (a: string, b: string) => {
     const [x, y] = flags.has('f') ? [key(a).toUpperCase(), key(b).toUpperCase()] : [key(a), key(b)];
@@ -166,7 +160,9 @@ const uniq: Command = async (ctx) => {
   if (!opts) return 1;
   const { flags } = opts;
   let text = '';
-  if (!(await eachInput(ctx, opts.args.slice(0, 1), (_name, data) => (text = data.toString('utf8'))))) return 1;
+  if (!(await eachInput(ctx, opts.args.slice(0, 1), (_name, data) => {
+    text = data.toString('utf8');
+  }))) return 1;
   const same = (a: string, b: string) => (flags.has('i') ? a.toLowerCase() === b.toLowerCase() : a === b);
   const groups: { line: string; count: number }[] = [];
   for (const line of lines(text)) {

@@ -108,6 +108,8 @@ export class HttpDownloads {
   /** One hop: a GET to an address the policy allows, answered with headers. */
   private get(target: URL, signal: AbortSignal): Promise<IncomingMessage> {
     if (target.protocol !== 'http:' && target.protocol !== 'https:') throw new DownloadFailed(`${target.protocol} URL`);
+    // As fetch() did: a package URL carries its signature in the query, never a user and password to send on.
+    if (target.username || target.password) throw new DownloadFailed('credentials in the URL');
     const host = target.hostname.replace(/^\[(.*)\]$/, '$1');
     // Node connects to an IP literal without a lookup, so literals are checked here and names in `lookup`.
     if (isIP(host)) this.check(host, host);

@@ -109,6 +109,7 @@ describe('HTTP downloads', () => {
   test('an allowed host is downloaded, asked for its bytes as they are (accept-encoding: identity)', async () => {
     assert.equal(await get(downloads(), `http://outside.example:${outside.port}/package.apk?Signature=s`), 'package bytes');
     assert.equal(outside.requests.at(-1)!.headers['accept-encoding'], 'identity');
+    assert.match(await get(downloads(), `http://user:password@outside.example:${outside.port}/package.apk`), /credentials in the URL/);
   });
 
   test('every spelling of the loopback address is refused before any connection or DNS lookup', async () => {

@@ -11,6 +11,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const sources = join(root, 'src');
 const dist = join(root, 'dist');
 const bundle = join(dist, 'opencph.mjs');
+// Entry points of their own: the server, and the worker threads it starts from a file beside it (src/devices/sim/apk.ts).
+const entryPoints = { opencph: join(sources, 'main.ts'), 'apk-worker': join(sources, 'devices', 'sim', 'apk-worker.ts') };
 
 /** The latest modification time under `dir`, folders included (a deleted file changes its folder's). */
 function newestChange(dir) {
@@ -30,8 +32,9 @@ async function currentBundle() {
   try {
     const { build } = await import('esbuild');
     await build({
-      entryPoints: [join(sources, 'main.ts')],
-      outfile: join(staging, 'opencph.mjs'),
+      entryPoints,
+      outdir: staging,
+      outExtension: { '.js': '.mjs' },
       bundle: true,
       // Dependencies are bundled too (fewer files to find and load); these read files beside their own code.
       external: ['@electric-sql/pglite', '@fastify/swagger-ui', '@aws-sdk/*', 'pg-native'],
@@ -46,8 +49,11 @@ async function currentBundle() {
       sourcesContent: false,
       logLevel: 'silent',
     });
-    renameSync(join(staging, 'opencph.mjs.map'), `${bundle}.map`);
-    renameSync(join(staging, 'opencph.mjs'), bundle);
+    // The server's bundle last: once it is there, a starting server takes the build for complete.
+    for (const name of Object.keys(entryPoints).reverse()) {
+      renameSync(join(staging, `${name}.mjs.map`), join(dist, `${name}.mjs.map`));
+      renameSync(join(staging, `${name}.mjs`), join(dist, `${name}.mjs`));
+    }
     return true;
   } catch {
     return false;

@@ -6,7 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
-import { ApkParseError, readApk, type ApkInfo } from '../../src/devices/sim/apk.ts';
+import { APK_READ_LIMITS, ApkParseError, ApkReader, readApk, type ApkInfo } from '../../src/devices/sim/apk.ts';
+import { APK_BOMBS, LABEL_ID, VALID_INFO, manifest, reference, resourceTable, stringPoolBomb, table, tableType, xmlDocument, zipApk } from '../helpers/hostile-apk.ts';
 
 // Built by scripts/make-apk-fixtures.sh from test/fixtures/apk/src/.
 const FIXTURES = join(import.meta.dirname, '../fixtures/apk');
@@ -133,5 +134,93 @@ describe('readApk', () => {
 
   test('a missing file is an I/O error, not an invalid APK', async () => {
     await assert.rejects(readApk(join(dir, 'absent.apk')), (err) => !(err instanceof ApkParseError) && /ENOENT/.test(String(err)));
+  });
+});
+
+describe('readApk on APKs built byte by byte', () => {
+  let dir: string;
+  let count = 0;
+  async function apk(entries: Record<string, Buffer>): Promise<string> {
+    const file = join(dir, `built-${count++}.apk`);
+    await writeFile(file, await zipApk(entries));
+    return file;
+  }
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'opencph-apk-built-'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  test('the valid APK the bombs are made from reads as its manifest says, the default label before the French one', async () => {
+    assert.deepEqual(await readApk(await apk({ 'AndroidManifest.xml': manifest(), 'resources.arsc': table() })), VALID_INFO);
+    assert.deepEqual(await readApk(await apk({ 'AndroidManifest.xml': manifest({}, { utf8: true }), 'resources.arsc': table() })), VALID_INFO);
+  });
+
+  test('strings with two-unit lengths (over 127 UTF-8 bytes, over 32,767 UTF-16 units) read whole', async () => {
+    const long = 'L'.repeat(40_000);
+    assert.equal((await readApk(await apk({ 'AndroidManifest.xml': manifest({ application: { label: long } }) }))).label, long);
+    const accented = 'é'.repeat(200);
+    assert.equal((await readApk(await apk({ 'AndroidManifest.xml': manifest({ application: { label: accented } }, { utf8: true }) }))).label, accented);
+  });
+
+  test('a hexadecimal versionCode is an integer, as Android reads it', async () => {
+    const file = await apk({ 'AndroidManifest.xml': manifest({ manifest: { versionCode: { type: 0x11, data: 0x10 } } }) });
+    assert.equal((await readApk(file)).versionCode, 16);
+  });
+
+  test('a label resource that refers to itself, or that the table lacks, falls back to the package name', async () => {
+    const loop = resourceTable({ strings: ['x'], types: [tableType({ id: 1, values: [reference(LABEL_ID)] })] });
+    assert.equal((await readApk(await apk({ 'AndroidManifest.xml': manifest(), 'resources.arsc': loop }))).label, VALID_INFO.packageName);
+    const absent = manifest({ application: { label: reference(LABEL_ID + 1) } });
+    assert.equal((await readApk(await apk({ 'AndroidManifest.xml': absent, 'resources.arsc': table() }))).label, VALID_INFO.packageName);
+  });
+
+  test('the string-pool bomb of issue 13 fits in 1 KB and is refused for what it lacks, not read string by string', async () => {
+    const bomb = await zipApk({ 'AndroidManifest.xml': xmlDocument(stringPoolBomb(), []) });
+    assert.ok(bomb.length < 1024, `${bomb.length} bytes`);
+    const file = join(dir, 'bomb.apk');
+    await writeFile(file, bomb);
+    // Its pool passes every check Android makes: decoding its 100,000 strings of 64 Ki characters is what killed the process.
+    await assert.rejects(readApk(file), (err) => err instanceof ApkParseError && /has no <manifest> element/.test(err.message));
+  });
+});
+
+describe('readApk on hostile APKs', () => {
+  let dir: string;
+  const files = new Map<string, string>();
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'opencph-apk-hostile-'));
+    for (const [name, make] of Object.entries(APK_BOMBS)) {
+      const file = join(dir, `${files.size}.apk`);
+      await writeFile(file, await make());
+      files.set(name, file);
+    }
+    // A worker started before the clock runs: its start is not what is measured below.
+    await readApk(fixture('hello-v1.apk'));
+  });
+  after(() => rm(dir, { recursive: true, force: true }));
+
+  for (const name of Object.keys(APK_BOMBS)) {
+    test(`${name}: not an APK, found out in well under the read deadline`, async () => {
+      const started = Date.now();
+      await assert.rejects(readApk(files.get(name)!), ApkParseError);
+      assert.ok(Date.now() - started < APK_READ_LIMITS.deadlineMs / 2, `${Date.now() - started} ms`);
+    });
+  }
+
+  test('reading every bomb leaves the memory of the process about where it was', async () => {
+    const baseline = process.memoryUsage().rss;
+    let peak = baseline;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    for (const file of files.values()) await readApk(file).catch(() => undefined);
+    clearInterval(sampler);
+    assert.ok(peak - baseline < 128 * 1024 * 1024, `RSS grew by ${Math.round((peak - baseline) / 1024 / 1024)} MB`);
+  });
+
+  test('an APK that takes longer than the deadline to read is not an APK, and the reader carries on', async () => {
+    const hurried = new ApkReader({ ...APK_READ_LIMITS, deadlineMs: 1 });
+    await assert.rejects(hurried.read(fixture('hello-v1.apk')), (err) => err instanceof ApkParseError && /takes more than 1 ms to read/.test(err.message));
+    assert.deepEqual(await readApk(fixture('hello-v1.apk')), expected['hello-v1.apk']);
   });
 });

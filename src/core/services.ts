@@ -91,7 +91,7 @@ export async function createServices(
   const driver = admin ? withFaults(sim, admin.faults) : sim;
   const downloads = new HttpDownloads({ ...config.downloads, log, resolver: overrides.resolver });
   const scratch = new Scratch(join(config.dataDir, 'tmp'));
-  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared, phones: phoneLoader(store.db), noteBulkWrite: store.noteBulkWrite, downloads, scratch };
+  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared, phones: phoneLoader(store.db), noteBulkWrite: store.noteBulkWrite, downloads, scratch, commandTimeoutMs: config.commandTimeoutSeconds * 1000 };
   const engine = new JobEngine({
     db: store.db,
     clock,

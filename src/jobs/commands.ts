@@ -19,6 +19,8 @@ export const MAX_APK_BYTES = 2 * 1024 ** 3;
 const COMMAND_FAILED = { errorCode: 'CPS.0191', errorMsg: 'Run command failed.' } as const;
 
 export interface CommandDeps extends HandlerDeps {
+  /** Wall-clock limit of a queued shell command (OPENCPH_COMMAND_TIMEOUT_SECONDS): past it, CPS.0054. */
+  commandTimeoutMs: number;
   objects: ObjectStore;
   /** HTTP(S) downloads of tenant-supplied URLs, under the destination policy. */
   downloads: HttpDownloads;
@@ -29,7 +31,7 @@ export interface CommandDeps extends HandlerDeps {
 /** Queued ADB commands: one job per phone, run in order with the phone's other jobs. */
 export function commandHandler(deps: CommandDeps): JobHandler {
   return {
-    run: (job) => runCommandJob(job, deps),
+    run: (job) => runCommandJob(job, deps, deps.commandTimeoutMs),
     // A command may have had effects before the worker died (an install, a push): never run it twice.
     retryable: false,
     abandoned: () => ({ ok: false, errorCode: 'CPS.0054' }),

@@ -54,6 +54,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     region: config.region,
     fixed: config.bootstrap,
   });
+  // Before any job reads or writes objects: a data dir of the former single namespace moves under its first account.
+  const left = await services.commandDeps.objects.adoptFormerLayout(credentials?.domain_name);
+  if (left.length > 0) log.warn({ buckets: left }, 'buckets of the former object layout left in <data dir>/objects/@former: the account has buckets of those names');
   await services.engine.start();
   services.jobHistory.start();
   ready = true;

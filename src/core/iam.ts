@@ -211,7 +211,8 @@ export class Iam {
 }
 
 function assertName(what: string, name: string): void {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new IamError(`${what} must be 1-64 letters, digits, "_", "-" or "."`);
+  // "." and ".." are refused: an account name is a folder of the object store (objects/local.ts).
+  if (!/^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,64}$/.test(name)) throw new IamError(`${what} must be 1-64 letters, digits, "_", "-" or ".", and not "." or ".."`);
 }
 
 const VERIFIED_TOKENS_KEPT = 10_000;

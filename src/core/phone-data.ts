@@ -6,6 +6,7 @@ import type { Db } from '../store/db.ts';
 import type { NewJob, Phone } from '../store/schema.ts';
 import { cpsError, itemError, type CpsCode, type ItemError } from '../api/errors.ts';
 import { isValidBucketName, isValidObjectKey, type ObjectStore } from '../objects/store.ts';
+import type { AccountObjects } from './account-objects.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
 import { phoneImage } from './images.ts';
 import { phoneRefusal } from './lifecycle.ts';
@@ -88,20 +89,22 @@ export class PhoneDataService {
   constructor(
     private readonly db: Db,
     private readonly catalogue: Catalogue,
-    private readonly objects: ObjectStore,
+    private readonly objects: AccountObjects,
     private readonly clock: Clock,
     private readonly ids: Ids,
   ) {}
 
   /**
-   * BatchExportCloudPhoneData. The object each accepted item writes is registered to the project; a path
-   * that holds an object this project did not export, or that another project registered, is CPS.0172.
+   * BatchExportCloudPhoneData, into the buckets of the project's account. The object each accepted item
+   * writes is registered to the project; a path that holds an object this project did not export, or that
+   * another project of the account registered, is CPS.0172.
    */
   async exportData(projectId: string, requestId: string, infos: StorageInfo[]): Promise<BatchEntry[]> {
     if (infos.length === 0) throw cpsError('CPS.0167');
     if (infos.length > MAX_BATCH_PHONES) throw cpsError('CPS.0170');
     const plans = infos.map(planExport);
-    const stored = await this.storedObjects(plans.flatMap((plan) => ('error_code' in plan ? [] : [plan])));
+    const account = await this.objects.account(projectId);
+    const stored = await storedObjects(await this.objects.forProject(projectId), plans.flatMap((plan) => ('error_code' in plan ? [] : [plan])));
     return this.db.transaction().execute(async (trx) => {
       const phones = await lockPhones(trx, projectId, infos.map((info) => info.phone_id));
       const refusals = infos.map((info, i) => {
@@ -116,11 +119,11 @@ export class PhoneDataService {
         const now = this.clock.now();
         await trx
           .insertInto('phone_data_objects')
-          .values(free.map((plan) => ({ bucket: plan.bucket, object_key: plan.key, project_id: projectId, created_at: now })))
-          .onConflict((conflict) => conflict.columns(['bucket', 'object_key']).doNothing())
+          .values(free.map((plan) => ({ domain_id: account.id, bucket: plan.bucket, object_key: plan.key, project_id: projectId, created_at: now })))
+          .onConflict((conflict) => conflict.columns(['domain_id', 'bucket', 'object_key']).doNothing())
           .execute();
       }
-      const owners = await objectOwners(trx, wanted);
+      const owners = await objectOwners(trx, account.id, wanted);
       const jobs: NewJob[] = [];
       const entries = infos.map((info, i): BatchEntry => {
         const plan = plans[i] as ExportPlan;
@@ -138,10 +141,11 @@ export class PhoneDataService {
   /** BatchImportCloudPhoneData: only an object this project exported can be restored (CPS.0172). */
   async restoreData(projectId: string, requestId: string, infos: RestoreInfo[]): Promise<BatchEntry[]> {
     if (infos.length === 0 || infos.length > MAX_BATCH_PHONES) throw cpsError('CPS.0171');
+    const account = await this.objects.account(projectId);
     return this.db.transaction().execute(async (trx) => {
       const phones = await lockPhones(trx, projectId, infos.map((info) => info.phone_id));
       const objects = infos.map((info) => ({ bucket: info.bucket_name, key: info.object_path }));
-      const owners = await objectOwners(trx, objects.filter((object) => isValidBucketName(object.bucket) && isValidObjectKey(object.key)));
+      const owners = await objectOwners(trx, account.id, objects.filter((object) => isValidBucketName(object.bucket) && isValidObjectKey(object.key)));
       const jobs: NewJob[] = [];
       const entries = infos.map((info, i): BatchEntry => {
         const phone = phones.get(info.phone_id);
@@ -248,13 +252,6 @@ export class PhoneDataService {
     return undefined;
   }
 
-  /** Which of the objects already exist in the object store. */
-  private async storedObjects(plans: ExportPlan[]): Promise<Set<string>> {
-    const distinct = new Map(plans.map((plan) => [objectKey(plan), plan]));
-    const found = await Promise.all([...distinct].map(async ([key, plan]) => ((await this.objects.stat(plan.bucket, plan.key)) ? [key] : [])));
-    return new Set(found.flat());
-  }
-
   private job(projectId: string, requestId: string, type: string, phone: Phone, params: object): NewJob {
     return {
       id: this.ids.hex32(),
@@ -284,6 +281,13 @@ function planExport(info: StorageInfo): ExportPlan | ItemError {
   return { include_files: include as string[], exclude_files: exclude as string[], bucket: info.bucket_name, key: info.object_path };
 }
 
+/** Which of the objects already exist in the account's buckets. */
+async function storedObjects(objects: ObjectStore, plans: ExportPlan[]): Promise<Set<string>> {
+  const distinct = new Map(plans.map((plan) => [objectKey(plan), plan]));
+  const found = await Promise.all([...distinct].map(async ([key, plan]) => ((await objects.stat(plan.bucket, plan.key)) ? [key] : [])));
+  return new Set(found.flat());
+}
+
 /** The named phones of the project that exist, locked until the transaction ends; malformed ids are skipped. */
 async function lockPhones(trx: Db, projectId: string, ids: string[]): Promise<Map<string, Phone>> {
   const wellFormed = [...new Set(ids.filter((id) => HEX32.test(id)))];
@@ -293,12 +297,13 @@ async function lockPhones(trx: Db, projectId: string, ids: string[]): Promise<Ma
   return new Map(found.map((phone) => [phone.id, phone]));
 }
 
-/** The project each registered object belongs to, by objectKey. */
-async function objectOwners(trx: Db, objects: Array<{ bucket: string; key: string }>): Promise<Map<string, string>> {
+/** The project each registered object of the account belongs to, by objectKey. */
+async function objectOwners(trx: Db, domainId: string, objects: Array<{ bucket: string; key: string }>): Promise<Map<string, string>> {
   if (objects.length === 0) return new Map();
   const rows = await trx
     .selectFrom('phone_data_objects')
     .select(['bucket', 'object_key', 'project_id'])
+    .where('domain_id', '=', domainId)
     .where((eb) => eb.or(objects.map((object) => eb.and([eb('bucket', '=', object.bucket), eb('object_key', '=', object.key)]))))
     .execute();
   return new Map(rows.map((row) => [objectKey({ bucket: row.bucket, key: row.object_key }), row.project_id]));

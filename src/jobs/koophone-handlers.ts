@@ -64,7 +64,8 @@ async function install(job: Job, deps: CommandDeps): Promise<JobResult> {
   try {
     const file = join(dir, 'package.apk');
     const web = { downloads: deps.downloads, tenant: job.project_id, maxBytes: Math.ceil((params.object_size + SIZE_SLACK_MB) * MB) };
-    check(params, await download(params.url, file, deps.objects, web));
+    // obs:// names a bucket of the tenant's own account: another account's object is as missing as none.
+    check(params, await download(params.url, file, await deps.objects.forProject(job.project_id), web));
     let apk;
     try {
       apk = await readApk(file);

@@ -1,5 +1,6 @@
 // Jobs of KooPhone instance usage (core/koophone/usage.ts): restoring an instance's backup onto its phone,
-// and backing its data up to the object store before releasing the phone.
+// and backing its data up to the object store before releasing the phone. Backups are the platform's own
+// objects (the internal namespace), which no tenant's obs:// URL or bucket_name can reach.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,7 +66,8 @@ async function restore(job: Job, deps: CommandDeps): Promise<JobResult> {
     const phone = await deps.db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirstOrThrow();
     const spec = await phoneSpec(phone, deps);
     try {
-      const result = await withDownloads([{ bucket: BACKUP_BUCKET, key: instance.backup_key }], Number.POSITIVE_INFINITY, deps.objects, ([file]) => deps.driver.importData(spec, file));
+      const backup = { bucket: BACKUP_BUCKET, key: instance.backup_key };
+      const result = await withDownloads([backup], Number.POSITIVE_INFINITY, deps.objects.internal, ([file]) => deps.driver.importData(spec, file));
       if (result.exitCode !== 0) failure = { ok: false, errorCode: 'KOOPHONE.API.62010', executeMsg: result.output };
     } catch (error) {
       failure = phoneError(error);
@@ -103,7 +105,7 @@ async function backup(job: Job, deps: CommandDeps): Promise<JobResult> {
     try {
       const tarFile = join(dir, 'data.tar');
       executeMsg = (await deps.driver.exportData(spec, BACKUP_PATHS, [], tarFile)).output || undefined;
-      await deps.objects.upload(params.bucket, params.key, tarFile);
+      await deps.objects.internal.upload(params.bucket, params.key, tarFile);
     } catch (error) {
       const failure = error instanceof PhoneOperationError ? phoneError(error) : { ok: false, errorCode: 'KOOPHONE.API.9999', executeMsg: (error as Error).message } as const;
       await settle(deps, job, DATA_STATE.backingUp, { data_state: DATA_STATE.backupFailed, backup_status: TRANSFER_STATUS.failed });

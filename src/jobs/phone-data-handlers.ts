@@ -32,7 +32,7 @@ function unavailable(error: unknown): JobResult {
   return { ok: false, errorCode: 'CPS.0022', executeMsg: error.message };
 }
 
-/** Writes the tar in a private temporary folder, then uploads it to bucket/key; tar's warnings go to execute_msg. */
+/** Writes the tar in a private temporary folder, then uploads it to the account's bucket/key; tar's warnings go to execute_msg. */
 async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
   const target = await deps.phones.load(job.phone_id!);
   if (!target) return { ok: false, errorCode: 'CPS.0005' };
@@ -46,7 +46,8 @@ async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
     } catch (error) {
       return unavailable(error);
     }
-    await deps.objects.upload(plan.bucket, plan.key, tarFile);
+    const objects = await deps.objects.forProject(job.project_id);
+    await objects.upload(plan.bucket, plan.key, tarFile);
     return { ok: true, executeMsg: result.output || undefined };
   } finally {
     await rm(dir, { recursive: true, force: true });
@@ -60,7 +61,8 @@ async function restoreJob(job: Job, deps: CommandDeps): Promise<JobResult> {
   const object = job.params as { bucket: string; key: string };
   const spec = await phoneSpec(target, deps);
   try {
-    const result = await withDownloads([object], Number.POSITIVE_INFINITY, deps.objects, ([tarFile]) => deps.driver.importData(spec, tarFile));
+    const objects = await deps.objects.forProject(job.project_id);
+    const result = await withDownloads([object], Number.POSITIVE_INFINITY, objects, ([tarFile]) => deps.driver.importData(spec, tarFile));
     return result.exitCode === 0 ? { ok: true } : { ok: false, errorCode: 'CPS.0171', executeMsg: result.output };
   } catch (error) {
     if (error instanceof CommandRefused) return { ok: false, errorCode: error.code };

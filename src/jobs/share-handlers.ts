@@ -13,7 +13,8 @@ const TAR_FAILED = { errorCode: 'CPS.0191', errorMsg: 'Run command failed.' } as
 /** Phones of one server that install or uninstall a shared app at the same time. */
 const PHONE_PARALLELISM = 16;
 
-type ShareWork<T extends ShareJobType> = (server: ShareServer, params: ShareJobs[T], deps: CommandDeps) => Promise<JobResult>;
+/** `projectId`: the job's, whose account's buckets its objects are in. */
+type ShareWork<T extends ShareJobType> = (server: ShareServer, params: ShareJobs[T], deps: CommandDeps, projectId: string) => Promise<JobResult>;
 
 /** Jobs of PushShareFiles, ListShareFiles, DeleteShareFiles, PushShareApps and DeleteShareApps: one per server. */
 export function shareJobHandlers(deps: CommandDeps): Record<ShareJobType, JobHandler> {
@@ -41,15 +42,15 @@ function shareJob<T extends ShareJobType>(deps: CommandDeps, type: T, work: Shar
       if (!phoneModel || !capacityBytes) return { ok: false, errorCode: unsupportedCode(type) };
       const image = await phoneImage(deps.db, deps.catalogue, row.image_id);
       if (!image) throw new Error(`server ${row.id} refers to an image missing from the catalogue`);
-      return work({ id: row.id, phoneModel, image, capacityBytes }, job.params as ShareJobs[T], deps);
+      return work({ id: row.id, phoneModel, image, capacityBytes }, job.params as ShareJobs[T], deps, job.project_id);
     },
     retryable: true,
     abandoned: () => ({ ok: false, errorCode: 'CPS.0054' }),
   };
 }
 
-const pushFiles: ShareWork<'share.files.push'> = (server, object, deps) =>
-  withTar(object, server, deps, async (tar) => {
+const pushFiles: ShareWork<'share.files.push'> = (server, object, deps, projectId) =>
+  withTar(object, projectId, server, deps, async (tar) => {
     const result = await deps.shared.pushFiles(server, tar);
     return result.exitCode === 0 ? { ok: true } : { ok: false, ...TAR_FAILED, executeMsg: result.output };
   });
@@ -71,9 +72,9 @@ const deleteFiles: ShareWork<'share.files.delete'> = async (server, { paths }, d
  * APKs are then installed on every running phone of the server (`-r -d`: a new push replaces the version).
  * Phones the server creates or resets later get it from the driver (sim/driver.ts `fresh`).
  */
-const pushApp: ShareWork<'share.apps.push'> = async (server, plan, deps) => {
+const pushApp: ShareWork<'share.apps.push'> = async (server, plan, deps, projectId) => {
   let apks: string[] = [];
-  const pushed = await withTar(plan, server, deps, async (tar): Promise<JobResult> => {
+  const pushed = await withTar(plan, projectId, server, deps, async (tar): Promise<JobResult> => {
     const result = await deps.shared.pushApp(server, plan.package_name, tar, plan.preinstall);
     if (!result.ok) return result.reason === 'tar' ? { ok: false, ...TAR_FAILED, executeMsg: result.output } : { ok: false, errorCode: 'CPS.0173', executeMsg: result.output };
     apks = result.apks;
@@ -103,12 +104,18 @@ const deleteApp: ShareWork<'share.apps.delete'> = async (server, { package_name:
 };
 
 /**
- * Downloads the `.tar` object and runs `use` on it: a missing object fails the job with CPS.0104, one larger
- * than the whole shared storage cannot fit.
+ * Downloads the `.tar` object of the project's account and runs `use` on it: a missing object (or another
+ * account's) fails the job with CPS.0104, one larger than the whole shared storage cannot fit.
  */
-async function withTar(object: { bucket: string; key: string }, server: ShareServer, deps: CommandDeps, use: (tar: string) => Promise<JobResult>): Promise<JobResult> {
+async function withTar(
+  object: { bucket: string; key: string },
+  projectId: string,
+  server: ShareServer,
+  deps: CommandDeps,
+  use: (tar: string) => Promise<JobResult>,
+): Promise<JobResult> {
   try {
-    return await withDownloads([object], server.capacityBytes, deps.objects, ([tar]) => use(tar));
+    return await withDownloads([object], server.capacityBytes, await deps.objects.forProject(projectId), ([tar]) => use(tar));
   } catch (error) {
     if (!(error instanceof CommandRefused)) throw error;
     return error.code === 'CPS.0104' ? { ok: false, errorCode: 'CPS.0104' } : { ok: false, ...TAR_FAILED, executeMsg: 'tar: No space left on device\n' };

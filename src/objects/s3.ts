@@ -12,7 +12,17 @@ import {
   S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { checkObjectName, isValidObjectKey, ObjectNotFoundError, writeAtomically, type ObjectInfo, type ObjectStore } from './store.ts';
+import {
+  checkAccountName,
+  checkObjectName,
+  INTERNAL_NAMESPACE,
+  isValidObjectKey,
+  ObjectNotFoundError,
+  writeAtomically,
+  type ObjectInfo,
+  type ObjectStore,
+  type ObjectStoreRoot,
+} from './store.ts';
 
 export interface S3Settings {
   endpoint: string;
@@ -23,10 +33,15 @@ export interface S3Settings {
   pathStyle: boolean;
 }
 
-/** Any S3-compatible store: Huawei OBS, MinIO, Ceph RGW, AWS S3. Bodies are streamed, never held whole. */
-export class S3ObjectStore implements ObjectStore {
+/**
+ * Any S3-compatible store: Huawei OBS, MinIO, Ceph RGW, AWS S3. Bodies are streamed, never held whole.
+ * An account's bucket `b` is the S3 bucket `b`, its keys under the prefix `<account>/` (the platform's own
+ * under `@opencph/`): accounts share the operator's buckets, never a key.
+ */
+export class S3ObjectStore implements ObjectStoreRoot {
   readonly kind = 's3';
   readonly client: S3Client;
+  readonly internal: ObjectStore;
 
   constructor(settings: S3Settings) {
     this.client = new S3Client({
@@ -39,12 +54,36 @@ export class S3ObjectStore implements ObjectStore {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    this.internal = new S3Namespace(this.client, INTERNAL_NAMESPACE);
+  }
+
+  forAccount(account: string): ObjectStore {
+    checkAccountName(account);
+    return new S3Namespace(this.client, account);
+  }
+
+  /** Keys written before namespaces existed are not moved: a bucket may hold other data than OpenCPH's (see README). */
+  async adoptFormerLayout(): Promise<string[]> {
+    return [];
+  }
+}
+
+/** The keys of one namespace: `<namespace>/<key>` in each bucket. */
+class S3Namespace implements ObjectStore {
+  readonly kind = 's3';
+  private readonly prefix: string;
+
+  constructor(
+    private readonly client: S3Client,
+    namespace: string,
+  ) {
+    this.prefix = `${namespace}/`;
   }
 
   async stat(bucket: string, key: string): Promise<{ size: number } | undefined> {
     checkObjectName(bucket, key);
     try {
-      const head = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+      const head = await this.client.send(new HeadObjectCommand({ Bucket: bucket, Key: this.prefix + key }));
       return { size: head.ContentLength ?? 0 };
     } catch (error) {
       if (isNotFound(error)) return undefined;
@@ -56,7 +95,7 @@ export class S3ObjectStore implements ObjectStore {
     checkObjectName(bucket, key);
     let body: Readable;
     try {
-      body = (await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body as Readable;
+      body = (await this.client.send(new GetObjectCommand({ Bucket: bucket, Key: this.prefix + key }))).Body as Readable;
     } catch (error) {
       if (isNotFound(error)) throw new ObjectNotFoundError(bucket, key);
       throw error;
@@ -71,23 +110,24 @@ export class S3ObjectStore implements ObjectStore {
     const file = await open(fromFile);
     try {
       const body = file.createReadStream({ autoClose: false });
-      await new Upload({ client: this.client, params: { Bucket: bucket, Key: key, Body: body } }).done();
+      await new Upload({ client: this.client, params: { Bucket: bucket, Key: this.prefix + key, Body: body } }).done();
     } finally {
       await file.close();
     }
   }
 
-  async list(bucket?: string, prefix?: string): Promise<ObjectInfo[]> {
+  async list(bucket?: string, prefix = ''): Promise<ObjectInfo[]> {
     if (bucket !== undefined) checkObjectName(bucket);
     const buckets =
       bucket !== undefined ? [bucket] : ((await this.client.send(new ListBucketsCommand({}))).Buckets ?? []).flatMap((b) => (b.Name ? [b.Name] : []));
     const found: ObjectInfo[] = [];
     for (const name of buckets) {
       try {
-        for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: name, Prefix: prefix || undefined })) {
+        for await (const page of paginateListObjectsV2({ client: this.client }, { Bucket: name, Prefix: this.prefix + prefix })) {
           for (const object of page.Contents ?? []) {
+            const key = object.Key?.slice(this.prefix.length);
             // Skips what cannot be fetched by key here, such as the `folder/` markers that consoles create.
-            if (object.Key && isValidObjectKey(object.Key)) found.push({ bucket: name, key: object.Key, size: object.Size ?? 0 });
+            if (key && isValidObjectKey(key)) found.push({ bucket: name, key, size: object.Size ?? 0 });
           }
         }
       } catch (error) {

@@ -12,6 +12,7 @@ export interface ObjectInfo {
   size: number;
 }
 
+/** The buckets of one namespace: one account's, or the platform's own. */
 export interface ObjectStore {
   readonly kind: 'local' | 's3';
   /** Size of the object, or undefined when it does not exist. */
@@ -21,6 +22,25 @@ export interface ObjectStore {
   upload(bucket: string, key: string, fromFile: string): Promise<void>;
   /** Objects of one bucket (or of all buckets), optionally only keys starting with `prefix`, in key order. */
   list(bucket?: string, prefix?: string): Promise<ObjectInfo[]>;
+}
+
+/**
+ * The whole store, one namespace of buckets per account: as in OBS, where a bucket belongs to an account,
+ * `obs://b/k` in a request of one account names that account's bucket `b`, which no other account reaches,
+ * and no bucket name is taken for everyone by whoever used it first.
+ */
+export interface ObjectStoreRoot {
+  readonly kind: 'local' | 's3';
+  /** The buckets of one account (IAM domain): what its requests and the operator's CLI name. */
+  forAccount(account: string): ObjectStore;
+  /** The platform's own objects (KooPhone backups), in a namespace that no account name can be. */
+  readonly internal: ObjectStore;
+  /**
+   * Moves the objects of the former single namespace (`<bucket>/<key>`) under `account`, and the buckets
+   * named in `internalBuckets` into the internal namespace, once; returns the buckets it had to leave
+   * (the account has buckets of those names already). The S3 store does nothing: keys there are not moved.
+   */
+  adoptFormerLayout(account: string, internalBuckets: string[]): Promise<string[]>;
 }
 
 export class ObjectNotFoundError extends Error {
@@ -36,7 +56,13 @@ export class ObjectNotFoundError extends Error {
 export class InvalidObjectNameError extends Error {}
 
 export const BUCKET_RULE = '3 to 63 letters, digits, "." or "-"';
-export const KEY_RULE = 'up to 1,024 bytes, no leading "/", no empty, "." or ".." path segments, no control characters';
+/** Longest path segment of a key: what file systems allow in one name (ext4's NAME_MAX), checked before any I/O. */
+export const MAX_KEY_SEGMENT_BYTES = 255;
+export const KEY_RULE = `up to 1,024 bytes, segments of at most ${MAX_KEY_SEGMENT_BYTES} bytes, no leading "/", no empty, "." or ".." segments, no control characters`;
+/** Names that core/iam.ts gives accounts, less "." and "..": each is a path segment of the local store. */
+const ACCOUNT_NAME = /^(?!\.{1,2}$)[A-Za-z0-9_.-]{1,64}$/;
+/** The platform's own namespace: "@" is in no account name. */
+export const INTERNAL_NAMESPACE = '@opencph';
 
 /**
  * The spec says lowercase only, but its own PushShareFiles example uses `bucketA`;
@@ -49,12 +75,14 @@ export function isValidBucketName(name: string): boolean {
 /**
  * OBS allows any UTF-8 key up to 1,024 bytes. Keys here also name files (the local store maps
  * `a/b.tar` to a nested directory), so segments that a file system would collapse or climb out
- * through (`a//b`, `./a`, `../a`, a trailing `/`) are refused.
+ * through (`a//b`, `./a`, `../a`, a trailing `/`), or could not hold (over 255 bytes), are refused:
+ * every operation then answers a bad name with its own documented code before anything is written.
  */
 export function isValidObjectKey(key: string): boolean {
   if (key === '' || Buffer.byteLength(key) > 1024 || /[\x00-\x1f\x7f]/.test(key)) return false;
-  return key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..');
+  return key.split('/').every((segment) => segment !== '' && segment !== '.' && segment !== '..' && Buffer.byteLength(segment) <= MAX_KEY_SEGMENT_BYTES);
 }
+
 
 /** `obs://bucket/key` → parts, validated as the spec says; undefined when malformed. */
 export function parseObsUrl(url: string): { bucket: string; key: string } | undefined {
@@ -66,6 +94,10 @@ export function parseObsUrl(url: string): { bucket: string; key: string } | unde
 
 export function obsUrl(bucket: string, key: string): string {
   return `obs://${bucket}/${key}`;
+}
+
+export function checkAccountName(account: string): void {
+  if (!ACCOUNT_NAME.test(account)) throw new InvalidObjectNameError(`invalid account name "${account}"`);
 }
 
 export function checkObjectName(bucket: string, key?: string): void {
@@ -89,7 +121,7 @@ export async function writeAtomically(target: string, write: (temp: string) => P
 }
 
 /** The local directory store unless an S3-compatible endpoint is configured. */
-export function createObjectStore(config: Config): ObjectStore {
+export function createObjectStore(config: Config): ObjectStoreRoot {
   const { endpoint, accessKey, secretKey, region, pathStyle } = config.objects;
   if (!endpoint) return new LocalObjectStore(join(config.dataDir, 'objects'));
   if (!accessKey || !secretKey) {
@@ -98,11 +130,21 @@ export function createObjectStore(config: Config): ObjectStore {
   // The AWS SDK costs ~0.25 s and ~30 MB to load: only a process that actually talks to S3 pays for it.
   let loaded: Promise<S3ObjectStore> | undefined;
   const s3 = () => (loaded ??= import('./s3.ts').then((m) => new m.S3ObjectStore({ endpoint, accessKey, secretKey, region, pathStyle })));
+  const namespace = (of: (root: S3ObjectStore) => ObjectStore): ObjectStore => ({
+    kind: 's3',
+    stat: async (bucket, key) => of(await s3()).stat(bucket, key),
+    download: async (bucket, key, toFile) => of(await s3()).download(bucket, key, toFile),
+    upload: async (bucket, key, fromFile) => of(await s3()).upload(bucket, key, fromFile),
+    list: async (bucket, prefix) => of(await s3()).list(bucket, prefix),
+  });
   return {
     kind: 's3',
-    stat: async (bucket, key) => (await s3()).stat(bucket, key),
-    download: async (bucket, key, toFile) => (await s3()).download(bucket, key, toFile),
-    upload: async (bucket, key, fromFile) => (await s3()).upload(bucket, key, fromFile),
-    list: async (bucket, prefix) => (await s3()).list(bucket, prefix),
+    forAccount: (account) => {
+      checkAccountName(account);
+      return namespace((root) => root.forAccount(account));
+    },
+    internal: namespace((root) => root.internal),
+    // As S3ObjectStore's, without loading the SDK at every start.
+    adoptFormerLayout: async () => [],
   };
 }

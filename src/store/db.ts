@@ -13,6 +13,7 @@ import * as changeNotifications from './migrations/007-change-notifications.ts';
 import * as jobQueueOrder from './migrations/008-job-queue-order.ts';
 import * as phoneCounts from './migrations/009-phone-counts.ts';
 import * as jobRetention from './migrations/010-job-retention.ts';
+import * as objectAccounts from './migrations/011-object-accounts.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { pgliteWasmModule } from './pglite-wasm.ts';
@@ -63,6 +64,7 @@ const migrations: Record<string, Migration> = {
   '008-job-queue-order': jobQueueOrder,
   '009-phone-counts': phoneCounts,
   '010-job-retention': jobRetention,
+  '011-object-accounts': objectAccounts,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {

@@ -16,7 +16,7 @@ export interface Database {
   phones: PhoneTable;
   jobs: JobTable;
   /** Objects written by data exports, by the project that wrote them (migrations/002-phone-data.ts). */
-  phone_data_objects: { bucket: string; object_key: string; project_id: string; created_at: Timestamp };
+  phone_data_objects: { domain_id: string; bucket: string; object_key: string; project_id: string; created_at: Timestamp };
   server_tags: ServerTagTable;
   custom_images: CustomImageTable;
   image_members: ImageMemberTable;

@@ -32,7 +32,7 @@ async function run(command: string, content: string, target: { phone_ids?: strin
 }
 
 async function upload(key: string, file: string) {
-  await t.server.services.commandDeps.objects.upload('bucket-a', key, file);
+  await t.server.services.commandDeps.objects.root.forAccount(t.tenant.domainName).upload('bucket-a', key, file);
 }
 
 function expectError(response: { status: number; body: any }, code: string) {
@@ -96,7 +96,7 @@ describe('push, install, uninstall', () => {
 
   test('objects over the documented size limits fail their job with CPS.0118 before any download', async () => {
     // Sparse files: the size the store reports, without the disk it would take.
-    const objects = join(t.server.config.dataDir, 'objects', 'bucket-a', 'big');
+    const objects = join(t.server.config.dataDir, 'objects', t.tenant.domainName, 'bucket-a', 'big');
     mkdirSync(objects, { recursive: true });
     for (const [name, size] of [['huge.tar', 6 * 1024 ** 3 + 1], ['huge.apk', 2 * 1024 ** 3 + 1]] as const) {
       writeFileSync(join(objects, name), '');

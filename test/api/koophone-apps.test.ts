@@ -127,7 +127,7 @@ describe('InstallApp', () => {
   });
 
   test('installs from obs:// objects of the object store too', async () => {
-    await t.server.services.commandDeps.objects.upload('apps-bucket', 'pkgs/other.apk', `${fixtures}other.apk`);
+    await t.server.services.commandDeps.objects.root.forAccount(t.tenant.domainName).upload('apps-bucket', 'pkgs/other.apk', `${fixtures}other.apk`);
     const task = await install({ object_name: 'com.opencph.other', file_name: 'other.apk', install_package_url: 'obs://apps-bucket/pkgs/other.apk', instance_id_list: [instances[2]] });
     assert.equal((await waitTask(t, task.task_id))[0].status, 2);
     assert.match(await packages(instances[2]), /^package:com\.opencph\.other$/m);

@@ -50,7 +50,7 @@ async function backupMembers(instanceId: string): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'opencph-test-backup-'));
   try {
     const file = join(dir, 'backup.tar');
-    await t.server.services.commandDeps.objects.download('opencph-koophone', `backups/${t.tenant.projectId}/${instanceId}.tar`, file);
+    await t.server.services.commandDeps.objects.internal.download('opencph-koophone', `backups/${t.tenant.projectId}/${instanceId}.tar`, file);
     const paths: string[] = [];
     await tar.t({ file, strict: true, onReadEntry: (entry) => paths.push(entry.path) });
     return paths;
@@ -171,7 +171,7 @@ describe('BatchBackupInstances', () => {
     assert.deepEqual([row.phone_id, row.backup_status, row.running_status, row.login_status], ['null', 2, 1, 0]);
     assert.match(row.backup_time, LIST_TIME);
     assert.equal(await dataState(t, id), 0);
-    assert.ok(await t.server.services.commandDeps.objects.stat('opencph-koophone', `backups/${t.tenant.projectId}/${id}.tar`));
+    assert.ok(await t.server.services.commandDeps.objects.internal.stat('opencph-koophone', `backups/${t.tenant.projectId}/${id}.tar`));
     // All of /data: the system's /data/user/0 link too, which the restore puts back over the wiped phone's own.
     const members = await backupMembers(id);
     assert.ok(['data/', 'data/user/0', 'data/local/tmp/kp/file.txt'].every((path) => members.includes(path)), members.join(' '));

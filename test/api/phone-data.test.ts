@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
-import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, getToken, startTestServer, waitForJob, type ApiResponse, type Tenant, type TestServer } from '../helpers/server.ts';
 import { ADMIN_ENV, addFault, setDurations } from '../helpers/admin.ts';
 import { assertCpsError, cpsMessage, phoneError } from '../helpers/cps.ts';
 
@@ -20,14 +20,20 @@ const QEMU_FLAVOR = 'rx1.cp.c60.d32.e1v1.qemu';
 type Target = { url: string; tenant: Tenant };
 
 let t: TestServer;
+/** Another account. */
 let other: Target;
+/** Another project of the same account: it shares the account's buckets, not its exports. */
+let sibling: Target;
 let phones: string[];
 let otherPhones: string[];
+let siblingPhones: string[];
 let next = 0;
 /** Phones no other test has touched. */
 const fresh = (count: number) => phones.slice(next, (next += count));
 
 const assertRefused = (response: ApiResponse, code: string) => assertCpsError(response, 400, code);
+/** The buckets of the test's account (tenant-a). */
+const objects = () => t.server.services.commandDeps.objects.root.forAccount(t.tenant.domainName);
 
 const migrateError = (source: string, target: string, code: string) => ({ source_phone_id: source, target_phone_id: target, error_code: code, error_msg: cpsMessage(code) });
 
@@ -70,7 +76,7 @@ function setPhone(id: string, fields: { status?: number; phone_model_name?: stri
 async function tarMembers(bucket: string, key: string): Promise<string[]> {
   const dir = await mkdtemp(join(tmpdir(), 'opencph-test-tar-'));
   try {
-    await t.server.services.commandDeps.objects.download(bucket, key, join(dir, 'x.tar'));
+    await objects().download(bucket, key, join(dir, 'x.tar'));
     const paths: string[] = [];
     await tar.t({ file: join(dir, 'x.tar'), strict: true, onReadEntry: (entry) => paths.push(entry.path) });
     return paths;
@@ -82,15 +88,26 @@ async function tarMembers(bucket: string, key: string): Promise<string[]> {
 async function putObject(bucket: string, key: string, content: string) {
   const dir = await mkdtemp(join(tmpdir(), 'opencph-test-obj-'));
   await writeFile(join(dir, 'f'), content);
-  await t.server.services.commandDeps.objects.upload(bucket, key, join(dir, 'f'));
+  await objects().upload(bucket, key, join(dir, 'f'));
   await rm(dir, { recursive: true, force: true });
+}
+
+/** A second project of tenant-a, with the same user. */
+async function siblingProject(): Promise<Tenant> {
+  const { iam } = t.server.services;
+  const a = t.tenant;
+  const project = await iam.createProject(a.domainName, 'sibling');
+  const key = await iam.createAccessKey(a.domainName, a.userName, project.name);
+  return { ...a, projectId: project.id, projectName: project.name, ...key, token: await getToken(t.url, a.domainName, a.userName, a.password, project.name) };
 }
 
 before(async () => {
   t = await startTestServer({ env: ADMIN_ENV });
   other = { url: t.url, tenant: await t.createTenant('tenant-b') };
+  sibling = { url: t.url, tenant: await siblingProject() };
   phones = (await buyServers(t, { count: 3 })).phoneIds;
   otherPhones = (await buyServers(other)).phoneIds;
+  siblingPhones = (await buyServers(sibling)).phoneIds;
 });
 after(() => t.close());
 
@@ -172,7 +189,7 @@ describe('BatchExportCloudPhoneData', () => {
     const [ok, creating, restarting, frozen, qemu, plain] = fresh(6);
     await Promise.all([setPhone(creating, { status: 1 }), setPhone(restarting, { status: 4 }), setPhone(frozen, { status: 6 }), setPhone(qemu, { phone_model_name: QEMU_FLAVOR })]);
     await putObject('mybucket', 'user/own-file.tar', 'not an export');
-    const [foreign] = await finished(await exportData({ storage_infos: [storage(otherPhones[0], 'tenant-b/data.tar')] }, other), other);
+    const [foreign] = await finished(await exportData({ storage_infos: [storage(siblingPhones[0], 'sibling/data.tar')] }, sibling), sibling);
     assert.equal(foreign.status, 2);
     const items = [
       storage(ok, 'ok/data.tar', { include_files: ['/data/local/tmp', '/data/app/'], exclude_files: ['/data/app/com.xx.xx-*'] }),
@@ -202,7 +219,7 @@ describe('BatchExportCloudPhoneData', () => {
       storage(frozen, 'a.tar'),
       storage(qemu, 'a.tar'),
       storage(plain, 'user/own-file.tar'),
-      storage(plain, 'tenant-b/data.tar'),
+      storage(plain, 'sibling/data.tar'),
     ];
     const response = await exportData({ storage_infos: items });
     assert.equal(response.status, 200);
@@ -214,8 +231,8 @@ describe('BatchExportCloudPhoneData', () => {
     assert.deepEqual((await jobsOf(response.body.request_id)).body.jobs.map((j: { phone_id: string }) => j.phone_id), [ok]);
     assert.deepEqual(await Promise.all([creating, restarting, frozen].map(statusOf)), [1, 4, 6]);
     // Nothing was written where the refused items pointed, and the other project's export is intact.
-    assert.equal(await t.server.services.commandDeps.objects.stat('mybucket', 'a.tar'), undefined);
-    assert.ok((await tarMembers('mybucket', 'tenant-b/data.tar')).includes('data/local/tmp/'));
+    assert.equal(await objects().stat('mybucket', 'a.tar'), undefined);
+    assert.ok((await tarMembers('mybucket', 'sibling/data.tar')).includes('data/local/tmp/'));
     await Promise.all([setPhone(creating, { status: 2 }), setPhone(restarting, { status: 2 }), setPhone(frozen, { status: 2 })]);
   });
 
@@ -252,9 +269,9 @@ describe('BatchExportCloudPhoneData', () => {
       assertRefused(response, code);
       assertRefused(await jobsOf(response.body.request_id), 'CPS.0050');
     }
-    assert.equal(await t.server.services.commandDeps.objects.stat('mybucket', 'whole.tar'), undefined);
-    // The path was never claimed: another project may still export there.
-    const [job] = await finished(await exportData({ storage_infos: [storage(otherPhones[2], 'whole.tar')] }, other), other);
+    assert.equal(await objects().stat('mybucket', 'whole.tar'), undefined);
+    // The path was never claimed: another project of the account may still export there.
+    const [job] = await finished(await exportData({ storage_infos: [storage(siblingPhones[1], 'whole.tar')] }, sibling), sibling);
     assert.equal(job.status, 2);
   });
 });
@@ -262,7 +279,7 @@ describe('BatchExportCloudPhoneData', () => {
 describe('BatchImportCloudPhoneData', () => {
   test('apps in a restored /data/app come back in the package manager with their uid and code path, as after a boot scan', async () => {
     const [phoneId] = fresh(1);
-    for (const name of ['other', 'hello-v1']) await t.server.services.commandDeps.objects.upload('mybucket', `apks/${name}.apk`, join(APKS, `${name}.apk`));
+    for (const name of ['other', 'hello-v1']) await objects().upload('mybucket', `apks/${name}.apk`, join(APKS, `${name}.apk`));
     const install = async (name: string) => {
       const response = await call(t, 'POST', `${PHONES}/commands`, { body: { command: 'install', content: `obs://mybucket/apks/${name}.apk`, phone_ids: [phoneId] } });
       const job = await waitForJob(t, response.body.jobs[0].job_id);
@@ -292,7 +309,7 @@ describe('BatchImportCloudPhoneData', () => {
   test('per-item refusals: ids, bucket, object path, status, flavor, objects that are not this project’s exports', async () => {
     const [source, creating, qemu, plain] = fresh(4);
     await finished(await exportData({ storage_infos: [storage(source, 'restore/mine.tar')] }));
-    await finished(await exportData({ storage_infos: [storage(otherPhones[0], 'restore/theirs.tar')] }, other), other);
+    await finished(await exportData({ storage_infos: [storage(siblingPhones[0], 'restore/theirs.tar')] }, sibling), sibling);
     await putObject('mybucket', 'restore/uploaded.tar', 'x');
     await Promise.all([setPhone(creating, { status: 0 }), setPhone(qemu, { phone_model_name: QEMU_FLAVOR })]);
     const info = (phone_id: string, object_path = 'restore/mine.tar', bucket_name = 'mybucket') => ({ phone_id, bucket_name, object_path });
@@ -317,8 +334,8 @@ describe('BatchImportCloudPhoneData', () => {
     const [job] = await finished(response);
     assert.equal(job.status, 2, JSON.stringify(job));
     // The other project cannot restore this project's export either.
-    const theirs = await restoreData({ restore_infos: [info(otherPhones[1])] }, other);
-    assert.deepEqual(theirs.body.jobs, [phoneError(otherPhones[1], 'CPS.0172')]);
+    const theirs = await restoreData({ restore_infos: [info(siblingPhones[1])] }, sibling);
+    assert.deepEqual(theirs.body.jobs, [phoneError(siblingPhones[1], 'CPS.0172')]);
     assert.equal(await statusOf(creating), 0);
     await setPhone(creating, { status: 2 });
   });
@@ -326,7 +343,7 @@ describe('BatchImportCloudPhoneData', () => {
   test('a registered object that is gone fails the job with CPS.0104; one that is not a tar, with CPS.0171', async () => {
     const [phoneId] = fresh(1);
     await finished(await exportData({ storage_infos: [storage(phoneId, 'gone.tar'), storage(phoneId, 'junk.tar')] }));
-    await rm(join(t.server.config.dataDir, 'objects', 'mybucket', 'gone.tar'));
+    await rm(join(t.server.config.dataDir, 'objects', t.tenant.domainName, 'mybucket', 'gone.tar'));
     await putObject('mybucket', 'junk.tar', 'not a tar at all'.repeat(64));
     const [gone, junk] = await finished(await restoreData({
       restore_infos: [{ phone_id: phoneId, bucket_name: 'mybucket', object_path: 'gone.tar' }, { phone_id: phoneId, bucket_name: 'mybucket', object_path: 'junk.tar' }],
@@ -474,7 +491,7 @@ describe('BatchMigrateCloudPhone', () => {
     await addFault(t, { operation: 'exportData', phone_id: phoneId, mode: 'fail' });
     const [exported] = await finished(await exportData({ storage_infos: [storage(phoneId, 'faulty.tar')] }));
     assert.deepEqual([exported.status, exported.error_code], [-1, 'CPS.0022']);
-    assert.equal(await t.server.services.commandDeps.objects.stat('mybucket', 'faulty.tar'), undefined);
+    assert.equal(await objects().stat('mybucket', 'faulty.tar'), undefined);
     await finished(await exportData({ storage_infos: [storage(phoneId, 'faulty.tar')] }));
     await addFault(t, { operation: 'importData', phone_id: phoneId, mode: 'fail' });
     const [restored] = await finished(await restoreData({ restore_infos: [{ phone_id: phoneId, bucket_name: 'mybucket', object_path: 'faulty.tar' }] }));

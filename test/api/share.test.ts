@@ -52,7 +52,7 @@ async function upload(key: string, files: Record<string, string | { copy: string
     else copyFileSync(content.copy, join(dir, 'root', path));
   }
   await tar.create({ file: join(dir, 'upload.tar'), cwd: join(dir, 'root'), portable: true }, Object.keys(files));
-  await t.server.services.commandDeps.objects.upload('bucket-a', key, join(dir, 'upload.tar'));
+  await t.server.services.commandDeps.objects.root.forAccount(t.tenant.domainName).upload('bucket-a', key, join(dir, 'upload.tar'));
 }
 
 /** A share request that is accepted: every server gets a job, finished when this returns (in request order). */

@@ -1,10 +1,11 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.ts';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import {
   createObjectStore,
   InvalidObjectNameError,
@@ -13,7 +14,9 @@ import {
   ObjectNotFoundError,
   parseObsUrl,
   type ObjectStore,
+  type ObjectStoreRoot,
 } from '../../src/objects/store.ts';
+import { LocalObjectStore } from '../../src/objects/local.ts';
 import { S3ObjectStore } from '../../src/objects/s3.ts';
 
 let work: string;
@@ -54,6 +57,8 @@ describe('obs:// URLs, bucket names and keys', () => {
     ['obs://bucket/a\u0000b.tar', 'NUL'],
     [`obs://bucket/${'k'.repeat(1025)}`, 'key over 1,024 bytes'],
     [`obs://bucket/${'é'.repeat(513)}`, 'key over 1,024 bytes in UTF-8'],
+    [`obs://bucket/dir/${'k'.repeat(252)}.tar`, 'segment over 255 bytes (no file system holds that name)'],
+    [`obs://bucket/${'é'.repeat(128)}/a.tar`, 'segment over 255 bytes in UTF-8'],
     ['s3://bucket/key', 'other scheme'],
     ['OBS://bucket/key', 'upper-case scheme'],
     ['bucket/key', 'no scheme'],
@@ -68,8 +73,9 @@ describe('obs:// URLs, bucket names and keys', () => {
   });
 
   test('keys: limits counted in bytes; any other character is allowed, as in OBS', () => {
-    assert.equal(isValidObjectKey('k'.repeat(1024)), true);
-    assert.equal(isValidObjectKey('é'.repeat(512)), true);
+    assert.equal(isValidObjectKey(Array.from({ length: 4 }, () => 'k'.repeat(255)).join('/')), true);
+    assert.equal(isValidObjectKey(`${'k'.repeat(255)}/${'é'.repeat(127)}`), true);
+    assert.equal(isValidObjectKey('k'.repeat(256)), false);
     for (const key of ['a b+c#d=e.tar', 'dir/.hidden', 'a..b/c...d', '中文/文件.apk']) assert.equal(isValidObjectKey(key), true, key);
     for (const key of ['', '/a', 'a/', '..', 'a/..', 'a/./b', 'a\tb', 'a\x7fb']) assert.equal(isValidObjectKey(key), false, JSON.stringify(key));
   });
@@ -107,15 +113,18 @@ describe('object store settings', () => {
 
 describe('local store', () => {
   let dataDir: string;
+  let root: ObjectStoreRoot;
   let store: ObjectStore;
+  /** The account's folder: `<data dir>/objects/tenant-a`. */
   let objects: string;
   before(() => {
     dataDir = join(work, 'data');
-    objects = join(dataDir, 'objects');
-    store = createObjectStore(loadConfig({ OPENCPH_DATA_DIR: dataDir }));
+    objects = join(dataDir, 'objects', 'tenant-a');
+    root = createObjectStore(loadConfig({ OPENCPH_DATA_DIR: dataDir }));
+    store = root.forAccount('tenant-a');
   });
 
-  test('round trip: a key is a nested file under <data dir>/objects/<bucket>/', async () => {
+  test('round trip: a key is a nested file under <data dir>/objects/<account>/<bucket>/', async () => {
     const content = Buffer.from('a tar, or anything');
     await store.upload('push-bucket', 'my_apps/test.tar', file('upload.tar', content));
     assert.deepEqual(readFileSync(join(objects, 'push-bucket', 'my_apps', 'test.tar')), content);
@@ -128,13 +137,13 @@ describe('local store', () => {
   test('an upload replaces the object whole and leaves no temporary file behind', async () => {
     await store.upload('push-bucket', 'my_apps/test.tar', file('v2.tar', 'second version'));
     assert.equal(readFileSync(join(objects, 'push-bucket', 'my_apps', 'test.tar'), 'utf8'), 'second version');
-    assert.deepEqual(readdirSync(join(objects, '_uploads')), []);
+    assert.deepEqual(readdirSync(join(dataDir, 'objects', '@uploads')), []);
     await store.download('push-bucket', 'my_apps/test.tar', join(work, 'downloaded.tar'));
     assert.equal(readFileSync(join(work, 'downloaded.tar'), 'utf8'), 'second version');
     assert.deepEqual(readdirSync(work).filter((name) => name.endsWith('.part')), []);
   });
 
-  test('a file placed by hand is an object: listed, sized and downloadable', async () => {
+  test('a file placed by hand is an object of its account: listed, sized and downloadable', async () => {
     mkdirSync(join(objects, 'bucketA', 'by', 'hand'), { recursive: true });
     writeFileSync(join(objects, 'bucketA', 'by', 'hand', 'app.apk'), 'apk bytes');
     assert.deepEqual(await store.stat('bucketA', 'by/hand/app.apk'), { size: 9 });
@@ -178,6 +187,27 @@ describe('local store', () => {
     assert.equal(readdirSync(work).includes('never'), false);
   });
 
+  test('each account has its own buckets: the same name holds different objects, another account\'s are missing', async () => {
+    const other = root.forAccount('tenant-b');
+    assert.equal(await other.stat('push-bucket', 'my_apps/test.tar'), undefined);
+    await assert.rejects(other.download('push-bucket', 'my_apps/test.tar', join(work, 'never')), ObjectNotFoundError);
+    assert.deepEqual(await other.list(), []);
+    await other.upload('push-bucket', 'my_apps/test.tar', file('b.tar', 'tenant-b'));
+    assert.equal(readFileSync(join(dataDir, 'objects', 'tenant-b', 'push-bucket', 'my_apps', 'test.tar'), 'utf8'), 'tenant-b');
+    assert.equal(readFileSync(join(objects, 'push-bucket', 'my_apps', 'test.tar'), 'utf8'), 'second version');
+    assert.deepEqual(await other.list(), [{ bucket: 'push-bucket', key: 'my_apps/test.tar', size: 8 }]);
+    rmSync(join(dataDir, 'objects', 'tenant-b'), { recursive: true });
+  });
+
+  test('the internal namespace is one no account name can be', async () => {
+    await root.internal.upload('opencph-koophone', 'backups/p/i.tar', file('backup.tar', 'backup'));
+    assert.equal(readFileSync(join(dataDir, 'objects', '@opencph', 'opencph-koophone', 'backups', 'p', 'i.tar'), 'utf8'), 'backup');
+    assert.equal(await store.stat('opencph-koophone', 'backups/p/i.tar'), undefined);
+    for (const account of ['@opencph', '@uploads', '@layout', '.', '..', '', 'a/b', 'a'.repeat(65), '../tenant-a']) {
+      assert.throws(() => root.forAccount(account), InvalidObjectNameError, JSON.stringify(account));
+    }
+  });
+
   test('refuses to leave its root: traversal in keys or buckets', async () => {
     writeFileSync(join(dataDir, 'secret'), 'outside');
     const attempts: Array<[string, string]> = [
@@ -187,6 +217,7 @@ describe('local store', () => {
       ['..', 'secret'],
       ['../objects', 'secret'],
       ['push-bucket/..', 'secret'],
+      ['..', 'tenant-b/push-bucket/a.tar'],
     ];
     for (const [bucket, key] of attempts) {
       await assert.rejects(store.stat(bucket, key), InvalidObjectNameError);
@@ -198,10 +229,79 @@ describe('local store', () => {
     assert.equal(readdirSync(work).includes('stolen'), false);
   });
 
+  test('names over 255 bytes are refused before any file is touched', async () => {
+    const long = `${'k'.repeat(252)}.tar`;
+    await assert.rejects(store.stat('push-bucket', long), InvalidObjectNameError);
+    await assert.rejects(store.upload('push-bucket', `dir/${long}`, file('x', 'x')), InvalidObjectNameError);
+    assert.equal(existsSync(join(objects, 'push-bucket', 'dir')), false);
+  });
+
   test('an object and a folder cannot share a path', async () => {
     await assert.rejects(store.upload('push-bucket', 'my_apps/test.tar/inner', file('x', 'x')), /cannot hold both an object and a folder/);
     await assert.rejects(store.upload('push-bucket', 'my_apps', file('x', 'x')), /cannot hold both an object and a folder/);
     assert.equal(readFileSync(join(objects, 'push-bucket', 'my_apps', 'test.tar'), 'utf8'), 'second version');
+  });
+});
+
+describe('local store: objects of the former single namespace', () => {
+  /** Writes files under `dir`: path → content. */
+  function tree(dir: string, files: Record<string, string>) {
+    for (const [path, content] of Object.entries(files)) {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), content);
+    }
+  }
+  const files = (dir: string): string[] =>
+    readdirSync(dir, { recursive: true, withFileTypes: true })
+      .filter((entry) => entry.isFile())
+      .map((entry) => join(entry.parentPath, entry.name).slice(dir.length + 1))
+      .sort();
+
+  test('move under the first account once, KooPhone backups to the internal namespace', async () => {
+    const dir = join(work, 'former', 'objects');
+    // A bucket named like the account, a backup, a temporary file of an upload that died, a name that was never a bucket.
+    tree(dir, {
+      'push-bucket/my_apps/test.tar': 'tar',
+      'opencph/own.tar': 'own',
+      'opencph-koophone/backups/p1/i1.tar': 'backup',
+      '_uploads/.opencph-1.part': 'partial',
+      'a_b/stray': 'stray',
+    });
+    const store = new LocalObjectStore(dir);
+    assert.equal(await store.hasFormerLayout(), true);
+    assert.deepEqual(await store.adoptFormerLayout('opencph', ['opencph-koophone']), []);
+    assert.deepEqual(files(dir), ['@layout', '@opencph/opencph-koophone/backups/p1/i1.tar', 'a_b/stray', 'opencph/opencph/own.tar', 'opencph/push-bucket/my_apps/test.tar']);
+    assert.equal(await store.hasFormerLayout(), false);
+    assert.deepEqual(await store.forAccount('opencph').list(), [
+      { bucket: 'opencph', key: 'own.tar', size: 3 },
+      { bucket: 'push-bucket', key: 'my_apps/test.tar', size: 3 },
+    ]);
+    assert.deepEqual(await store.internal.stat('opencph-koophone', 'backups/p1/i1.tar'), { size: 6 });
+    // Once: a later start leaves the new layout as it is, folders placed by hand too.
+    tree(dir, { 'tenant-b/bucket-b/x.tar': 'x' });
+    await store.adoptFormerLayout('opencph', ['opencph-koophone']);
+    assert.ok(files(dir).includes('tenant-b/bucket-b/x.tar'));
+  });
+
+  test('a bucket the account already has stays aside, reported; the rest moves', async () => {
+    const dir = join(work, 'former-conflict', 'objects');
+    // A run that died after moving the buckets aside and marking the layout, the account's folder made meanwhile.
+    tree(dir, { '@former/push-bucket/old.tar': 'old', '@former/opencph/x.tar': 'x', '@layout': '', 'opencph/push-bucket/c.tar': 'c' });
+    const store = new LocalObjectStore(dir);
+    assert.deepEqual(await store.adoptFormerLayout('opencph', []), ['push-bucket']);
+    assert.deepEqual(files(dir), ['@former/push-bucket/old.tar', '@layout', 'opencph/opencph/x.tar', 'opencph/push-bucket/c.tar']);
+  });
+
+  test('a store the new layout creates is marked at once: never taken for the former layout', async () => {
+    const fresh = new LocalObjectStore(join(work, 'fresh', 'objects'));
+    assert.equal(await fresh.hasFormerLayout(), false);
+    await fresh.forAccount('tenant-x').upload('bucket-x', 'a.tar', file('x', 'x'));
+    assert.equal(await fresh.hasFormerLayout(), false);
+    await fresh.adoptFormerLayout('opencph', []);
+    assert.deepEqual(files(fresh.root), ['@layout', 'tenant-x/bucket-x/a.tar']);
+    const empty = new LocalObjectStore(join(work, 'empty', 'objects'));
+    await empty.adoptFormerLayout('opencph', []);
+    assert.deepEqual(files(empty.root), ['@layout']);
   });
 });
 
@@ -247,14 +347,17 @@ function signBucketPathsAsS3rverDoes(store: S3ObjectStore): void {
 describe('S3 store against a local S3-compatible server', () => {
   let s3rver: S3rver;
   let endpoint: string;
-  let store: S3ObjectStore;
+  let root: S3ObjectStore;
+  let store: ObjectStore;
   const settings = { accessKey: 'S3RVER', secretKey: 'S3RVER', region: 'us-east-1', pathStyle: true };
 
   before(async () => {
-    ({ server: s3rver, endpoint } = await startS3rver(join(work, 's3rver'), ['push-bucket', 'bucketA']));
-    store = new S3ObjectStore({ endpoint, ...settings });
-    signBucketPathsAsS3rverDoes(store);
+    ({ server: s3rver, endpoint } = await startS3rver(join(work, 's3rver'), ['push-bucket', 'bucketA', 'opencph-koophone']));
+    root = new S3ObjectStore({ endpoint, ...settings });
+    signBucketPathsAsS3rverDoes(root);
+    store = root.forAccount('tenant-a');
   });
+  const s3Size = async (bucket: string, key: string) => (await root.client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ContentLength;
   after(() => s3rver.close());
 
   test('upload, stat, download, list', async () => {
@@ -269,6 +372,22 @@ describe('S3 store against a local S3-compatible server', () => {
       { bucket: 'push-bucket', key: 'other/readme.txt', size: 4 },
     ]);
     assert.deepEqual(await store.list('no-such-bucket'), []);
+  });
+
+  test('an account\'s keys are under <account>/ in the S3 bucket of the same name; other accounts do not see them', async () => {
+    assert.equal(await s3Size('push-bucket', 'tenant-a/my_apps/test.tar'), 11);
+    const other = root.forAccount('tenant-b');
+    assert.equal(await other.stat('push-bucket', 'my_apps/test.tar'), undefined);
+    await assert.rejects(other.download('push-bucket', 'my_apps/test.tar', join(work, 'never')), ObjectNotFoundError);
+    assert.deepEqual(await other.list(), []);
+    await other.upload('push-bucket', 'my_apps/test.tar', file('b.tar', 'tenant-b'));
+    assert.deepEqual(await store.stat('push-bucket', 'my_apps/test.tar'), { size: 11 });
+    assert.deepEqual(await other.list('push-bucket'), [{ bucket: 'push-bucket', key: 'my_apps/test.tar', size: 8 }]);
+    // The platform's own objects: under a prefix no account name can be.
+    await root.internal.upload('opencph-koophone', 'backups/p/i.tar', file('i.tar', 'backup'));
+    assert.equal(await s3Size('opencph-koophone', '@opencph/backups/p/i.tar'), 6);
+    assert.deepEqual(await store.list('opencph-koophone'), []);
+    assert.throws(() => root.forAccount('@opencph'), InvalidObjectNameError);
   });
 
   test('a file larger than one part goes up in parts and comes back byte for byte', async () => {
@@ -295,15 +414,16 @@ describe('S3 store against a local S3-compatible server', () => {
 
   test('requests are signed: a wrong secret key is refused', async () => {
     const wrong = new S3ObjectStore({ endpoint, ...settings, secretKey: 'wrong' });
-    await assert.rejects(wrong.upload('push-bucket', 'my_apps/forged.tar', file('x', 'x')), /signature/i);
+    await assert.rejects(wrong.forAccount('tenant-a').upload('push-bucket', 'my_apps/forged.tar', file('x', 'x')), /signature/i);
   });
 
   test('the store made from the configuration talks to it', async () => {
     const configured = createObjectStore(
       loadConfig({ OPENCPH_OBJECTS_ENDPOINT: endpoint, OPENCPH_OBJECTS_ACCESS_KEY: 'S3RVER', OPENCPH_OBJECTS_SECRET_KEY: 'S3RVER' }),
-    );
+    ).forAccount('tenant-a');
     await configured.upload('bucketA', 'from/config.txt', file('config.txt', 'configured'));
     assert.deepEqual(await configured.stat('bucketA', 'from/config.txt'), { size: 10 });
+    assert.equal(await s3Size('bucketA', 'tenant-a/from/config.txt'), 10);
     await configured.download('bucketA', 'from/config.txt', join(work, 'config-downloaded.txt'));
     assert.equal(readFileSync(join(work, 'config-downloaded.txt'), 'utf8'), 'configured');
   });

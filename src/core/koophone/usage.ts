@@ -40,7 +40,10 @@ export const PROGRESS = { ready: 0, queuing: 1, restoring: 2, failed: -1, backin
 export const RESTORE_JOB = 'koophone.restore';
 export const BACKUP_JOB = 'koophone.backup';
 
-/** Where backups go: one object per instance, replaced by each backup. */
+/**
+ * Where backups go: one object per instance, replaced by each backup, in the object store's internal
+ * namespace, where no tenant can name, read or overwrite them.
+ */
 export const BACKUP_BUCKET = 'opencph-koophone';
 export const backupKey = (projectId: string, instanceId: string) => `backups/${projectId}/${instanceId}.tar`;
 

@@ -69,6 +69,9 @@ test('nesting stops at 64 shells with mksh\'s fork failure; the shells above go 
   assert.equal(nested.output, "/system/bin/sh: can't fork - try again\nstatus 1\n");
   assert.equal((await sim.shell(spec, substitutionNest(64))).output, 'x\n');
   assert.match((await sim.shell(spec, substitutionNest(65))).output, /^\/system\/bin\/sh: can't fork - try again\n/);
+  // A script file nesting 1,000 `$(` is refused before anything runs, instead of overflowing the parser's stack.
+  const deep = `cd ${TMP}; echo -n 'echo ${'$('.repeat(100)}' > o; echo -n '${')'.repeat(100)}' > c; cat o o o o o o o o o o > d; cat c c c c c c c c c c >> d; sh d; echo $?`;
+  assert.equal((await sim.shell(spec, deep)).output, '/system/bin/sh: syntax error: nested too deeply\n1\n');
 });
 
 test('a fan-out without end is stopped by the caller\'s time limit', async () => {

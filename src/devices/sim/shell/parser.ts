@@ -36,11 +36,15 @@ export type Script = AndOr[];
 /** A syntax error, worded as mksh words it. */
 export class ShellSyntaxError extends Error {}
 
+/** `$(…)` and backquotes nested deeper are refused: parsing them would take the whole stack. */
+const MAX_NESTING = 256;
+
 const OPERATOR_START = new Set([';', '&', '|', '<', '>', '(', ')', '\n']);
 const BLANK = new Set([' ', '\t']);
 
-export function parseScript(source: string): Script {
-  const parser = new Parser(source);
+export function parseScript(source: string, depth = 0): Script {
+  if (depth > MAX_NESTING) throw new ShellSyntaxError('syntax error: nested too deeply');
+  const parser = new Parser(source, depth);
   const script = parser.list(undefined);
   parser.expectEnd();
   return script;
@@ -49,7 +53,10 @@ export function parseScript(source: string): Script {
 class Parser {
   private pos = 0;
 
-  constructor(private readonly src: string) {}
+  constructor(
+    private readonly src: string,
+    private depth: number,
+  ) {}
 
   expectEnd(): void {
     this.skipBlanks();
@@ -244,11 +251,13 @@ class Parser {
       }
       if (i >= this.src.length) throw new ShellSyntaxError('no closing quote');
       this.pos = i + 1;
-      return { kind: 'subst', script: parseScript(inner), quoted };
+      return { kind: 'subst', script: parseScript(inner, this.depth + 1), quoted };
     }
     if (rest.startsWith('$(')) {
       this.pos += 2;
+      if (++this.depth > MAX_NESTING) throw new ShellSyntaxError('syntax error: nested too deeply');
       const script = this.list(')');
+      this.depth--;
       if (this.peek() !== ')') this.unexpected();
       this.pos++;
       return { kind: 'subst', script, quoted };

@@ -23,6 +23,7 @@ import { TagService } from './tags.ts';
 import { ShareService } from './share.ts';
 import { SlidingWindowLimiter } from './rate-limit.ts';
 import { createObjectStore } from '../objects/store.ts';
+import { AccountObjects } from './account-objects.ts';
 import type { CommandDeps } from '../jobs/commands.ts';
 import { Scratch } from '../jobs/scratch.ts';
 import { HttpDownloads, type Resolver } from '../objects/http-download.ts';
@@ -91,7 +92,7 @@ export async function createServices(
   const driver = admin ? withFaults(sim, admin.faults) : sim;
   const downloads = new HttpDownloads({ ...config.downloads, log, resolver: overrides.resolver });
   const scratch = new Scratch(join(config.dataDir, 'tmp'));
-  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: createObjectStore(config), shared, phones: phoneLoader(store.db), noteBulkWrite: store.noteBulkWrite, downloads, scratch, commandTimeoutMs: config.commandTimeoutSeconds * 1000 };
+  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: new AccountObjects(store.db, createObjectStore(config)), shared, phones: phoneLoader(store.db), noteBulkWrite: store.noteBulkWrite, downloads, scratch, commandTimeoutMs: config.commandTimeoutSeconds * 1000 };
   const engine = new JobEngine({
     db: store.db,
     clock,

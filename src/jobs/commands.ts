@@ -1,9 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { CommandPlan } from '../core/commands.ts';
 import { PHONE_STATUS } from '../core/model.ts';
 import { CommandTimeoutError, PhoneDeletedError, PhoneNotRunningError, PhoneOperationError, type CommandResult, type PhoneSpec } from '../devices/driver.ts';
+import type { AccountObjects } from '../core/account-objects.ts';
 import type { ObjectStore } from '../objects/store.ts';
 import type { HttpDownloads } from '../objects/http-download.ts';
 import type { Job, Phone } from '../store/schema.ts';
@@ -21,7 +22,8 @@ const COMMAND_FAILED = { errorCode: 'CPS.0191', errorMsg: 'Run command failed.' 
 export interface CommandDeps extends HandlerDeps {
   /** Wall-clock limit of a queued shell command (OPENCPH_COMMAND_TIMEOUT_SECONDS): past it, CPS.0054. */
   commandTimeoutMs: number;
-  objects: ObjectStore;
+  /** Objects as each project's account sees them, and the platform's own. */
+  objects: AccountObjects;
   /** HTTP(S) downloads of tenant-supplied URLs, under the destination policy. */
   downloads: HttpDownloads;
   /** Private working folders of jobs, emptied at start. */
@@ -45,7 +47,7 @@ export async function runCommandJob(job: Job, deps: CommandDeps, timeoutMs?: num
   if (phone.status !== PHONE_STATUS.running) return { ok: false, errorCode: 'CPS.0141' };
   const spec = await phoneSpec(phone, deps);
   try {
-    return outcome(await execute(job.params as CommandPlan, spec, deps, timeoutMs));
+    return outcome(await execute(job.params as CommandPlan, job.project_id, spec, deps, timeoutMs));
   } catch (error) {
     if (error instanceof CommandTimeoutError) return { ok: false, errorCode: 'CPS.0054', executeMsg: error.message };
     if (error instanceof CommandRefused) return { ok: false, errorCode: error.code };
@@ -68,20 +70,23 @@ function outcome(result: CommandResult): JobResult {
   return result.exitCode === 0 ? { ok: true, executeMsg: result.output } : { ok: false, ...COMMAND_FAILED, executeMsg: result.output };
 }
 
-async function execute(plan: CommandPlan, phone: PhoneSpec, deps: CommandDeps, timeoutMs?: number): Promise<CommandResult> {
+async function execute(plan: CommandPlan, projectId: string, phone: PhoneSpec, deps: CommandDeps, timeoutMs?: number): Promise<CommandResult> {
   switch (plan.command) {
     case 'shell':
       return deps.driver.shell(phone, plan.script, { timeoutMs });
     case 'uninstall':
       return deps.driver.uninstall(phone, plan.packageName, []);
     case 'push':
-      return withDownloads([plan], MAX_TAR_BYTES, deps.objects, ([tar]) => deps.driver.pushTar(phone, tar));
+      return withDownloads([plan], MAX_TAR_BYTES, await deps.objects.forProject(projectId), ([tar]) => deps.driver.pushTar(phone, tar));
     default:
-      return withDownloads(plan.apks, MAX_APK_BYTES, deps.objects, (apks) => deps.driver.install(phone, apks, plan.flags));
+      return withDownloads(plan.apks, MAX_APK_BYTES, await deps.objects.forProject(projectId), (apks) => deps.driver.install(phone, apks, plan.flags));
   }
 }
 
-/** Fetches the objects into a private temp dir (missing → CPS.0104, too large → CPS.0118), runs `use`, cleans up. */
+/**
+ * Fetches the objects of one account's `store` into a private temp dir (missing, or another account's:
+ * CPS.0104; too large: CPS.0118), runs `use`, cleans up.
+ */
 export async function withDownloads<T>(
   objects: Array<{ bucket: string; key: string }>,
   maxBytes: number,
@@ -95,8 +100,12 @@ export async function withDownloads<T>(
   }
   const dir = await mkdtemp(join(tmpdir(), 'opencph-objects-'));
   try {
-    const files = objects.map((object, index) => join(dir, `${index}-${object.key.split('/').pop()}`));
-    for (const [index, object] of objects.entries()) await store.download(object.bucket, object.key, files[index]);
+    // One folder per object keeps each file's own name, which may be as long as a file system allows.
+    const files = objects.map((object, index) => join(dir, String(index), object.key.split('/').pop()!));
+    for (const [index, object] of objects.entries()) {
+      await mkdir(dirname(files[index]));
+      await store.download(object.bucket, object.key, files[index]);
+    }
     return await use(files);
   } finally {
     await rm(dir, { recursive: true, force: true });

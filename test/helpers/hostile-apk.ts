@@ -4,6 +4,7 @@
 // thousand strings that are all the same long one, chunks nested two hundred thousand deep. Each bomb is a
 // valid document with one thing changed, so a test that sees it refused knows what was refused.
 import { buffer } from 'node:stream/consumers';
+import fc from 'fast-check';
 import yazl from 'yazl';
 
 export const CHUNK = {
@@ -316,6 +317,34 @@ export const APK_BOMBS: Record<string, () => Promise<Buffer>> = {
   'zip bomb: manifest larger than declared': async () => declaringSize(await zipApk({ 'AndroidManifest.xml': Buffer.alloc(1024 * 1024) }), 1000),
   'truncated zip': async () => (await zipApk({ 'AndroidManifest.xml': manifest(), 'resources.arsc': table() })).subarray(0, 300),
 };
+
+/** A change of one number in the manifest or resource table of the valid APK (`manifest()`, `table()`). */
+export interface Mutation {
+  entry: 'AndroidManifest.xml' | 'resources.arsc';
+  /** Taken modulo the entry's length. */
+  at: number;
+  bytes: 1 | 2 | 4;
+  value: number;
+}
+
+/** Mutations for property-based tests, biased towards the values that break readers: 0, signs, unit limits. */
+export const mutation: fc.Arbitrary<Mutation> = fc.record({
+  entry: fc.constantFrom('AndroidManifest.xml' as const, 'resources.arsc' as const),
+  at: fc.nat(),
+  bytes: fc.constantFrom(1 as const, 2 as const, 4 as const),
+  value: fc.oneof(fc.constantFrom(0, 1, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0xffffffff), fc.nat()),
+});
+
+/** The valid APK with `mutations` applied, one after the other. */
+export function mutatedApk(mutations: Mutation[]): Promise<Buffer> {
+  const entries = { 'AndroidManifest.xml': manifest(), 'resources.arsc': table() };
+  for (const { entry, at, bytes, value } of mutations) {
+    const data = entries[entry];
+    const offset = at % (data.length - bytes + 1);
+    data.writeUIntLE(value % 2 ** (8 * bytes), offset, bytes);
+  }
+  return zipApk(entries);
+}
 
 /** A copy of `data` with the little-endian number of `bytes` bytes at `at` replaced by `value`. */
 export function patched(data: Buffer, at: number, value: number, bytes: 2 | 4 = 4): Buffer {

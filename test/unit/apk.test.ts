@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { buffer } from 'node:stream/consumers';
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
 import { APK_READ_LIMITS, ApkParseError, ApkReader, readApk, type ApkInfo } from '../../src/devices/sim/apk.ts';
-import { APK_BOMBS, LABEL_ID, VALID_INFO, manifest, reference, resourceTable, stringPoolBomb, table, tableType, xmlDocument, zipApk } from '../helpers/hostile-apk.ts';
+import { APK_BOMBS, LABEL_ID, VALID_INFO, manifest, mutatedApk, mutation, reference, resourceTable, stringPoolBomb, table, tableType, xmlDocument, zipApk } from '../helpers/hostile-apk.ts';
 
 // Built by scripts/make-apk-fixtures.sh from test/fixtures/apk/src/.
 const FIXTURES = join(import.meta.dirname, '../fixtures/apk');
@@ -216,6 +217,19 @@ describe('readApk on hostile APKs', () => {
     for (const file of files.values()) await readApk(file).catch(() => undefined);
     clearInterval(sampler);
     assert.ok(peak - baseline < 128 * 1024 * 1024, `RSS grew by ${Math.round((peak - baseline) / 1024 / 1024)} MB`);
+  });
+
+  test('valid APKs with random numbers changed read as APKs or fail as invalid APKs, never otherwise, and quickly', async () => {
+    const file = join(dir, 'mutated.apk');
+    await fc.assert(
+      fc.asyncProperty(fc.array(mutation, { minLength: 1, maxLength: 4 }), async (mutations) => {
+        await writeFile(file, await mutatedApk(mutations));
+        const started = Date.now();
+        await readApk(file).catch((err) => assert.ok(err instanceof ApkParseError, String(err)));
+        assert.ok(Date.now() - started < APK_READ_LIMITS.deadlineMs / 2, `${Date.now() - started} ms`);
+      }),
+      { seed: 13, numRuns: 300 },
+    );
   });
 
   test('an APK that takes longer than the deadline to read is not an APK, and the reader carries on', async () => {

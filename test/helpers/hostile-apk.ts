@@ -1,8 +1,9 @@
 // Hostile APKs, for the tests that attack the APK reader (CPH install, KooPhone InstallApp, PushShareApps)
 // and for the fuzzing suite. Android's binary XML and resource tables are written here byte by byte, so a
 // document can declare what no aapt writes: counts its bytes cannot hold, offsets past its end, a hundred
-// thousand strings that are all the same long one, chunks nested two hundred thousand deep. Each bomb is a
-// valid document with one thing changed, so a test that sees it refused knows what was refused.
+// thousand strings that are all the same long one, chunks nested two hundred thousand deep. Most bombs are
+// the valid APK below (`manifest()`, `table()`) with one thing changed, so a test that sees one refused knows
+// what was refused.
 import { buffer } from 'node:stream/consumers';
 import fc from 'fast-check';
 import yazl from 'yazl';

@@ -31,7 +31,7 @@ let phoneB: string;
 before(async () => {
   t = await startTestServer({ env: { OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0', ...ADMIN_ENV } });
   await addFault(t, { operation: 'create', mode: 'fail', times: 1 });
-  const shared = await buyServers(t, { phone_model_name: 'rx1.cp.c60.d10.e1v1', count: 3 });
+  const shared = await buyServers(t, { phone_model_name: 'rx1.cp.c60.d10.e1v1', count: 3 }, { failures: 'allowed' });
   const servers = await Promise.all(shared.serverIds.map((id) => serverDetail(t, id)));
   brokenServer = servers.find((server) => server.status === 2).server_id;
   [serverA, serverB] = servers.filter((server) => server.status === 5).map((server) => server.server_id);

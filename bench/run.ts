@@ -31,6 +31,8 @@ const CONNECTIONS = 50;
 const LOAD_ROUNDS = 3;
 const LOAD_ROUND_S = quick ? 2 : 4;
 const LARGE_PHONES = quick ? 5_000 : 100_000;
+/** One account holds every phone of a benchmark: past the default quotas (10,000 phones, 1,000 servers). */
+const BENCH_QUOTAS = { OPENCPH_QUOTA_PHONES: String(2 * LARGE_PHONES), OPENCPH_QUOTA_SERVERS: String(LARGE_PHONES / 50), OPENCPH_QUOTA_JOBS: String(2 * LARGE_PHONES) };
 const bin = fileURLToPath(new URL('../bin/opencph.js', import.meta.url));
 
 interface Row {
@@ -117,7 +119,7 @@ async function withServer<T>(store: Row['store'], env: Record<string, string>, w
   const dataDir = mkdtempSync(join(tmpdir(), 'opencph-bench-'));
   const database = store === 'postgres' ? await createDatabase(process.env.DATABASE_URL!) : undefined;
   // DATABASE_URL names the admin database the benchmark creates its own on; PGlite runs must not inherit it.
-  const server = await spawnServer({ OPENCPH_DATA_DIR: dataDir, OPENCPH_SIM_TIME_SCALE: '0', ...env, DATABASE_URL: database?.url ?? '' });
+  const server = await spawnServer({ OPENCPH_DATA_DIR: dataDir, OPENCPH_SIM_TIME_SCALE: '0', ...BENCH_QUOTAS, ...env, DATABASE_URL: database?.url ?? '' });
   try {
     const c = JSON.parse(readFileSync(join(dataDir, 'credentials.json'), 'utf8'));
     const token = await getToken(server.url, c.domain_name, c.user_name, c.password, c.project_name);
@@ -254,7 +256,7 @@ async function coldStart(env: Record<string, string>): Promise<number> {
 async function p4p5(store: Row['store']): Promise<Row[]> {
   const dataDir = mkdtempSync(join(tmpdir(), 'opencph-bench-'));
   const database = store === 'postgres' ? await createDatabase(process.env.DATABASE_URL!) : undefined;
-  const env = { OPENCPH_DATA_DIR: dataDir, OPENCPH_SIM_TIME_SCALE: '0', DATABASE_URL: database?.url ?? '' };
+  const env = { OPENCPH_DATA_DIR: dataDir, OPENCPH_SIM_TIME_SCALE: '0', ...BENCH_QUOTAS, DATABASE_URL: database?.url ?? '' };
   try {
     await stop(await spawnServer(env, 120_000)); // creates the store, so the timed starts below only open it
     const emptyStart = await coldStart(env);

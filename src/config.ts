@@ -29,9 +29,29 @@ export interface Config {
   objects: ObjectStoreConfig;
   /** Downloads of tenant-supplied URLs (KooPhone InstallApp). */
   downloads: DownloadSettings;
+  /** What an account may hold and have in flight, unless `opencph iam set-quota` set its own limits. */
+  quotas: QuotaLimits;
   /** Enables the admin API (fault injection) for requests carrying it as `X-Admin-Token`; absent → no admin API. */
   adminToken?: string;
 }
+
+/** Per-account quotas (src/core/quotas.ts). */
+export interface QuotaLimits {
+  servers: number;
+  phones: number;
+  instances: number;
+  /** Queued and running jobs. */
+  jobs: number;
+  /** Bytes of the account's objects. */
+  objectBytes: number;
+}
+
+/**
+ * A tenth of what one node is measured to hold (100,000 phones, docs/performance.md P4) per account, the
+ * servers any 10,000 phones need (the smallest flavor holds 15), every phone restarted twice at once, and
+ * 100 GiB of objects. The benchmarks, which fill one account with 100,000 phones, set their own.
+ */
+export const DEFAULT_QUOTAS: QuotaLimits = { servers: 1_000, phones: 10_000, instances: 10_000, jobs: 20_000, objectBytes: 100 * 1024 ** 3 };
 
 /** Where `obs://` objects live: `<dataDir>/objects` unless an S3-compatible endpoint is set. */
 export interface ObjectStoreConfig {
@@ -120,9 +140,24 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     },
     objects: objectStoreConfig(env),
     downloads: downloadSettings(env),
+    quotas: quotaLimits(env),
     adminToken,
   };
 }
+
+function quotaLimits(env: NodeJS.ProcessEnv): QuotaLimits {
+  const limit = (name: string, fallback: number, max: number) => integer(name, env[name] ?? String(fallback), 0, max);
+  return {
+    servers: limit('OPENCPH_QUOTA_SERVERS', DEFAULT_QUOTAS.servers, MAX_COUNT_QUOTA),
+    phones: limit('OPENCPH_QUOTA_PHONES', DEFAULT_QUOTAS.phones, MAX_COUNT_QUOTA),
+    instances: limit('OPENCPH_QUOTA_INSTANCES', DEFAULT_QUOTAS.instances, MAX_COUNT_QUOTA),
+    jobs: limit('OPENCPH_QUOTA_JOBS', DEFAULT_QUOTAS.jobs, MAX_COUNT_QUOTA),
+    objectBytes: limit('OPENCPH_QUOTA_OBJECT_BYTES', DEFAULT_QUOTAS.objectBytes, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+/** Count quotas are stored as PostgreSQL integers. */
+export const MAX_COUNT_QUOTA = 2 ** 31 - 1;
 
 function objectStoreConfig(env: NodeJS.ProcessEnv): ObjectStoreConfig {
   const endpoint = env.OPENCPH_OBJECTS_ENDPOINT || undefined;

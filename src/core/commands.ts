@@ -5,6 +5,7 @@ import { parseObsUrl } from '../objects/store.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { PHONE_STATUS } from './model.ts';
 import type { BatchEntry } from './phones.ts';
+import { admitJobs } from './quotas.ts';
 
 /** The ADB commands of `POST …/phones/commands` (spec §3.34–3.37); sync-commands takes `shell` only. */
 export const COMMANDS = ['push', 'install', 'install-multiple', 'uninstall', 'shell'] as const;
@@ -112,7 +113,11 @@ export class CommandService {
   }
 
   async insertJobs(jobs: NewJob[]): Promise<void> {
-    if (jobs.length > 0) await this.db.insertInto('jobs').values(jobs).execute();
+    if (jobs.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      await admitJobs(trx, jobs[0].project_id, jobs);
+      await trx.insertInto('jobs').values(jobs).execute();
+    });
   }
 
   private async targets(projectId: string, request: CommandRequest, limits: TargetLimits) {

@@ -9,6 +9,7 @@ import { cpsError, itemError, type CpsCode, type ItemError } from '../api/errors
 import { Catalogue, type PhoneModel } from './catalogue.ts';
 import { ENCODE_SERVER_STATUS, SERVER_STATUS } from './model.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
+import { admitJobs } from './quotas.ts';
 
 export const ENCODE_RESTART_JOB = 'encode-server.restart';
 
@@ -166,6 +167,7 @@ export class EncodeServerService {
         });
         return { encode_server_id: id, job_id: jobId };
       });
+      await admitJobs(trx, projectId, jobs);
       if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
       return entries;
     });

@@ -13,6 +13,7 @@ import { phoneRefusal } from './lifecycle.ts';
 import { PHONE_STATUS } from './model.ts';
 import { MAX_BATCH_PHONES, type BatchEntry } from './phones.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
+import { admitJobs } from './quotas.ts';
 
 export interface StorageInfo {
   phone_id: string;
@@ -133,6 +134,7 @@ export class PhoneDataService {
         jobs.push(job);
         return { phone_id: info.phone_id, job_id: job.id };
       });
+      await admitJobs(trx, projectId, jobs);
       if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
       return entries;
     });
@@ -155,6 +157,7 @@ export class PhoneDataService {
         jobs.push(job);
         return { phone_id: info.phone_id, job_id: job.id };
       });
+      await admitJobs(trx, projectId, jobs);
       if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
       return entries;
     });
@@ -192,6 +195,7 @@ export class PhoneDataService {
       if (jobs.length > 0) {
         const targets = jobs.map((job) => job.phone_id!);
         await trx.updateTable('phones').set({ status: MIGRATION.via, updated_at: this.clock.now() }).where('id', 'in', targets).execute();
+        await admitJobs(trx, projectId, jobs);
         await trx.insertInto('jobs').values(jobs).execute();
       }
       return entries;
@@ -215,6 +219,7 @@ export class PhoneDataService {
         jobs.push(job);
         return { phone_id: phoneId, job_id: job.id };
       });
+      await admitJobs(trx, projectId, jobs);
       if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
       return entries;
     });

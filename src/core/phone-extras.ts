@@ -8,6 +8,7 @@ import { encodeServerRefusal, encodeServerRows, STREAM_PORTS } from './encode-se
 import { PHONE_STATUS } from './model.ts';
 import { MAX_BATCH_PHONES, type BatchEntry } from './phones.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
+import { admitJobs } from './quotas.ts';
 
 export const EXPAND_VOLUME_JOB = 'phone.expand-volume';
 
@@ -153,6 +154,7 @@ export class PhoneExtraService {
         });
         return { phone_id: item.phone_id, job_id: jobId };
       });
+      await admitJobs(trx, projectId, jobs);
       if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
       return entries;
     });

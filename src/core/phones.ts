@@ -6,6 +6,7 @@ import { PHONE_TRANSITIONS, phoneRefusal, type PhoneOperation } from './lifecycl
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { escapeLike } from './servers.ts';
 import { usableImage } from './images.ts';
+import { admitJobs } from './quotas.ts';
 
 export interface PhoneFilters {
   offset: number;
@@ -184,6 +185,7 @@ export class PhoneService {
         if (via !== undefined) {
           await trx.updateTable('phones').set({ status: via, updated_at: now }).where('id', 'in', jobs.map((job) => job.phone_id!)).execute();
         }
+        await admitJobs(trx, projectId, jobs);
         await trx.insertInto('jobs').values(jobs).execute();
       }
       return result;

@@ -10,6 +10,7 @@ import { insertEncodeServers } from './encode-servers.ts';
 import { phoneImage, usableImage } from './images.ts';
 import { PHONE_TRANSITIONS } from './lifecycle.ts';
 import { checkProperty } from './phones.ts';
+import { admitJobs, chargeAccount, type QuotaFamily } from './quotas.ts';
 
 /** What a server is set up with: by both buy APIs (v1: system network, v2: custom network) and by ChangeCloudPhoneServer (v2). */
 export interface ServerSetupInput {
@@ -98,9 +99,10 @@ export class ServerService {
 
   /**
    * Buys `count` servers: records them, their phones and bandwidth, and one provisioning job per server,
-   * in one transaction. Everything is validated first, so a refused purchase writes nothing.
+   * in one transaction. Everything is validated first, so a refused purchase writes nothing. The account's
+   * quotas are charged before anything is written (in `family`'s codes: KooPhone's orders buy servers too).
    */
-  async purchase(projectId: string, requestId: string, input: PurchaseInput, network: 'v1' | 'v2') {
+  async purchase(projectId: string, requestId: string, input: PurchaseInput, network: 'v1' | 'v2', family: QuotaFamily = 'cph') {
     const plan = await this.validatePurchase(projectId, input, network);
     if (input.band_width.band_width_id) await this.assertBandwidth(projectId, input.band_width.band_width_id);
     const now = this.clock.now();
@@ -131,6 +133,7 @@ export class ServerService {
     }
     const bandwidths = this.bandwidths(projectId, input.band_width, plan, servers.map((server) => server.id), now);
     await this.db.transaction().execute(async (trx) => {
+      await chargeAccount(trx, projectId, { servers: servers.length, phones: phones.length, jobs: jobs.length }, family);
       await trx.insertInto('servers').values(servers).execute();
       await insertBandwidths(trx, bandwidths);
       await insertPhones(trx, phones);
@@ -174,6 +177,7 @@ export class ServerService {
         updated_at: now,
       }, phoneModel, this.ids);
       await trx.updateTable('phones').set({ phone_model_name: phoneModel.phone_model_name, status: PHONE_STATUS.creating, updated_at: now }).where('server_id', '=', server.id).execute();
+      await chargeAccount(trx, projectId, { jobs: 1 });
       await trx.insertInto('jobs').values(serverJob(this.ids.hex32(), projectId, requestId, server.id, 'server.change', { replaced_phone_ids: [] }, now)).execute();
     });
     return order;
@@ -210,7 +214,10 @@ export class ServerService {
         updated_at: now,
       }, plan.phoneModel, this.ids);
       await insertBandwidths(trx, this.bandwidths(projectId, input.band_width, plan, [serverId], now));
-      await insertPhones(trx, this.newPhones(projectId, serverId, plan.phoneModel, input.image_id, input.property ?? '{}', now));
+      const phones = this.newPhones(projectId, serverId, plan.phoneModel, input.image_id, input.property ?? '{}', now);
+      await insertPhones(trx, phones);
+      // The new flavor may hold more phones than the old one.
+      await chargeAccount(trx, projectId, { phones: phones.length - replaced.length, jobs: 1 });
       await trx
         .insertInto('jobs')
         .values(serverJob(jobId, projectId, requestId, serverId, 'server.change', { replaced_phone_ids: replaced.map((phone) => phone.id) }, now))
@@ -253,10 +260,15 @@ export class ServerService {
     if (found.length !== unique.length) throw cpsError('CPS.0015');
     const jobId = this.ids.hex32();
     await inTransaction(this.db, async (trx) => {
+      // Locked first, the servers keep their phones until they go: what the account is relieved of is exact
+      // even if another request deleted or changed one of them meanwhile.
+      const servers = await lockServers(trx, projectId, unique);
       const phones = await trx.selectFrom('phones').select('id').where('server_id', 'in', unique).execute();
       const dedicated = await dedicatedBandwidths(trx, unique);
       await trx.deleteFrom('servers').where('project_id', '=', projectId).where('id', 'in', unique).execute();
       if (dedicated.length) await trx.deleteFrom('bandwidths').where('id', 'in', dedicated).execute();
+      // A deletion's job only frees what is gone: never refused for the jobs in flight.
+      await chargeAccount(trx, projectId, { servers: -servers.size, phones: -phones.length });
       await trx
         .insertInto('jobs')
         .values({
@@ -323,6 +335,7 @@ export class ServerService {
         const jobs = accepted.map((serverId) =>
           serverJob(jobIds.get(serverId)!, projectId, requestId, serverId, 'server.restart', { phone_ids: phones.filter((phone) => phone.server_id === serverId).map((phone) => phone.id) }, now),
         );
+        await admitJobs(trx, projectId, jobs);
         await trx.insertInto('jobs').values(jobs).execute();
       }
       return serverIds.map((serverId, index) => {
@@ -351,6 +364,7 @@ export class ServerService {
         jobs.push(job);
         return { server_id: item.server_id, job_id: job.id };
       });
+      await admitJobs(trx, projectId, jobs);
       if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
       return entries;
     });

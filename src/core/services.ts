@@ -10,6 +10,7 @@ import { SimSharedStorage } from '../devices/sim/shared-storage.ts';
 import { FaultInjector, withFaults } from '../devices/faults.ts';
 import { Catalogue } from './catalogue.ts';
 import { Iam } from './iam.ts';
+import { publishQuotaDefaults } from './quotas.ts';
 import { JobHistory, JobQueries } from './jobs.ts';
 import { PhoneService } from './phones.ts';
 import { randomIds, systemClock, type Clock, type Ids } from './runtime.ts';
@@ -84,6 +85,7 @@ export async function createServices(
   const catalogue = Catalogue.load();
   const iam = new Iam(store.db, clock, ids);
   await iam.init();
+  await publishQuotaDefaults(store.db, config.quotas);
   const shared = new SimSharedStorage({ dataDir: config.dataDir, clock });
   await shared.load();
   const sim = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir, clock, ids, sharedLayer: (serverId) => shared.layer(serverId) });

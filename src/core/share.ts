@@ -9,6 +9,7 @@ import { Catalogue, type PhoneModel } from './catalogue.ts';
 import { SERVER_STATUS } from './model.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { MAX_BATCH_SERVERS, serverJob, type ServerBatchEntry } from './servers.ts';
+import { admitJobs } from './quotas.ts';
 
 /** What each share job does, as its `params`. */
 export interface ShareJobs {
@@ -98,6 +99,7 @@ export class ShareService {
         jobs.push(job);
         return { server_id: serverId, job_id: job.id };
       });
+      await admitJobs(trx, projectId, jobs);
       if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
       return entries;
     });

@@ -14,6 +14,7 @@ import * as jobQueueOrder from './migrations/008-job-queue-order.ts';
 import * as phoneCounts from './migrations/009-phone-counts.ts';
 import * as jobRetention from './migrations/010-job-retention.ts';
 import * as objectAccounts from './migrations/011-object-accounts.ts';
+import * as quotas from './migrations/012-quotas.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { pgliteWasmModule } from './pglite-wasm.ts';
@@ -65,6 +66,7 @@ const migrations: Record<string, Migration> = {
   '009-phone-counts': phoneCounts,
   '010-job-retention': jobRetention,
   '011-object-accounts': objectAccounts,
+  '012-quotas': quotas,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {

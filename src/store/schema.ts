@@ -27,6 +27,8 @@ export interface Database {
   instance_sessions: InstanceSessionTable;
   /** Instances waiting for a free phone to restore their data onto, in `seq` order. */
   instance_prepares: { instance_id: string; seq: Generated<string>; project_id: string; created_at: Timestamp };
+  /** Each account's quotas and what it holds (migrations/012-quotas.ts, src/core/quotas.ts). */
+  account_quotas: AccountQuotaTable;
 }
 
 export interface ServerAddress { server_ip: string; public_ip: string }
@@ -237,3 +239,20 @@ export interface ImageMemberTable {
 }
 
 export type CustomImage = Selectable<CustomImageTable>;
+
+/** bigint columns: node-postgres reads them as strings. */
+type Int8 = ColumnType<string, number | string, number | string>;
+
+/** An account's limits (null: the OPENCPH_QUOTA_* default) and usage; jobs in flight are counted, not kept. */
+export interface AccountQuotaTable {
+  domain_id: string;
+  max_servers: number | null;
+  max_phones: number | null;
+  max_instances: number | null;
+  max_jobs: number | null;
+  max_object_bytes: ColumnType<string | null, number | string | null, number | string | null>;
+  servers: Generated<number>;
+  phones: Generated<number>;
+  instances: Generated<number>;
+  object_bytes: Generated<Int8>;
+}

@@ -10,6 +10,7 @@ import type { Instance, NewJob } from '../../store/schema.ts';
 import { kpError, kpMessage, type KooPhoneCode } from '../../api/koophone/errors.ts';
 import { PHONE_STATUS } from '../model.ts';
 import type { Clock, Ids } from '../runtime.ts';
+import { admitJobs } from '../quotas.ts';
 
 /** BatchQueryStatus `status` (spec §3.2): where the instance's data is. 7 is a duplicate of 2, never emitted. */
 export const DATA_STATE = { idle: 0, restoring: 1, loaded: 2, streaming: 3, backingUp: 4, backupFailed: 5, restoreFailed: 6 } as const;
@@ -127,6 +128,7 @@ export class InstanceService {
    */
   async createTask(trx: Db, projectId: string, taskId: string, kind: TaskKind, jobs: NewJob[]): Promise<void> {
     await trx.insertInto('koophone_tasks').values({ id: taskId, project_id: projectId, kind, created_at: this.clock.now() }).execute();
+    await admitJobs(trx, projectId, jobs, 'koophone');
     if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
   }
 

@@ -12,6 +12,7 @@ import { escapeLike } from '../servers.ts';
 import type { Clock } from '../runtime.ts';
 import { DATA_STATE, RUNNING_STATUS, runningStatus, type BoundInstance, type InstanceService, type TaskKind } from './instances.ts';
 import type { SkuCatalogue } from './skus.ts';
+import { admitJobs } from '../quotas.ts';
 
 export interface UserInstance {
   user_id: string;
@@ -130,6 +131,7 @@ export class InstanceOperations {
       if (found.some((instance) => instance.frozen)) throw kpError('KOOPHONE.API.2004');
       if (found.some((instance) => runningStatus(instance.phone_status) !== RUNNING_STATUS.running)) throw kpError('KOOPHONE.API.5005');
       const jobs = found.map((instance) => this.instances.job(instance, requestId, 'phone.restart'));
+      await admitJobs(trx, projectId, jobs, 'koophone');
       await trx.insertInto('jobs').values(jobs).execute();
       await trx.updateTable('phones').set({ status: via!, updated_at: now }).where('id', 'in', found.map((instance) => instance.phone_id!)).execute();
       const streaming = found.filter((instance) => instance.data_state === DATA_STATE.streaming).map((instance) => instance.id);

@@ -14,6 +14,7 @@ import { PHONE_TRANSITIONS, phoneRefusal } from '../lifecycle.ts';
 import type { Clock, Ids } from '../runtime.ts';
 import type { ServerService } from '../servers.ts';
 import { escapeLike } from '../servers.ts';
+import { assertRoom, chargeAccount } from '../quotas.ts';
 import { DATA_STATE, type InstanceService } from './instances.ts';
 import type { OsVersion, SkuCatalogue } from './skus.ts';
 
@@ -67,6 +68,8 @@ export class InstanceOrders {
       .where('sku_id', '=', sku.cbcSkuId)
       .executeTakeFirstOrThrow();
     if (Number(sold.count) + input.count > sku.opencph.stock) throw kpError('KOOPHONE.API.40010');
+    // Before any server is bought for instances the account could not have; the order's transaction decides.
+    await assertRoom(this.db, buyer.projectId, { instances: input.count }, 'koophone');
 
     const phoneModel = this.catalogue.phoneModel(sku.opencph.phone_model_name)!;
     const imageId = this.skus.imageFor(input.os);
@@ -86,6 +89,7 @@ export class InstanceOrders {
           extend_param: { charging_mode: 0, period_type: chargeParam.periodType, period_num: chargeParam.periodNum, is_auto_pay: 1 },
         },
         'v1',
+        'koophone',
       );
       orderId = bought.order_id;
     }
@@ -117,6 +121,7 @@ export class InstanceOrders {
         updated_at: now,
       }));
       await trx.insertInto('instances').values(rows).execute();
+      await chargeAccount(trx, buyer.projectId, { instances: rows.length }, 'koophone');
       return { orderId, instanceInfos: rows.map((row) => ({ instanceId: row.id, instanceName: row.name })) };
     });
   }
@@ -140,6 +145,8 @@ export class InstanceOrders {
         .filter((instance) => instance.phone_id !== null && !phoneRefusal('reset', instance.phone_status!))
         .map((instance) => this.instances.job(instance, requestId, 'phone.reset'));
       await trx.deleteFrom('instances').where('id', 'in', wanted).execute();
+      // The resets only clean up after what is gone: never refused for the jobs in flight.
+      await chargeAccount(trx, projectId, { instances: -instances.length });
       if (resets.length > 0) {
         await trx.insertInto('jobs').values(resets).execute();
         await trx.updateTable('phones').set({ status: via!, updated_at: now }).where('id', 'in', resets.map((job) => job.phone_id!)).execute();

@@ -21,6 +21,7 @@ import { DATA_STATE, TRANSFER_STATUS, type BoundInstance, type InstanceService }
 import type { TaskData } from './operations.ts';
 import type { OsVersion, SkuCatalogue } from './skus.ts';
 import { STREAM_CLOSE, type StreamingService } from './streaming.ts';
+import { admitJobs } from '../quotas.ts';
 
 /** BatchPrepareInstances `status_list[].status` (spec §3.3). */
 export const PREPARE_STATUS = {
@@ -95,8 +96,10 @@ export class InstanceUsage {
         }
         statuses.push({ instance_id: instance.id, status });
       }
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      // Queued instances are bound first: the account's lock comes after every row this request locks.
       await this.bindQueued(trx, projectId);
+      await admitJobs(trx, projectId, jobs, 'koophone');
+      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
       return statuses;
     });
   }

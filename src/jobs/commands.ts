@@ -1,5 +1,4 @@
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { CommandPlan } from '../core/commands.ts';
 import { PHONE_STATUS } from '../core/model.ts';
@@ -77,20 +76,19 @@ async function execute(plan: CommandPlan, projectId: string, phone: PhoneSpec, d
     case 'uninstall':
       return deps.driver.uninstall(phone, plan.packageName, []);
     case 'push':
-      return withDownloads([plan], MAX_TAR_BYTES, await deps.objects.forProject(projectId), ([tar]) => deps.driver.pushTar(phone, tar));
+      return withDownloads([plan], { maxBytes: MAX_TAR_BYTES, store: await deps.objects.forProject(projectId), scratch: deps.scratch }, ([tar]) => deps.driver.pushTar(phone, tar));
     default:
-      return withDownloads(plan.apks, MAX_APK_BYTES, await deps.objects.forProject(projectId), (apks) => deps.driver.install(phone, apks, plan.flags));
+      return withDownloads(plan.apks, { maxBytes: MAX_APK_BYTES, store: await deps.objects.forProject(projectId), scratch: deps.scratch }, (apks) => deps.driver.install(phone, apks, plan.flags));
   }
 }
 
 /**
- * Fetches the objects of one account's `store` into a private temp dir (missing, or another account's:
- * CPS.0104; too large: CPS.0118), runs `use`, cleans up.
+ * Fetches the objects of one account's `store` into a scratch folder of the job's own (missing, or another
+ * account's: CPS.0104; too large: CPS.0118), runs `use`, cleans up.
  */
 export async function withDownloads<T>(
   objects: Array<{ bucket: string; key: string }>,
-  maxBytes: number,
-  store: ObjectStore,
+  { maxBytes, store, scratch }: { maxBytes: number; store: ObjectStore; scratch: Scratch },
   use: (files: string[]) => Promise<T>,
 ): Promise<T> {
   for (const object of objects) {
@@ -98,16 +96,13 @@ export async function withDownloads<T>(
     if (!stat) throw new CommandRefused('CPS.0104');
     if (stat.size > maxBytes) throw new CommandRefused('CPS.0118');
   }
-  const dir = await mkdtemp(join(tmpdir(), 'opencph-objects-'));
-  try {
+  return scratch.using('objects-', async (dir) => {
     // One folder per object keeps each file's own name, which may be as long as a file system allows.
     const files = objects.map((object, index) => join(dir, String(index), object.key.split('/').pop()!));
     for (const [index, object] of objects.entries()) {
       await mkdir(dirname(files[index]));
       await store.download(object.bucket, object.key, files[index]);
     }
-    return await use(files);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+    return use(files);
+  });
 }

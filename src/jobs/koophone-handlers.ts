@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -60,32 +59,31 @@ async function install(job: Job, deps: CommandDeps): Promise<JobResult> {
   const params = job.params as unknown as InstallParams;
   const phone = await deps.phones.load(job.phone_id!);
   if (!phone || phone.status !== PHONE_STATUS.running) return failed('KOOPHONE.API.62010', 'the instance is not running');
-  const dir = await deps.scratch.folder('install-');
-  try {
-    const file = join(dir, 'package.apk');
-    const web = { downloads: deps.downloads, tenant: job.project_id, maxBytes: Math.ceil((params.object_size + SIZE_SLACK_MB) * MB) };
-    // obs:// names a bucket of the tenant's own account: another account's object is as missing as none.
-    check(params, await download(params.url, file, await deps.objects.forProject(job.project_id), web));
-    let apk;
+  return deps.scratch.using('install-', async (dir) => {
     try {
-      apk = await readApk(file);
+      const file = join(dir, 'package.apk');
+      const web = { downloads: deps.downloads, tenant: job.project_id, maxBytes: Math.ceil((params.object_size + SIZE_SLACK_MB) * MB) };
+      // obs:// names a bucket of the tenant's own account: another account's object is as missing as none.
+      check(params, await download(params.url, file, await deps.objects.forProject(job.project_id), web));
+      let apk;
+      try {
+        apk = await readApk(file);
+      } catch (error) {
+        if (error instanceof ApkParseError) throw new InstallFailure('KOOPHONE.API.62019', `${params.file_name} is not a valid APK: ${error.message.replace(`${file}: `, '')}`);
+        throw error;
+      }
+      if (apk.packageName !== params.object_name) {
+        throw new InstallFailure('KOOPHONE.API.62019', `the APK's package is ${apk.packageName}, not object_name ${params.object_name}`);
+      }
+      const result = await deps.driver.install(await phoneSpec(phone, deps), [file], ['-r']);
+      if (result.exitCode === 0) return { ok: true, executeMsg: result.output.trim() };
+      return failed(installFailureCode(result.output), result.output.trim());
     } catch (error) {
-      if (error instanceof ApkParseError) throw new InstallFailure('KOOPHONE.API.62019', `${params.file_name} is not a valid APK: ${error.message.replace(`${file}: `, '')}`);
+      if (error instanceof InstallFailure) return failed(error.code, error.message);
+      if (error instanceof PhoneOperationError) return failed('KOOPHONE.API.62010', error.message);
       throw error;
     }
-    if (apk.packageName !== params.object_name) {
-      throw new InstallFailure('KOOPHONE.API.62019', `the APK's package is ${apk.packageName}, not object_name ${params.object_name}`);
-    }
-    const result = await deps.driver.install(await phoneSpec(phone, deps), [file], ['-r']);
-    if (result.exitCode === 0) return { ok: true, executeMsg: result.output.trim() };
-    return failed(installFailureCode(result.output), result.output.trim());
-  } catch (error) {
-    if (error instanceof InstallFailure) return failed(error.code, error.message);
-    if (error instanceof PhoneOperationError) return failed('KOOPHONE.API.62010', error.message);
-    throw error;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** Download results: byte count and MD5 of what arrived. */

@@ -1,8 +1,6 @@
 // Jobs of KooPhone instance usage (core/koophone/usage.ts): restoring an instance's backup onto its phone,
 // and backing its data up to the object store before releasing the phone. Backups are the platform's own
 // objects (the internal namespace), which no tenant's obs:// URL or bucket_name can reach.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DATA_STATE, TRANSFER_STATUS } from '../core/koophone/instances.ts';
 import { BACKUP_BUCKET, BACKUP_JOB, PREPARE_STATUS, RESTORE_JOB, type BackupParams, type RestoreParams } from '../core/koophone/usage.ts';
@@ -67,7 +65,7 @@ async function restore(job: Job, deps: CommandDeps): Promise<JobResult> {
     const spec = await phoneSpec(phone, deps);
     try {
       const backup = { bucket: BACKUP_BUCKET, key: instance.backup_key };
-      const result = await withDownloads([backup], Number.POSITIVE_INFINITY, deps.objects.internal, ([file]) => deps.driver.importData(spec, file));
+      const result = await withDownloads([backup], { maxBytes: Number.POSITIVE_INFINITY, store: deps.objects.internal, scratch: deps.scratch }, ([file]) => deps.driver.importData(spec, file));
       if (result.exitCode !== 0) failure = { ok: false, errorCode: 'KOOPHONE.API.62010', executeMsg: result.output };
     } catch (error) {
       failure = phoneError(error);
@@ -101,17 +99,17 @@ async function backup(job: Job, deps: CommandDeps): Promise<JobResult> {
   const spec = await phoneSpec(phone, deps);
   let executeMsg: string | undefined;
   if (instance.backup_status !== TRANSFER_STATUS.succeeded) {
-    const dir = await mkdtemp(join(tmpdir(), 'opencph-backup-'));
     try {
-      const tarFile = join(dir, 'data.tar');
-      executeMsg = (await deps.driver.exportData(spec, BACKUP_PATHS, [], tarFile)).output || undefined;
-      await deps.objects.internal.upload(params.bucket, params.key, tarFile);
+      executeMsg = await deps.scratch.using('backup-', async (dir) => {
+        const tarFile = join(dir, 'data.tar');
+        const output = (await deps.driver.exportData(spec, BACKUP_PATHS, [], tarFile)).output || undefined;
+        await deps.objects.internal.upload(params.bucket, params.key, tarFile);
+        return output;
+      });
     } catch (error) {
       const failure = error instanceof PhoneOperationError ? phoneError(error) : { ok: false, errorCode: 'KOOPHONE.API.9999', executeMsg: (error as Error).message } as const;
       await settle(deps, job, DATA_STATE.backingUp, { data_state: DATA_STATE.backupFailed, backup_status: TRANSFER_STATUS.failed });
       return failure;
-    } finally {
-      await rm(dir, { recursive: true, force: true });
     }
     await settle(deps, job, DATA_STATE.backingUp, { backup_status: TRANSFER_STATUS.succeeded, backup_time: deps.clock.now(), backup_key: params.key });
   }

@@ -1,7 +1,5 @@
 // Jobs of the phone data operations (core/phone-data.ts): export to and restore from the object store,
 // migration of a whole phone, and traffic routing.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PHONE_STATUS } from '../core/model.ts';
 import { MIGRATION, type ExportPlan, type MigratePlan } from '../core/phone-data.ts';
@@ -37,8 +35,7 @@ async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
   const target = await deps.phones.load(job.phone_id!);
   if (!target) return { ok: false, errorCode: 'CPS.0005' };
   const plan = job.params as unknown as ExportPlan;
-  const dir = await mkdtemp(join(tmpdir(), 'opencph-export-'));
-  try {
+  return deps.scratch.using('export-', async (dir) => {
     const tarFile = join(dir, 'data.tar');
     let result: CommandResult;
     try {
@@ -49,9 +46,7 @@ async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
     const objects = await deps.objects.forProject(job.project_id);
     await objects.upload(plan.bucket, plan.key, tarFile);
     return { ok: true, executeMsg: result.output || undefined };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 }
 
 /** A missing object fails the job with CPS.0104; an archive the phone refuses, with CPS.0171 and tar's reasons. */
@@ -62,7 +57,7 @@ async function restoreJob(job: Job, deps: CommandDeps): Promise<JobResult> {
   const spec = await phoneSpec(target, deps);
   try {
     const objects = await deps.objects.forProject(job.project_id);
-    const result = await withDownloads([object], Number.POSITIVE_INFINITY, objects, ([tarFile]) => deps.driver.importData(spec, tarFile));
+    const result = await withDownloads([object], { maxBytes: Number.POSITIVE_INFINITY, store: objects, scratch: deps.scratch }, ([tarFile]) => deps.driver.importData(spec, tarFile));
     return result.exitCode === 0 ? { ok: true } : { ok: false, errorCode: 'CPS.0171', executeMsg: result.output };
   } catch (error) {
     if (error instanceof CommandRefused) return { ok: false, errorCode: error.code };

@@ -17,9 +17,14 @@ export class Scratch {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
   }
 
-  /** A new empty folder of its own, named `<prefix>XXXXXX`. */
-  async folder(prefix: string): Promise<string> {
+  /** Runs `use` in a new empty folder of its own, named `<prefix>XXXXXX`, removed when `use` ends, however it ends. */
+  async using<T>(prefix: string, use: (dir: string) => Promise<T>): Promise<T> {
     await mkdir(this.root, { recursive: true, mode: 0o700 });
-    return mkdtemp(join(this.root, prefix));
+    const dir = await mkdtemp(join(this.root, prefix));
+    try {
+      return await use(dir);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
 }

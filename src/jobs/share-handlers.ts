@@ -115,7 +115,7 @@ async function withTar(
   use: (tar: string) => Promise<JobResult>,
 ): Promise<JobResult> {
   try {
-    return await withDownloads([object], server.capacityBytes, await deps.objects.forProject(projectId), ([tar]) => use(tar));
+    return await withDownloads([object], { maxBytes: server.capacityBytes, store: await deps.objects.forProject(projectId), scratch: deps.scratch }, ([tar]) => use(tar));
   } catch (error) {
     if (!(error instanceof CommandRefused)) throw error;
     return error.code === 'CPS.0104' ? { ok: false, errorCode: 'CPS.0104' } : { ok: false, ...TAR_FAILED, executeMsg: 'tar: No space left on device\n' };

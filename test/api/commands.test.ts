@@ -219,11 +219,11 @@ describe('sync commands', () => {
   });
 });
 
-describe('sync command limits on a server with realistic durations', () => {
+describe('sync commands on a server with realistic durations', () => {
   let slow: TestServer;
   let phone: string;
   before(async () => {
-    slow = await startTestServer({ env: { OPENCPH_SIM_TIME_SCALE: '0.05', OPENCPH_SYNC_COMMANDS_PER_MINUTE: '6' } });
+    slow = await startTestServer({ env: { OPENCPH_SIM_TIME_SCALE: '0.05' } });
     phone = (await buyServers(slow)).phoneIds[0];
   });
   after(() => slow.close());
@@ -235,15 +235,5 @@ describe('sync command limits on a server with realistic durations', () => {
     const [job] = response.body.jobs;
     assert.equal(job.status, -1);
     assert.equal(job.error_code, 'CPS.0054');
-  });
-
-  test('the 7th call within a minute is refused with CPS.0042', async () => {
-    const codes: string[] = [];
-    for (let i = 0; i < 7; i++) {
-      const response = await call(slow, 'POST', SYNC, { body: { command: 'shell', content: 'id', phone_ids: [phone] } });
-      codes.push(response.status === 200 ? 'ok' : response.body.error_code);
-    }
-    // One call was spent by the timeout test above.
-    assert.deepEqual(codes, ['ok', 'ok', 'ok', 'ok', 'ok', 'CPS.0042', 'CPS.0042']);
   });
 });

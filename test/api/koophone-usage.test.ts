@@ -1,4 +1,4 @@
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,8 @@ before(async () => {
   t = await startTestServer({ env: { ...ADMIN_ENV, OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
   other = { url: t.url, tenant: await t.createTenant('tenant-b') };
 });
+// A test that fails half-way leaves no fault rule behind for the next one.
+afterEach(() => admin(t, 'DELETE', '/admin/faults'));
 after(() => t.close());
 
 const prepare = (target: Target, userId: unknown, instanceIds: string[]) => call(target, 'POST', '/v1/instances/prepare', { body: { user_id: userId, instance_ids: instanceIds } });

@@ -339,7 +339,7 @@ export class SimDevice {
   }
 
   /** Imports host bytes into the blob store; until a file refers to them they are garbage. */
-  private async importBlob(source: string | AsyncIterable<Buffer>): Promise<{ hash: string; size: number }> {
+  private async importBlob(source: string | Buffer | AsyncIterable<Buffer>): Promise<{ hash: string; size: number }> {
     const blob = await this.store.importBlob(source);
     this.fs.release(blob.hash);
     return blob;

@@ -49,12 +49,17 @@ export type FsNode = DirNode | FileNode | LinkNode | CharNode;
 
 /**
  * A server's shared storage as its phones see it: `get` is the entry at a path (`null`: hidden), `childNames`
- * the names the layer itself holds in a directory. An Overlay has this shape.
+ * the names the layer itself holds in a directory, `layout` a number that changes whenever a directory, a
+ * link or a deletion does (what a path resolves to may then differ). An Overlay has this shape.
  */
 export interface SharedLayer {
   get(path: string): FsNode | null | undefined;
   childNames(path: string): Iterable<string>;
+  readonly layout: number;
 }
+
+/** The last layout number given to an overlay: no two layouts of any overlays share one. */
+let layouts = 0;
 
 /** What /proc files show of the running system. */
 export interface SystemView {
@@ -81,6 +86,7 @@ const ERRORS = {
   ENOSPC: 'No space left on device',
   EFBIG: 'File too large',
   ELOOP: 'Too many symbolic links encountered',
+  ENAMETOOLONG: 'File name too long',
   EINVAL: 'Invalid argument',
   EPERM: 'Operation not permitted',
 } as const;
@@ -99,7 +105,7 @@ export interface Mount {
   readOnly: boolean;
   totalBytes: number;
   baseUsedBytes: number;
-  /** Overlay files under these paths count as used space of this mount. */
+  /** Overlay files under these top-level directories count as used space of this mount. */
   storage: string[];
   /** sdcardfs: whatever is created there belongs to root:sdcard_rw with fixed modes. */
   forced?: { fileMode: number; dirMode: number };
@@ -153,14 +159,30 @@ export function absolutePath(cwd: string, path: string): string {
   return `/${parts.join('/')}`;
 }
 
-/** The overlay's entries, with an index of children so directories list without a scan. */
+/**
+ * The overlay's entries, with an index of children so directories list without a scan, and running totals
+ * kept as entries change (the bytes of the files under each top-level directory, the files using each blob),
+ * so that neither space nor garbage is found by a scan of a tree that may hold a hundred thousand entries.
+ */
 export class Overlay {
   readonly entries = new Map<string, FsNode | null>();
   private readonly children = new Map<string, Set<string>>();
+  private readonly bytesByTop = new Map<string, number>();
+  private readonly blobUses = new Map<string, number>();
+  /** Paths set or deleted since the last `takeChanges` (what a save of the phone appends). */
+  private changes = new Set<string>();
+  /** Changes when a directory, link or whiteout is set or anything is deleted: files added or replaced leave it. */
+  layout = ++layouts;
 
   static fromJSON(entries: Record<string, FsNode | null>): Overlay {
+    return Overlay.of(Object.entries(entries));
+  }
+
+  /** An overlay of saved entries: none of them counts as a change. */
+  static of(entries: Iterable<[string, FsNode | null]>): Overlay {
     const overlay = new Overlay();
-    for (const [path, node] of Object.entries(entries)) overlay.set(path, node);
+    for (const [path, node] of entries) overlay.set(path, node);
+    overlay.changes.clear();
     return overlay;
   }
 
@@ -177,7 +199,12 @@ export class Overlay {
   }
 
   set(path: string, node: FsNode | null): void {
+    const previous = this.entries.get(path);
+    if (node?.type !== 'file' || (previous !== undefined && previous?.type !== 'file')) this.layout = ++layouts;
+    this.count(previous, -1, path);
     this.entries.set(path, node);
+    this.count(node, 1, path);
+    this.changes.add(path);
     if (path === '/') return;
     const parent = parentOf(path);
     let names = this.children.get(parent);
@@ -186,12 +213,39 @@ export class Overlay {
   }
 
   delete(path: string): void {
+    this.layout = ++layouts;
+    this.count(this.entries.get(path), -1, path);
     this.entries.delete(path);
+    this.changes.add(path);
     this.children.get(parentOf(path))?.delete(baseName(path));
   }
 
   childNames(path: string): Iterable<string> {
     return this.children.get(path) ?? [];
+  }
+
+  /** Bytes of the files under a top-level directory (`/data`). */
+  bytesUnder(top: string): number {
+    return this.bytesByTop.get(top) ?? 0;
+  }
+
+  /** Bytes of all the files. */
+  get bytes(): number {
+    let total = 0;
+    for (const bytes of this.bytesByTop.values()) total += bytes;
+    return total;
+  }
+
+  /** Whether a file uses the blob. */
+  uses(blob: string): boolean {
+    return this.blobUses.has(blob);
+  }
+
+  /** The paths set or deleted since the last call. */
+  takeChanges(): Set<string> {
+    const changes = this.changes;
+    this.changes = new Set();
+    return changes;
   }
 
   /** Every overlay path below `path`, deepest last. */
@@ -207,18 +261,42 @@ export class Overlay {
     visit(path);
     return out;
   }
+
+  private count(node: FsNode | null | undefined, sign: 1 | -1, path: string): void {
+    if (node?.type !== 'file') return;
+    const end = path.indexOf('/', 1);
+    const top = end < 0 ? path : path.slice(0, end);
+    this.bytesByTop.set(top, (this.bytesByTop.get(top) ?? 0) + sign * node.size);
+    if (!node.blob) return;
+    const uses = (this.blobUses.get(node.blob) ?? 0) + sign;
+    if (uses > 0) this.blobUses.set(node.blob, uses);
+    else this.blobUses.delete(node.blob);
+  }
 }
 
 const MAX_SYMLINKS = 40;
 
+/** Where a walk is: a canonical path, its entry, and which lower layers show inside it. */
+interface Place {
+  path: string;
+  node: FsNode | undefined;
+  /** The shared layer and the image show here: nothing above, this included, is hidden, replaced or recreated by the phone. */
+  lower: boolean;
+  /** The image shows here as far as the shared layer goes. */
+  image: boolean;
+}
+
 export interface WriteOptions {
   /** Owner and mode of a file that does not exist yet; default: the caller's, mode 0666. */
   owner?: { uid: number; gid: number; mode: number };
+  /** Modification time; default: now. */
+  mtime?: number;
 }
 
 export class DeviceFs {
   /** Blobs that files no longer reference; deleted once the state that dropped them is saved. */
   private readonly released = new Set<string>();
+  private lastDir?: { path: string; layouts: number[]; place: Place; plain: boolean };
 
   constructor(
     private base: BaseImage,
@@ -234,6 +312,7 @@ export class DeviceFs {
   rebase(base: BaseImage, mounts: Mount[]): void {
     this.base = base;
     this.mounts = mounts;
+    this.lastDir = undefined;
   }
 
   // ---- lookups ----
@@ -256,43 +335,94 @@ export class DeviceFs {
     return this.base.nodes.get(path);
   }
 
+  /** `/` as a walk starts from it. */
+  private rootPlace(): Place {
+    return this.placeAt('/', { lower: true, image: true });
+  }
+
+  /**
+   * The entry at a canonical path, told by its directory's place which layers show there: one look per
+   * layer, none at the directories above (`entry` looks at every one of them).
+   */
+  private placeAt(path: string, dir: { lower: boolean; image: boolean }): Place {
+    const own = this.overlay.get(path);
+    const lower = dir.lower && (own === undefined || isOpenDir(own));
+    const shared = lower ? this.shared()?.get(path) : undefined;
+    let node: FsNode | undefined;
+    if (own !== undefined) node = own ?? undefined;
+    else if (lower) node = shared !== undefined ? (shared ?? undefined) : dir.image ? this.base.nodes.get(path) : undefined;
+    return { path, node, lower, image: dir.image && (shared === undefined || isOpenDir(shared)) };
+  }
+
+  /** The place of a canonical path, found from the root without following links. */
+  private placeOf(path: string): Place {
+    let place = this.rootPlace();
+    for (const name of path.split('/').filter(Boolean)) place = this.placeAt(joinPath(place.path, name), place);
+    return place;
+  }
+
   /**
    * Resolves `path` (absolute, lexically normalised) component by component, following symlinks in the
    * middle and, with `followLast`, at the end; directories on the way need search permission.
    * The last component may be missing (node undefined); a missing directory on the way is ENOENT.
    */
-  private walk(path: string, cred: Cred, followLast: boolean): { path: string; node: FsNode | undefined } {
+  private walk(path: string, cred: Cred, followLast: boolean): Place {
     // `dir/` names the directory a symlink points to, not the link.
     if (path.length > 1 && path.endsWith('/')) followLast = true;
-    const pending = path.split('/').filter((p) => p !== '' && p !== '.');
-    let current = '/';
-    let node: FsNode | undefined = this.entry('/');
+    const names = path.split('/').filter((p) => p !== '' && p !== '.');
+    // Root searches every directory: one reached through directories alone is where the path says.
+    if (cred.uid === 0 && names.length > 1 && !names.includes('..')) {
+      const dir = this.dirPlace(`/${names.slice(0, -1).join('/')}`);
+      if (dir.plain) return this.walkFrom(dir.place, names.slice(-1), cred, followLast);
+    }
+    return this.walkFrom(this.rootPlace(), names, cred, followLast);
+  }
+
+  /**
+   * The place of a canonical path found without following links, and whether every entry on the way is a
+   * directory (`plain`). The last one found is kept while the layers' layouts stay (many files go to one
+   * directory in a row), so deep directories are not looked up again for each.
+   */
+  private dirPlace(path: string): { place: Place; plain: boolean } {
+    const layouts = [this.overlay.layout, this.shared()?.layout ?? 0];
+    const last = this.lastDir;
+    if (last?.path === path && last.layouts[0] === layouts[0] && last.layouts[1] === layouts[1]) return last;
+    let place = this.rootPlace();
+    let plain = true;
+    for (const name of path.split('/').filter(Boolean)) {
+      place = this.placeAt(joinPath(place.path, name), place);
+      plain &&= place.node?.type === 'dir';
+    }
+    this.lastDir = { path, layouts, place, plain };
+    return this.lastDir;
+  }
+
+  /** `walk` of the components `names` from a directory reached before. */
+  private walkFrom(from: Place, names: string[], cred: Cred, followLast: boolean): Place {
+    // The components still to resolve, the next one last (a link's target is pushed in front of the rest).
+    const pending = names.reverse();
+    let place = from;
     let links = 0;
     while (pending.length) {
-      const name = pending.shift()!;
+      const name = pending.pop()!;
+      const { node } = place;
       if (!node || node.type !== 'dir') throw new FsError(node ? 'ENOTDIR' : 'ENOENT');
       if (!allowed(node, cred, 1)) throw new FsError('EACCES');
       if (name === '..') {
-        current = parentOf(current);
-        node = this.entry(current);
+        place = this.placeOf(parentOf(place.path));
         continue;
       }
-      const next = joinPath(current, name);
-      const child = this.entry(next);
-      if (child?.type === 'link' && (pending.length > 0 || followLast)) {
+      const child = this.placeAt(joinPath(place.path, name), place);
+      if (child.node?.type === 'link' && (pending.length > 0 || followLast)) {
         if (++links > MAX_SYMLINKS) throw new FsError('ELOOP');
-        pending.unshift(...child.target.split('/').filter((p) => p !== '' && p !== '.'));
-        if (child.target.startsWith('/')) {
-          current = '/';
-          node = this.entry('/');
-        }
+        pending.push(...child.node.target.split('/').filter((p) => p !== '' && p !== '.').reverse());
+        if (child.node.target.startsWith('/')) place = this.rootPlace();
         continue;
       }
-      if (!child && pending.length > 0) throw new FsError('ENOENT');
-      current = next;
-      node = child;
+      if (!child.node && pending.length > 0) throw new FsError('ENOENT');
+      place = child;
     }
-    return { path: current, node };
+    return place;
   }
 
   private existing(path: string, cred: Cred, follow: boolean): { path: string; node: FsNode } {
@@ -309,6 +439,28 @@ export class DeviceFs {
     return this.describe(this.existing(path, cred, false));
   }
 
+  /** The entry at `path` (a symbolic link itself unless `follow`) and where it is, without a stat's counts; undefined when missing. */
+  lookup(path: string, cred: Cred, follow = false): { path: string; node: FsNode } | undefined {
+    try {
+      const found = this.walk(path, cred, follow);
+      return found.node ? (found as { path: string; node: FsNode }) : undefined;
+    } catch (err) {
+      if (err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
+      throw err;
+    }
+  }
+
+  /** The entry at a canonical path (the directories above it resolved), itself not followed; no permission is checked. */
+  nodeAt(path: string): FsNode | undefined {
+    return path === '/' ? this.entry(path) : this.placeAt(path, this.dirPlace(parentOf(path)).place).node;
+  }
+
+  /** Whether `path` is a directory that shows no entry. */
+  isEmptyDir(path: string, cred: Cred): boolean {
+    const found = this.existing(path, cred, true);
+    return found.node.type === 'dir' && this.isEmpty(found.path);
+  }
+
   exists(path: string, cred: Cred): boolean {
     try {
       return this.walk(path, cred, true).node !== undefined;
@@ -317,18 +469,30 @@ export class DeviceFs {
     }
   }
 
-  /** Where a write to `path` lands: the existing part resolved (symlinks followed), the rest appended. */
+  /**
+   * Where a write to `path` lands: the longest part that exists resolved (symlinks followed), the rest
+   * appended. Resolved one component after the other, in one walk whatever the depth.
+   */
   landing(path: string, cred: Cred): string {
     const parts = path.split('/').filter(Boolean);
-    for (let i = parts.length; i > 0; i--) {
-      try {
-        const found = this.existing(`/${parts.slice(0, i).join('/')}`, cred, true);
-        return [found.path, ...parts.slice(i)].reduce((dir, name) => joinPath(dir, name));
-      } catch (err) {
-        if (!(err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR'))) throw err;
-      }
+    let at = this.rootPlace();
+    for (let i = 0; i < parts.length; i++) {
+      const next = this.step(at, parts[i], cred);
+      if (!next) return parts.slice(i).reduce((dir, name) => joinPath(dir, name), at.path);
+      at = next;
     }
-    return `/${parts.join('/')}`;
+    return at.path;
+  }
+
+  /** The existing entry `name` of the directory `at`, symlinks followed; undefined when missing or not reached (ENOENT, ENOTDIR). */
+  private step(at: Place, name: string, cred: Cred): Place | undefined {
+    try {
+      const found = this.walkFrom(at, [name], cred, true);
+      return found.node ? found : undefined;
+    } catch (err) {
+      if (err instanceof FsError && (err.code === 'ENOENT' || err.code === 'ENOTDIR')) return undefined;
+      throw err;
+    }
   }
 
   /** Canonical path of an existing file (symlinks resolved). */
@@ -355,14 +519,28 @@ export class DeviceFs {
 
   private childNames(dir: string): string[] {
     const names = new Set(this.overlay.childNames(dir));
-    const own = this.overlay.get(dir);
-    const lowerShows = own === undefined ? showsBelow(this.overlay, dir) : own !== null && own.type === 'dir' && !own.opaque;
-    if (lowerShows) {
+    if (this.lowerShowsIn(dir)) {
       // Names a lower layer hides (an opaque shared directory over the image's) are filtered out below.
       for (const name of this.shared()?.childNames(dir) ?? []) names.add(name);
       for (const name of this.base.children.get(dir) ?? []) names.add(name);
     }
     return [...names].filter((name) => this.entry(joinPath(dir, name)) !== undefined).sort();
+  }
+
+  /** Whether a directory shows no entry, found without listing it (it may hold a hundred thousand). */
+  private isEmpty(dir: string): boolean {
+    const shows = (name: string) => this.entry(joinPath(dir, name)) !== undefined;
+    for (const name of this.overlay.childNames(dir)) if (shows(name)) return false;
+    if (!this.lowerShowsIn(dir)) return true;
+    for (const name of this.shared()?.childNames(dir) ?? []) if (shows(name)) return false;
+    for (const name of this.base.children.get(dir) ?? []) if (shows(name)) return false;
+    return true;
+  }
+
+  /** Whether the layers under the phone's own changes show their entries in a directory. */
+  private lowerShowsIn(dir: string): boolean {
+    const own = this.overlay.get(dir);
+    return own === undefined ? showsBelow(this.overlay, dir) : own !== null && own.type === 'dir' && !own.opaque;
   }
 
   /** Names in a directory, sorted by byte value as toybox sorts them. */
@@ -407,7 +585,7 @@ export class DeviceFs {
   /** Checks that `cred` may create or remove entries in the directory that holds `path` (canonical). */
   private checkDirWritable(path: string, cred: Cred): DirNode {
     if (this.mountOf(path).readOnly) throw new FsError('EROFS');
-    const parent = this.entry(parentOf(path));
+    const parent = this.dirPlace(parentOf(path)).place.node;
     if (!parent) throw new FsError('ENOENT');
     if (parent.type !== 'dir') throw new FsError('ENOTDIR');
     if (!allowed(parent, cred, 3)) throw new FsError('EACCES');
@@ -422,10 +600,7 @@ export class DeviceFs {
   /** Bytes used on a mount: what the image uses plus the phone's own files. */
   usedBytes(mount: Mount): number {
     let used = mount.baseUsedBytes;
-    if (mount.storage.length === 0) return used;
-    for (const [path, node] of this.overlay.entries) {
-      if (node?.type === 'file' && mount.storage.some((dir) => path.startsWith(`${dir}/`))) used += node.size;
-    }
+    for (const dir of mount.storage) used += this.overlay.bytesUnder(dir);
     return used;
   }
 
@@ -522,7 +697,7 @@ export class DeviceFs {
     const meta = existing
       ? { mode: existing.mode, uid: existing.uid, gid: existing.gid, mtime: this.view.now() }
       : this.newMeta(target.path, cred, options.owner?.mode ?? 0o666, false, options.owner);
-    this.put(target.path, { type: 'file', ...meta, size, blob });
+    this.put(target.path, { type: 'file', ...meta, mtime: options.mtime ?? meta.mtime, size, blob });
   }
 
   async appendFile(path: string, data: Buffer, cred: Cred): Promise<void> {
@@ -543,16 +718,21 @@ export class DeviceFs {
     this.put(target.path, { type: 'dir', ...this.newMeta(target.path, cred, mode, true, owner) });
   }
 
-  /** `mkdir -p`: creates missing directories on the way; existing ones are fine. */
-  mkdirs(path: string, cred: Cred, mode = 0o777, owner?: { uid: number; gid: number }): void {
-    const parts = path.split('/').filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const dir = `/${parts.slice(0, i).join('/')}`;
-      const found = this.walk(dir, cred, true);
-      if (found.node?.type === 'dir') continue;
-      if (found.node) throw new FsError('ENOTDIR');
-      this.mkdir(dir, cred, mode, owner);
+  /**
+   * `mkdir -p`: creates missing directories on the way; existing ones are fine. One walk whatever the depth.
+   * Returns where the directory is (symbolic links on the way resolved).
+   */
+  mkdirs(path: string, cred: Cred, mode = 0o777, owner?: { uid: number; gid: number }): string {
+    let at = this.rootPlace();
+    for (const name of path.split('/').filter(Boolean)) {
+      const found = this.walkFrom(at, [name], cred, true);
+      if (found.node && found.node.type !== 'dir') throw new FsError('ENOTDIR');
+      if (!found.node) {
+        this.mkdir(joinPath(at.path, name), cred, mode, owner);
+        at = this.walkFrom(at, [name], cred, false);
+      } else at = found;
     }
+    return at.path;
   }
 
   symlink(target: string, path: string, cred: Cred): void {
@@ -569,7 +749,7 @@ export class DeviceFs {
     if (node.type !== 'dir' && dir) throw new FsError('ENOTDIR');
     if (at === '/') throw new FsError('EPERM');
     this.checkDirWritable(at, cred);
-    if (node.type === 'dir' && this.childNames(at).length > 0) throw new FsError('ENOTEMPTY');
+    if (node.type === 'dir' && !this.isEmpty(at)) throw new FsError('ENOTEMPTY');
     this.drop(at);
   }
 
@@ -602,7 +782,7 @@ export class DeviceFs {
     if (target.node) {
       if (source.node.type === 'dir' && target.node.type !== 'dir') throw new FsError('ENOTDIR');
       if (source.node.type !== 'dir' && target.node.type === 'dir') throw new FsError('EISDIR');
-      if (target.node.type === 'dir' && this.childNames(target.path).length > 0) throw new FsError('ENOTEMPTY');
+      if (target.node.type === 'dir' && !this.isEmpty(target.path)) throw new FsError('ENOTEMPTY');
       this.drop(target.path);
     }
     await this.copyTree(source.path, target.path);
@@ -664,13 +844,20 @@ export class DeviceFs {
 
   /** Blobs no file refers to any more; the caller deletes them after saving the state. */
   takeReleasedBlobs(): string[] {
-    if (this.released.size === 0) return [];
-    const inUse = new Set<string>();
-    for (const node of this.overlay.entries.values()) if (node?.type === 'file' && node.blob) inUse.add(node.blob);
-    const free = [...this.released].filter((hash) => !inUse.has(hash));
+    const free = [...this.released].filter((hash) => !this.overlay.uses(hash));
     this.released.clear();
     return free;
   }
+
+  /** Whether a file of the phone uses the blob (one released a moment ago may be in use again). */
+  usesBlob(hash: string): boolean {
+    return this.overlay.uses(hash);
+  }
+}
+
+/** A directory of a layer that lets the layers under it show through. */
+function isOpenDir(node: FsNode | null): boolean {
+  return node !== null && node.type === 'dir' && !node.opaque;
 }
 
 /** Whether the layers under `layer` show at `path`: no ancestor is hidden, replaced or recreated in `layer`. */

@@ -12,16 +12,48 @@
 // member's own name is not. A file or link replaces the file or link it finds, and an empty directory; over
 // a directory with entries it is refused ("File exists"). A directory member keeps the directory it finds
 // and replaces anything else, a symbolic link to a directory included (tar without --keep-directory-symlink).
-import { PassThrough } from 'node:stream';
+// Archives are hostile until bounded (TAR_LIMITS): members, names, depth, declared sizes and the bytes read
+// (compressed archives included) are counted as the archive is read, which stops at the first limit passed;
+// bodies are stored one at a time; the work runs in short slices between which the event loop serves others.
+import { createReadStream } from 'node:fs';
+import { once } from 'node:events';
+import { pipeline } from 'node:stream/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import type { CommandResult } from '../driver.ts';
-import { baseName, FsError, joinPath, parentOf, type DeviceFs, type FsNode } from './fs.ts';
+import { baseName, FsError, joinPath, parentOf, type DeviceFs, type Mount } from './fs.ts';
 import type { Cred } from './users.ts';
+
+/** What one archive may hold, whoever unpacks it (PushFile, PushShareFiles and PushShareApps, data restores). */
+export const TAR_LIMITS = {
+  /** Members (headers of files, directories, links and anything else). */
+  members: 100_000,
+  /** Bytes of a member's path or a link's target (Linux PATH_MAX). */
+  pathBytes: 4096,
+  /** Bytes of one name in a path (NAME_MAX of ext4). */
+  nameBytes: 255,
+  /** Directories above a member (each costs every later step on the member's path). */
+  depth: 64,
+  /** Bytes of tar read, after decompression: a pushed tar is at most 6 GB (spec §3.34), and so is what a compressed one expands to. */
+  tarBytes: 6 * 1024 ** 3,
+} as const;
+
+/** Bodies up to this size are read into memory and stored in one write; larger ones are streamed to their blob. */
+const SMALL_BODY = 64 * 1024;
+/** Small bodies being stored at once (each holds a file open for a moment); a large one is stored alone. */
+const STORES_AT_ONCE = 8;
+/** Bytes of the archive read at a time: the headers of one read are parsed together. */
+const READ_BYTES = 64 * 1024;
+/** Bytes of refusals kept for the output (a job's execute_msg keeps 1,024); tar goes on counting the rest. */
+const MAX_OUTPUT = 4096;
+/** Longest run of unpacking before the event loop gets a turn. */
+const SLICE_MS = 4;
 
 export interface PushTarget {
   fs: DeviceFs;
   cred: Cred;
-  importBlob(source: AsyncIterable<Buffer>): Promise<{ hash: string; size: number }>;
+  importBlob(source: Buffer | AsyncIterable<Buffer>): Promise<{ hash: string; size: number }>;
   /** Owners, modes and mtimes from the tar for every entry (a data restore), not root's for new files. */
   keepOwners?: boolean;
 }
@@ -40,49 +72,255 @@ interface Member {
 const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
 export async function unpackTar(tarFile: string, target: PushTarget): Promise<CommandResult> {
-  const members: Member[] = [];
-  const errors: string[] = [];
-  const imports: Promise<void>[] = [];
-  const refuse = (path: string, why: string) => errors.push(`tar: ${path}: ${why}`);
-  try {
-    await tar.t({
-      file: tarFile,
-      strict: true,
-      onReadEntry: (entry) => {
-        const path = entry.path.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
-        if (!path) return;
-        if (path.split('/').includes('..')) return refuse(entry.path, "path contains '..'");
-        const base = { path, mode: (entry.mode ?? 0o644) & 0o7777, uid: entry.uid ?? 0, gid: entry.gid ?? 0, mtime: entry.mtime?.getTime() ?? Date.now() };
-        if (entry.type === 'Directory') {
-          members.push({ ...base, kind: 'dir' });
-        } else if (FILE_TYPES.has(entry.type)) {
-          const member: Member = { ...base, kind: 'file' };
-          members.push(member);
-          const body = new PassThrough();
-          entry.pipe(body);
-          imports.push(target.importBlob(body).then((blob) => void (member.blob = blob)));
-        } else if (entry.type === 'SymbolicLink') {
-          const linkpath = entry.linkpath ?? '';
-          if (climbsAboveRoot(parentOf(`/${path}`), linkpath)) refuse(entry.path, `link target '${linkpath}' is outside the phone's root`);
-          else members.push({ ...base, kind: 'symlink', linkpath });
-        } else if (entry.type === 'Link') {
-          const linkpath = (entry.linkpath ?? '').replace(/^(\.?\/)+/, '');
-          if (linkpath.split('/').includes('..') || !members.some((m) => m.kind === 'file' && m.path === linkpath)) {
-            refuse(entry.path, `hard link target '${entry.linkpath}' is not a file of the archive`);
-          } else members.push({ ...base, kind: 'hardlink', linkpath });
-        } else {
-          refuse(entry.path, `${entry.type} entries are not supported`);
-        }
-      },
-    });
-  } catch (err) {
-    errors.push(`tar: ${(err as Error).message}`);
+  const refusals = new Refusals();
+  const slices = new Slices();
+  const members = await read(tarFile, target, refusals);
+  if (refusals.none) await check(members, target, refusals, slices);
+  if (refusals.none) await apply(members, target, refusals, slices);
+  return refusals.none ? { output: '', exitCode: 0 } : { output: refusals.output, exitCode: 1 };
+}
+
+/** tar's complaints, one a line, as many as the output keeps. */
+class Refusals {
+  private lines: string[] = [];
+  private bytes = 0;
+  none = true;
+
+  add(path: string, why: string): void {
+    this.line(`tar: ${shown(path)}: ${why}`);
   }
-  await Promise.all(imports);
-  if (errors.length === 0) check(members, target, refuse);
-  if (errors.length) return { output: `${errors.join('\n')}\n`, exitCode: 1 };
-  await apply(members, target);
-  return { output: '', exitCode: 0 };
+
+  line(text: string): void {
+    this.none = false;
+    if (this.bytes > MAX_OUTPUT) return;
+    this.lines.push(text);
+    this.bytes += text.length + 1;
+  }
+
+  get output(): string {
+    return `${this.lines.join('\n')}\n`;
+  }
+}
+
+/** A path as a complaint shows it: one past any sensible length is cut. */
+function shown(path: string): string {
+  return path.length > 256 ? `${path.slice(0, 256)}...` : path;
+}
+
+/** Gives the event loop a turn whenever SLICE_MS of work ran since the last one. */
+class Slices {
+  private start = performance.now();
+
+  /** True when the event loop had a turn: anything (the phone's file system) may have changed meanwhile. */
+  async next(): Promise<boolean> {
+    if (performance.now() - this.start < SLICE_MS) return false;
+    await nextTurn();
+    this.start = performance.now();
+    return true;
+  }
+}
+
+/**
+ * Reads the archive's members, storing file bodies as they come. Past the first refusal bodies are skipped
+ * (the push fails anyway) and reading goes on to name the other problems; a limit of the whole archive
+ * (members, bytes, space) ends it.
+ */
+async function read(tarFile: string, target: PushTarget, refusals: Refusals): Promise<Member[]> {
+  const members: Member[] = [];
+  const files = new Set<string>();
+  const storing = new Pool(STORES_AT_ONCE);
+  const room = spaceLeft(target.fs);
+  let count = 0;
+  let declared = 0;
+  const refuse = (path: string, why: string) => refusals.add(path, why);
+  try {
+    for await (const entry of entries(tarFile)) {
+      if (++count > TAR_LIMITS.members) {
+        refusals.line(`tar: Archive has more than ${TAR_LIMITS.members} members`);
+        break;
+      }
+      // What the headers declare is known before any body is read: a bomb says what it is first.
+      declared += entry.size ?? 0;
+      if (declared > TAR_LIMITS.tarBytes) {
+        refusals.line(`tar: ${TOO_LARGE}`);
+        break;
+      }
+      if (declared > room) {
+        refuse(entry.path, `Cannot write: ${new FsError('ENOSPC').message}`);
+        break;
+      }
+      const path = entry.path.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
+      const problem = entry.ignore ? `${entry.type} entries are not supported` : path && pathProblem(path, entry.linkpath);
+      const member = !problem && path ? memberOf(entry, path, files, refuse) : undefined;
+      if (problem) refuse(entry.path, problem);
+      if (member?.kind === 'file' && refusals.none) await store(entry, member, target, storing);
+      else entry.resume();
+      if (!member) continue;
+      members.push(member);
+      if (member.kind === 'file') files.add(member.path);
+    }
+  } catch (err) {
+    if (!(err instanceof TarError)) throw err;
+    refusals.line(`tar: ${err.message}`);
+  }
+  await storing.done();
+  return members;
+}
+
+const TOO_LONG = new FsError('ENAMETOOLONG').message;
+const TOO_LARGE = `Archive is larger than ${TAR_LIMITS.tarBytes / 1024 ** 3} GiB once decompressed`;
+
+/** Why a member's path cannot be unpacked, as tar says it, if it cannot. */
+function pathProblem(path: string, linkpath: string | undefined): string | undefined {
+  const names = path.split('/');
+  if (names.includes('..')) return "path contains '..'";
+  if (Buffer.byteLength(path) > TAR_LIMITS.pathBytes || names.some((name) => Buffer.byteLength(name) > TAR_LIMITS.nameBytes)) return `Cannot open: ${TOO_LONG}`;
+  if (linkpath && Buffer.byteLength(linkpath) > TAR_LIMITS.pathBytes) return `Cannot create link: ${TOO_LONG}`;
+  if (names.length - 1 > TAR_LIMITS.depth) return `Cannot open: more than ${TAR_LIMITS.depth} directories deep`;
+  return undefined;
+}
+
+/** The member an entry makes, or undefined when refused (or when it names only `/`). */
+function memberOf(entry: tar.ReadEntry, path: string, files: Set<string>, refuse: (path: string, why: string) => void): Member | undefined {
+  const base = { path, mode: (entry.mode ?? 0o644) & 0o7777, uid: entry.uid ?? 0, gid: entry.gid ?? 0, mtime: entry.mtime?.getTime() ?? Date.now() };
+  if (entry.type === 'Directory') return { ...base, kind: 'dir' };
+  if (FILE_TYPES.has(entry.type)) return { ...base, kind: 'file' };
+  if (entry.type === 'SymbolicLink') {
+    const linkpath = entry.linkpath ?? '';
+    if (!climbsAboveRoot(parentOf(`/${path}`), linkpath)) return { ...base, kind: 'symlink', linkpath };
+    refuse(entry.path, `link target '${linkpath}' is outside the phone's root`);
+  } else if (entry.type === 'Link') {
+    const linkpath = (entry.linkpath ?? '').replace(/^(\.?\/)+/, '');
+    if (!linkpath.split('/').includes('..') && files.has(linkpath)) return { ...base, kind: 'hardlink', linkpath };
+    refuse(entry.path, `hard link target '${entry.linkpath}' is not a file of the archive`);
+  } else {
+    refuse(entry.path, `${entry.type} entries are not supported`);
+  }
+  return undefined;
+}
+
+/**
+ * Stores a file's body as the member's blob: a large one streamed, the archive waiting; a small one read into
+ * memory and written while the archive is read on.
+ */
+async function store(entry: tar.ReadEntry, member: Member, target: PushTarget, storing: Pool): Promise<void> {
+  if ((entry.size ?? 0) > SMALL_BODY) {
+    member.blob = await target.importBlob(entry);
+    return;
+  }
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry) chunks.push(chunk as Buffer);
+  await storing.run(async () => void (member.blob = await target.importBlob(Buffer.concat(chunks))));
+}
+
+/** Work done `size` at a time: `run` waits for a free place; the first failure is thrown by `run` or `done`. */
+class Pool {
+  private readonly running = new Set<Promise<void>>();
+  private failure?: { error: unknown };
+
+  constructor(private readonly size: number) {}
+
+  async run(work: () => Promise<void>): Promise<void> {
+    while (this.running.size >= this.size) await Promise.race(this.running);
+    if (this.failure) throw this.failure.error;
+    const job: Promise<void> = work()
+      .catch((error: unknown) => void (this.failure ??= { error }))
+      .finally(() => this.running.delete(job));
+    this.running.add(job);
+  }
+
+  async done(): Promise<void> {
+    await Promise.all(this.running);
+    if (this.failure) throw this.failure.error;
+  }
+}
+
+/** A failure of the archive itself (not of one member): tar's message. */
+class TarError extends Error {}
+
+/**
+ * The entries of an archive, those tar skips (`entry.ignore`, e.g. sparse files) included, one at a time:
+ * the next is read once the caller has taken this one's body or skipped it (`resume`). A gzip-compressed
+ * archive is decompressed here, where the bytes it expands to are counted; the parser then gets no
+ * compressed data it could expand uncounted (its own decompression is held to a ratio of 1).
+ */
+async function* entries(tarFile: string): AsyncGenerator<tar.ReadEntry> {
+  const parser = new tar.Parser({ strict: true, maxDecompressionRatio: 1 });
+  const queue: tar.ReadEntry[] = [];
+  let current: tar.ReadEntry | undefined;
+  let failure: TarError | undefined;
+  let ended = false;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    wake?.();
+    wake = undefined;
+  };
+  const take = (entry: tar.ReadEntry) => {
+    queue.push(entry);
+    notify();
+  };
+  // The entry being read gets no more of its body: its reader learns why.
+  const fail = (err: Error) => {
+    failure ??= err instanceof TarError ? err : new TarError(err.message);
+    current?.destroy(failure);
+    notify();
+  };
+  parser.on('entry', take);
+  parser.on('ignoredEntry', take);
+  parser.on('error', fail);
+  parser.on('end', () => {
+    ended = true;
+    notify();
+  });
+  const stop = new AbortController();
+  const feeding = feed(tarFile, parser, stop.signal).catch((err: Error) => {
+    if (!stop.signal.aborted) fail(err);
+  });
+  try {
+    for (;;) {
+      if (queue.length) yield (current = queue.shift()!);
+      else if (failure) throw failure;
+      else if (ended) return;
+      else await new Promise<void>((resolve) => (wake = resolve));
+    }
+  } finally {
+    stop.abort();
+    await feeding;
+  }
+}
+
+/** Writes the archive into the parser as fast as the parser takes it, counting the bytes of tar. */
+async function feed(tarFile: string, parser: tar.Parser, signal: AbortSignal): Promise<void> {
+  const file = createReadStream(tarFile, { highWaterMark: READ_BYTES });
+  let bytes = 0;
+  try {
+    for await (const chunk of gunzipped(file)) {
+      bytes += chunk.length;
+      if (bytes > TAR_LIMITS.tarBytes) throw new TarError(TOO_LARGE);
+      if (!parser.write(chunk)) await once(parser, 'drain', { signal });
+      if (signal.aborted) return;
+    }
+    parser.end();
+  } finally {
+    file.destroy();
+  }
+}
+
+/** The archive's bytes, decompressed when they are gzip's (GNU tar recognizes gzip whatever the file's name). */
+async function* gunzipped(file: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
+  const chunks = file[Symbol.asyncIterator]();
+  const first = await chunks.next();
+  if (first.done) return;
+  const all = async function* () {
+    yield first.value;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
+  };
+  if (first.value[0] !== 0x1f || first.value[1] !== 0x8b) return yield* all();
+  const gunzip = createGunzip();
+  const pumping = pipeline(all(), gunzip);
+  pumping.catch(() => {}); // its failure is the output's, seen below
+  for await (const chunk of gunzip) yield chunk as Buffer;
+  await pumping;
 }
 
 /** Whether a symlink in `dir` with this target leaves `/` when resolved lexically. */
@@ -97,43 +335,87 @@ function climbsAboveRoot(dir: string, linkpath: string): boolean {
   return false;
 }
 
-function check(members: Member[], { fs, cred }: PushTarget, refuse: (path: string, why: string) => void): void {
-  const links = new Set(members.filter((m) => m.kind === 'symlink').map((m) => m.path));
-  // Directories the archive creates where nothing or something else was (by member path, to their landing):
-  // what lies below them is new, not what the phone has at that path now.
-  const created = new Map<string, string>();
-  const bytes = new Map<string, number>();
-  for (const m of members) {
-    const parts = m.path.split('/');
-    if (parts.slice(1).some((_, i) => links.has(parts.slice(0, i + 1).join('/')))) {
-      refuse(m.path, 'path goes through a symbolic link of the archive');
-      continue;
-    }
-    const below = landingBelow(created, m.path);
-    const landing = below ?? ownPath(fs, `/${m.path}`, cred);
-    const mount = fs.mountOf(landing);
-    if (mount.readOnly) {
-      refuse(m.path, new FsError('EROFS').message);
-      continue;
-    }
-    const existing = below ? undefined : present(fs, landing, cred);
-    if (m.kind === 'dir' && existing?.type !== 'dir') created.set(m.path, landing);
-    if (m.kind !== 'dir' && existing?.type === 'dir' && fs.readdir(landing, cred).length > 0) refuse(m.path, inTheWay(m));
-    if (m.blob) bytes.set(mount.dir, (bytes.get(mount.dir) ?? 0) + m.blob.size);
+/** Free bytes of the writable volumes together: an archive declaring more cannot fit. */
+function spaceLeft(fs: DeviceFs): number {
+  const volumes = new Map<string, number>();
+  for (const mount of fs.mounts) {
+    if (mount.readOnly) continue;
+    if (mount.totalBytes === 0) return Number.POSITIVE_INFINITY;
+    volumes.set(mount.storage.join() || mount.dir, Math.max(0, mount.totalBytes - fs.usedBytes(mount)));
   }
-  for (const [dir, size] of bytes) {
-    const mount = fs.mounts.find((m) => m.dir === dir)!;
-    if (mount.totalBytes > 0 && size > mount.totalBytes - fs.usedBytes(mount)) refuse(dir, new FsError('ENOSPC').message);
+  let free = 0;
+  for (const bytes of volumes.values()) free += bytes;
+  return free;
+}
+
+/**
+ * The archive's member paths as a tree of names, so that what lies above a member (a symbolic link of the
+ * archive, a directory it creates) is found in one descent, whatever the depth.
+ */
+class PathTree {
+  private readonly root: PathNode = { children: new Map() };
+
+  /** The node of `path`, created with the nodes above it; `above` sees each node on the way, the root's child first. */
+  node(path: string, above?: (node: PathNode, depth: number) => void): PathNode {
+    let node = this.root;
+    const names = path.split('/');
+    for (const [depth, name] of names.entries()) {
+      if (depth > 0) above?.(node, depth);
+      let child = node.children.get(name);
+      if (!child) node.children.set(name, (child = { children: new Map() }));
+      node = child;
+    }
+    return node;
   }
 }
 
-/** Where a member lands when a directory the archive creates lies above it (see `check`). */
-function landingBelow(created: Map<string, string>, path: string): string | undefined {
-  for (let dir = parentOf(`/${path}`).slice(1); dir; dir = parentOf(`/${dir}`).slice(1)) {
-    const landing = created.get(dir);
-    if (landing) return landing + path.slice(dir.length);
+interface PathNode {
+  children: Map<string, PathNode>;
+  /** A symbolic link of the archive. */
+  link?: boolean;
+  /** A directory the archive creates where nothing or something else was: where it lands. */
+  landing?: string;
+}
+
+async function check(members: Member[], { fs, cred }: PushTarget, refusals: Refusals, slices: Slices): Promise<void> {
+  const tree = new PathTree();
+  for (const m of members) if (m.kind === 'symlink') tree.node(m.path).link = true;
+  // Where the directories above members land, each found once while the phone does not change.
+  const dirs = new Map<string, string>();
+  const bytes = new Map<Mount, number>();
+  for (const m of members) {
+    if (await slices.next()) dirs.clear();
+    let throughLink = false;
+    let below: { landing: string; depth: number } | undefined;
+    // Directories the archive creates where nothing or something else was (their `landing`): what lies
+    // below them is new, not what the phone has at that path now.
+    const node = tree.node(m.path, (above, depth) => {
+      throughLink ||= above.link === true;
+      if (above.landing) below = { landing: above.landing, depth };
+    });
+    if (throughLink) {
+      refusals.add(m.path, 'path goes through a symbolic link of the archive');
+      continue;
+    }
+    try {
+      const landing = below ? [below.landing, ...m.path.split('/').slice(below.depth)].join('/') : ownPath(fs, `/${m.path}`, cred, dirs);
+      const mount = fs.mountOf(landing);
+      if (mount.readOnly) {
+        refusals.add(m.path, new FsError('EROFS').message);
+        continue;
+      }
+      const existing = below ? undefined : fs.nodeAt(landing);
+      if (m.kind === 'dir' && existing?.type !== 'dir') node.landing = landing;
+      if (m.kind !== 'dir' && existing?.type === 'dir' && !fs.isEmptyDir(landing, cred)) refusals.add(m.path, inTheWay(m));
+      if (m.blob) bytes.set(mount, (bytes.get(mount) ?? 0) + m.blob.size);
+    } catch (err) {
+      if (!(err instanceof FsError)) throw err;
+      refusals.add(m.path, `Cannot open: ${err.message}`);
+    }
   }
-  return undefined;
+  for (const [mount, size] of bytes) {
+    if (mount.totalBytes > 0 && size > mount.totalBytes - fs.usedBytes(mount)) refusals.add(mount.dir, new FsError('ENOSPC').message);
+  }
 }
 
 /** GNU tar's complaint about a directory with entries where a file or link is to be created. */
@@ -144,45 +426,56 @@ function inTheWay(m: Member): string {
   return `Cannot open: ${exists}`;
 }
 
-async function apply(members: Member[], { fs, cred, keepOwners }: PushTarget): Promise<void> {
+/**
+ * Puts the members in place. What changed on the phone since the check (a command running meanwhile)
+ * can still refuse one, as it would refuse tar: that member is named and the others are unpacked.
+ */
+async function apply(members: Member[], { fs, cred, keepOwners }: PushTarget, refusals: Refusals, slices: Slices): Promise<void> {
   const root = { uid: 0, gid: 0 };
   const blobs = new Map<string, { hash: string; size: number }>();
+  // Where the directories above members are (made if missing), each found once while nothing but files is added.
+  const dirs = new Map<string, string>();
   for (const m of members) {
-    const owner = keepOwners ? { uid: m.uid, gid: m.gid } : root;
-    const landing = ownPath(fs, `/${m.path}`, cred);
-    fs.mkdirs(parentOf(landing), cred, 0o755, root);
-    const existing = present(fs, landing, cred);
-    if (m.kind === 'dir') {
-      if (existing && existing.type !== 'dir') fs.remove(landing, cred, false);
-      if (existing?.type !== 'dir') fs.mkdir(landing, cred, m.mode, owner);
-      if (keepOwners) fs.setMeta(landing, cred, { ...owner, mode: m.mode, mtime: m.mtime });
-      continue;
+    if (await slices.next()) dirs.clear();
+    try {
+      const owner = keepOwners ? { uid: m.uid, gid: m.gid } : root;
+      const above = parentOf(`/${m.path}`);
+      const dir = dirs.get(above) ?? fs.mkdirs(above, cred, 0o755, root);
+      dirs.set(above, dir);
+      const landing = joinPath(dir, baseName(m.path));
+      const existing = fs.nodeAt(landing);
+      // A directory or link put here, or what it replaces, changes where paths through it lead.
+      if (m.kind === 'dir' || m.kind === 'symlink' || existing) dirs.clear();
+      if (m.kind === 'dir') {
+        if (existing && existing.type !== 'dir') fs.remove(landing, cred, false);
+        if (existing?.type !== 'dir') fs.mkdir(landing, cred, m.mode, owner);
+        if (keepOwners) fs.setMeta(landing, cred, { ...owner, mode: m.mode, mtime: m.mtime });
+        continue;
+      }
+      if (existing) fs.remove(landing, cred, existing.type === 'dir');
+      if (m.kind === 'symlink') {
+        fs.symlink(m.linkpath!, landing, cred);
+        // As `tar -xp` does with lchown and lutimes (a link's mode means nothing).
+        if (keepOwners) fs.setMeta(landing, cred, { ...owner, mtime: m.mtime }, false);
+        continue;
+      }
+      const blob = m.kind === 'file' ? m.blob! : blobs.get(m.linkpath!)!;
+      blobs.set(m.path, blob);
+      fs.writeBlob(landing, blob.hash, blob.size, cred, { owner: { ...owner, mode: m.mode }, mtime: m.mtime });
+    } catch (err) {
+      if (!(err instanceof FsError)) throw err;
+      refusals.add(m.path, `Cannot open: ${err.message}`);
     }
-    if (existing) fs.remove(landing, cred, existing.type === 'dir');
-    if (m.kind === 'symlink') {
-      fs.symlink(m.linkpath!, landing, cred);
-      // As `tar -xp` does with lchown and lutimes (a link's mode means nothing).
-      if (keepOwners) fs.setMeta(landing, cred, { ...owner, mtime: m.mtime }, false);
-      continue;
-    }
-    const blob = m.kind === 'file' ? m.blob! : blobs.get(m.linkpath!)!;
-    blobs.set(m.path, blob);
-    fs.writeBlob(landing, blob.hash, blob.size, cred, { owner: { ...owner, mode: m.mode } });
-    fs.setMeta(landing, cred, { mtime: m.mtime });
   }
 }
 
-/** A member's path on the phone: the directories above it resolved (symbolic links followed), its own name not. */
-function ownPath(fs: DeviceFs, path: string, cred: Cred): string {
-  return joinPath(fs.landing(parentOf(path), cred), baseName(path));
+/**
+ * A member's path on the phone: the directories above it resolved (symbolic links followed), its own name
+ * not. `dirs` keeps each directory's resolution for the next members in it.
+ */
+function ownPath(fs: DeviceFs, path: string, cred: Cred, dirs: Map<string, string>): string {
+  const above = parentOf(path);
+  let dir = dirs.get(above);
+  if (dir === undefined) dirs.set(above, (dir = fs.landing(above, cred)));
+  return joinPath(dir, baseName(path));
 }
-
-/** The entry at `path` itself (a symlink is not followed), if any. */
-function present(fs: DeviceFs, path: string, cred: Cred): FsNode | undefined {
-  try {
-    return fs.lstat(path, cred).node;
-  } catch {
-    return undefined;
-  }
-}
-

@@ -60,6 +60,10 @@ class ServerShare implements SimSharedLayer {
     return this.files.childNames(path);
   }
 
+  get layout(): number {
+    return this.files.layout;
+  }
+
   /** The APKs of each pre-installed app, which a new or reset phone of the server gets (sim/driver.ts). */
   preinstalledApps(): string[][] {
     return [...this.apps].flatMap(([name, app]) => {

@@ -5,7 +5,7 @@
 // either the old or the new file, never a torn one.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, unlinkSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Transform } from 'node:stream';
@@ -19,6 +19,8 @@ export class PhoneStore {
   readonly blobDir: string;
 
   private deleted = false;
+  /** Whether blobs/ was made by this store (and not removed since): a mkdir per blob is a round trip per file. */
+  private blobDirMade = false;
 
   constructor(readonly dir: string) {
     this.statePath = join(dir, 'state.json');
@@ -52,17 +54,22 @@ export class PhoneStore {
     const hash = createHash('sha256').update(data).digest('hex');
     const path = this.blobPath(hash);
     this.assertNotDeleted();
-    if (!(await exists(path))) {
-      await mkdir(this.blobDir, { recursive: true });
+    // A synchronous check costs a tenth of a round trip to the thread pool: a tar of many small files makes many.
+    if (!existsSync(path)) {
+      await this.makeBlobDir();
       await writeAtomically(path, data);
     }
     return hash;
   }
 
-  /** Copies a host file or stream into the blob store without holding it in memory (APKs and tars run to gigabytes). */
-  async importBlob(source: string | AsyncIterable<Buffer>): Promise<{ hash: string; size: number }> {
+  /**
+   * Copies a host file or stream into the blob store without holding it in memory (APKs and tars run to
+   * gigabytes); bytes already in memory are stored as `putBlob` stores them.
+   */
+  async importBlob(source: string | Buffer | AsyncIterable<Buffer>): Promise<{ hash: string; size: number }> {
+    if (Buffer.isBuffer(source)) return { hash: await this.putBlob(source), size: source.length };
     this.assertNotDeleted();
-    await mkdir(this.blobDir, { recursive: true });
+    await this.makeBlobDir();
     const tmp = tmpName(join(this.blobDir, 'import'));
     const hasher = createHash('sha256');
     let size = 0;
@@ -83,6 +90,12 @@ export class PhoneStore {
       await rm(tmp, { force: true });
       throw err;
     }
+  }
+
+  private async makeBlobDir(): Promise<void> {
+    if (this.blobDirMade) return;
+    await mkdir(this.blobDir, { recursive: true });
+    this.blobDirMade = true;
   }
 
   readBlob(hash: string): Promise<Buffer> {
@@ -106,6 +119,7 @@ export class PhoneStore {
 
   /** Removes the files, the store staying usable (a staging folder left by an interrupted migration). */
   clear(): Promise<void> {
+    this.blobDirMade = false;
     // A write already under way may land while the folder is being removed: the removal is then retried.
     return rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
   }
@@ -124,14 +138,5 @@ async function writeAtomically(path: string, data: string | Buffer): Promise<voi
   } catch (err) {
     await rm(tmp, { force: true });
     throw err;
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
   }
 }

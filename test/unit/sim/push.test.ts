@@ -3,8 +3,17 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
-import { dataDir, onePhone } from '../../fixtures/sim/phone.ts';
+import { BootLedger } from '../../../src/devices/sim/boot-ledger.ts';
+import { SimDevice } from '../../../src/devices/sim/device.ts';
+import { TAR_LIMITS, unpackTar, type PushTarget } from '../../../src/devices/sim/push.ts';
+import { PhoneStore } from '../../../src/devices/sim/store.ts';
+import { ROOT } from '../../../src/devices/sim/users.ts';
+import {
+  deepNesting, hugeDeclaredSize, longName, manyFiles, paxDeclaredSize, sparseFile, writeGzipBomb, writeTar, type Member,
+} from '../../helpers/hostile-tar.ts';
+import { clock, dataDir, ids, onePhone, phone } from '../../fixtures/sim/phone.ts';
 
 /** A tar of `files` (path → content, or `{ link }` for a symlink), members named as given (or `members`). */
 async function makeTar(files: Record<string, string | { link: string }>, options: { prefix?: string; members?: string[] } = {}): Promise<string> {
@@ -101,4 +110,108 @@ test("what is in the member's way is handled as GNU tar does: replaced, kept (di
     exitCode: 1,
   });
   assert.equal(await sh('cd /data/local/tmp && ls full real; ls ok.txt'), 'full:\nx\n\nreal:\nin\nls: ok.txt: No such file or directory\n');
+});
+
+/** A phone's file system as unpackTar's target, whose blob imports are counted (bytes, and how many at once). */
+async function countingTarget(spec = phone()) {
+  const dir = await dataDir();
+  const store = new PhoneStore(join(dir, 'phone'));
+  const device = SimDevice.fresh(store, spec, { now: () => clock.now().getTime(), random: ids.hex32, timeScale: 0, bootLedger: new BootLedger(join(dir, 'boots.log')) });
+  const counts = { bytes: 0, running: 0, mostAtOnce: 0 };
+  const target: PushTarget = {
+    fs: device.fs,
+    cred: ROOT,
+    async importBlob(source) {
+      counts.mostAtOnce = Math.max(counts.mostAtOnce, ++counts.running);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        const blob = await store.importBlob(source);
+        counts.bytes += blob.size;
+        return blob;
+      } finally {
+        counts.running--;
+      }
+    },
+  };
+  return { dir, target, counts, device };
+}
+
+async function hostile(members: Iterable<Member>): Promise<string> {
+  return writeTar(join(await dataDir(), 'hostile.tar'), members);
+}
+
+test('15,000 small files: unpacked in short slices, blobs stored a few at a time, the used space counted as it grows', async () => {
+  const { target, counts } = await countingTarget();
+  const file = await hostile(manyFiles(15_000));
+  let longest = 0;
+  let last = performance.now();
+  const ticks = setInterval(() => {
+    longest = Math.max(longest, performance.now() - last);
+    last = performance.now();
+  }, 5);
+  try {
+    assert.deepEqual(await unpackTar(file, target), { output: '', exitCode: 0 });
+  } finally {
+    clearInterval(ticks);
+  }
+  // Before: every import at once (EMFILE past ~20,000 files) and /data's use summed again for each file written.
+  assert.ok(counts.mostAtOnce <= 16, `${counts.mostAtOnce} imports at once`);
+  assert.ok(longest < 1000, `the event loop was held ${Math.round(longest)} ms`);
+  const data = target.fs.mounts.find((mount) => mount.dir === '/data')!;
+  assert.equal(target.fs.usedBytes(data), data.baseUsedBytes + 15_000);
+  assert.deepEqual(target.fs.readdir('/data/local/tmp/many/d14', ROOT).length, 1000);
+});
+
+test('a member declaring more bytes than a tar holds or the phone has free is refused at its header: no byte of it is stored', async () => {
+  const cases: Array<[string, Member]> = [['size field', hugeDeclaredSize(2 ** 40)], ['pax size record', paxDeclaredSize(2 ** 40)]];
+  for (const [name, member] of cases) {
+    const { target, counts } = await countingTarget();
+    const file = await hostile([{ path: 'data/local/tmp/ok.txt', body: 'ok\n' }, member]);
+    assert.deepEqual(await unpackTar(file, target), { output: 'tar: Archive is larger than 6 GiB once decompressed\n', exitCode: 1 }, name);
+    assert.equal(counts.bytes, 3, `${name}: only ok.txt was stored`);
+    assert.equal(target.fs.exists('/data/local/tmp/ok.txt', ROOT), false, name);
+  }
+  // A gzip bomb says what it is in its first header: nothing past it is decompressed. 5 GiB of zeros (5 MiB of
+  // gzip) is more than a phone with a 2 GiB data volume holds in all its volumes; 8 GiB more than a tar may hold.
+  const small = await countingTarget(phone({ dataVolumeGiB: 2 }));
+  const bomb = await writeGzipBomb(join(await dataDir(), 'bomb.tar'), 5 * 1024 ** 3);
+  assert.deepEqual(await unpackTar(bomb, small.target), { output: 'tar: data/local/tmp/zeros.bin: Cannot write: No space left on device\n', exitCode: 1 });
+  const { target, counts } = await countingTarget();
+  const larger = await writeGzipBomb(join(await dataDir(), 'larger.tar'), 8 * 1024 ** 3);
+  assert.deepEqual(await unpackTar(larger, target), { output: 'tar: Archive is larger than 6 GiB once decompressed\n', exitCode: 1 });
+  assert.equal(small.counts.bytes + counts.bytes, 0);
+});
+
+test('names past NAME_MAX, paths past PATH_MAX or too deep, and sparse files are refused', async () => {
+  const cases: Array<[string, Member[], string]> = [
+    ['a 300-byte name', [longName(316, { component: true })], `tar: ${longName(316, { component: true }).path.slice(0, 256)}...: Cannot open: File name too long\n`],
+    ['a 5,000-byte path', [longName(5000)], `tar: ${longName(5000).path.slice(0, 256)}...: Cannot open: File name too long\n`],
+    ['a link target past PATH_MAX', [{ path: 'data/local/tmp/l', type: '2', linkpath: 'x'.repeat(4097) }], 'tar: data/local/tmp/l: Cannot create link: File name too long\n'],
+    ['a sparse file', [sparseFile(2 ** 40)], 'tar: data/local/tmp/sparse.bin: SparseFile entries are not supported\n'],
+  ];
+  const deep = [...deepNesting(TAR_LIMITS.depth, { dir: 'data' })];
+  cases.push([`${TAR_LIMITS.depth + 1} directories deep`, deep, `tar: ${deep.at(-1)!.path}: Cannot open: more than ${TAR_LIMITS.depth} directories deep\n`]);
+  for (const [name, members, output] of cases) {
+    const { target, counts } = await countingTarget();
+    assert.deepEqual(await unpackTar(await hostile([{ path: 'data/local/tmp/first.txt', body: 'first\n' }, ...members]), target), { output, exitCode: 1 }, name);
+    assert.ok(counts.bytes <= 6, name);
+    assert.equal(target.fs.exists('/data/local/tmp/first.txt', ROOT), false, name);
+  }
+  // At the limit, a deep tree unpacks.
+  const { target } = await countingTarget();
+  assert.deepEqual(await unpackTar(await hostile(deepNesting(TAR_LIMITS.depth - 1, { dir: 'data' })), target), { output: '', exitCode: 0 });
+  assert.equal(await target.fs.readFile(`/data${'/d'.repeat(TAR_LIMITS.depth - 1)}/bottom.txt`, ROOT).then(String), 'bottom\n');
+});
+
+test('an archive compressed twice is refused: what it expands to could not be counted', async () => {
+  const { target } = await countingTarget();
+  const dir = await dataDir();
+  const inner = await writeTar(join(dir, 'inner.tar'), [{ path: 'data/local/tmp/a.txt', body: 'a'.repeat(10_000) }], { gzip: true });
+  const twice = join(dir, 'twice.tar');
+  await writeFile(twice, gzipSync(await readFile(inner)));
+  const result = await unpackTar(twice, target);
+  assert.equal(result.exitCode, 1);
+  assert.match(result.output, /^tar: .*decompression ratio/);
+  // Compressed once, the same archive unpacks.
+  assert.deepEqual(await unpackTar(inner, target), { output: '', exitCode: 0 });
 });

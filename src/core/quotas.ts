@@ -80,10 +80,8 @@ export async function publishQuotaDefaults(db: Db, limits: QuotaLimits): Promise
  * refuses the request (an error in its family's code) when an addition would pass a limit. `jobs` are those
  * the request is about to queue: call it before writing them.
  */
-export async function chargeAccount(trx: Db, projectId: string, change: QuotaChange, family: QuotaFamily = 'cph'): Promise<void> {
-  const account = await readAccount(trx, { projectId }, true);
-  await admit(trx, account, change, family);
-  await record(trx, account.domain_id, change);
+export function chargeAccount(trx: Db, projectId: string, change: QuotaChange, family: QuotaFamily = 'cph'): Promise<void> {
+  return charge(trx, { projectId }, change, family);
 }
 
 /** chargeAccount for the jobs a request is about to queue; jobs written closed (refusals) do not count. */
@@ -94,7 +92,10 @@ export async function admitJobs(trx: Db, projectId: string, jobs: NewJob[], fami
 
 /** The refusal chargeAccount would give now, without holding the account: to refuse before costly work. */
 export async function assertRoom(db: Db, projectId: string, change: QuotaChange, family: QuotaFamily = 'cph'): Promise<void> {
-  await admit(db, await readAccount(db, { projectId }, false), change, family);
+  const account = await accounts(db)
+    .where('d.id', '=', (eb) => eb.selectFrom('projects').select('domain_id').where('id', '=', projectId))
+    .executeTakeFirstOrThrow();
+  await admit(db, account, change, family);
 }
 
 /**
@@ -102,19 +103,12 @@ export async function assertRoom(db: Db, projectId: string, change: QuotaChange,
  * (refused past the limit, nothing recorded then), the size of one deleted or overwritten is removed. Each
  * runs in the caller's transaction, or in one of its own.
  */
-export async function addObjectBytes(db: Db, domainId: string, bytes: number, family: QuotaFamily = 'cph'): Promise<void> {
-  await inTransaction(db, async (trx) => {
-    const account = await readAccount(trx, { domainId }, true);
-    await admit(trx, account, { objectBytes: bytes }, family);
-    await record(trx, domainId, { objectBytes: bytes });
-  });
+export function addObjectBytes(db: Db, domainId: string, bytes: number, family: QuotaFamily = 'cph'): Promise<void> {
+  return inTransaction(db, (trx) => charge(trx, { domainId }, { objectBytes: bytes }, family));
 }
 
-export async function removeObjectBytes(db: Db, domainId: string, bytes: number): Promise<void> {
-  await inTransaction(db, async (trx) => {
-    await readAccount(trx, { domainId }, true);
-    await record(trx, domainId, { objectBytes: -bytes });
-  });
+export function removeObjectBytes(db: Db, domainId: string, bytes: number): Promise<void> {
+  return inTransaction(db, (trx) => charge(trx, { domainId }, { objectBytes: -bytes }, 'cph'));
 }
 
 export interface QuotaUse {
@@ -128,27 +122,16 @@ export type AccountQuotas = { account: string } & Record<QuotaResource, QuotaUse
 
 /** `opencph iam quotas`: the limits and usage of every account, or of one. */
 export async function accountQuotas(db: Db, accountName?: string): Promise<AccountQuotas[]> {
-  let query = db
-    .selectFrom('domains as d')
-    .leftJoin('account_quotas as q', 'q.domain_id', 'd.id')
-    .leftJoin('settings as s', (join) => join.on('s.key', '=', DEFAULTS_KEY))
-    .selectAll('q')
-    .select(['d.id as domain_id', 'd.name', 's.value as defaults'])
-    .orderBy('d.created_at');
+  let query = accounts(db).orderBy('d.created_at');
   if (accountName !== undefined) query = query.where('d.name', '=', accountName);
   const rows = await query.execute();
   if (accountName !== undefined && rows.length === 0) throw new IamError(`no account "${accountName}"`);
   return Promise.all(
     rows.map(async (row) => {
       const limits = limitsOf(row);
-      const used: Record<QuotaResource, number> = {
-        servers: row.servers ?? 0,
-        phones: row.phones ?? 0,
-        instances: row.instances ?? 0,
-        jobs: await unfinishedJobs(db, row.domain_id),
-        objectBytes: Number(row.object_bytes ?? 0),
-      };
-      const uses = QUOTA_RESOURCES.map((resource) => [resource, { limit: limits[resource], used: used[resource], default: row[LIMIT_COLUMNS[resource]] == null }]);
+      const jobs = await unfinishedJobs(db, row.domain_id);
+      const used = (resource: QuotaResource) => (resource === 'jobs' ? jobs : Number(row[USAGE_COLUMNS[resource]] ?? 0));
+      const uses = QUOTA_RESOURCES.map((resource) => [resource, { limit: limits[resource], used: used(resource), default: row[LIMIT_COLUMNS[resource]] == null }]);
       return { account: row.name, ...Object.fromEntries(uses) } as AccountQuotas;
     }),
   );
@@ -170,23 +153,37 @@ export async function setAccountQuotas(db: Db, accountName: string, limits: Part
   return (await accountQuotas(db, accountName))[0];
 }
 
-type AccountRow = Awaited<ReturnType<typeof readAccount>>;
+/**
+ * Every account with its limits and usage (an account that never added anything has no row yet: nothing
+ * used, default limits) and the published defaults.
+ */
+function accounts(db: Db) {
+  return db
+    .selectFrom('domains as d')
+    .leftJoin('account_quotas as q', 'q.domain_id', 'd.id')
+    .leftJoin('settings as s', (join) => join.on('s.key', '=', DEFAULTS_KEY))
+    .select(['d.id as domain_id', 'd.name', 's.value as defaults'])
+    .select(['q.max_servers', 'q.max_phones', 'q.max_instances', 'q.max_jobs', 'q.max_object_bytes', 'q.servers', 'q.phones', 'q.instances', 'q.object_bytes']);
+}
+
+/** What a check reads of an account. */
+type AccountRow = Omit<Awaited<ReturnType<ReturnType<typeof accounts>['executeTakeFirstOrThrow']>>, 'name'>;
 
 /**
- * The account's row (by one of its projects or by its id), locked until the transaction ends with `lock`,
- * and the published defaults. Accounts made since migration 012 get their row on their first request.
+ * The account's row (by one of its projects or by its id), locked until the transaction ends, and the
+ * published defaults. An account's row is made by its first check.
  */
-async function readAccount(db: Db, key: { projectId: string } | { domainId: string }, lock: boolean) {
+async function lockAccount(db: Db, key: AccountKey): Promise<AccountRow> {
   const select = () => {
-    let query = db
+    const query = db
       .selectFrom('account_quotas as q')
       .leftJoin('settings as s', (join) => join.on('s.key', '=', DEFAULTS_KEY))
       .selectAll('q')
       .select('s.value as defaults');
-    query = 'projectId' in key
+    return ('projectId' in key
       ? query.where('q.domain_id', '=', (eb) => eb.selectFrom('projects').select('domain_id').where('id', '=', key.projectId))
-      : query.where('q.domain_id', '=', key.domainId);
-    return (lock ? query.forUpdate('q') : query).executeTakeFirst();
+      : query.where('q.domain_id', '=', key.domainId)
+    ).forUpdate('q').executeTakeFirst();
   };
   const row = await select();
   if (row) return row;
@@ -202,12 +199,20 @@ async function readAccount(db: Db, key: { projectId: string } | { domainId: stri
   return created;
 }
 
+type AccountKey = { projectId: string } | { domainId: string };
+
+async function charge(trx: Db, key: AccountKey, change: QuotaChange, family: QuotaFamily): Promise<void> {
+  const account = await lockAccount(trx, key);
+  await admit(trx, account, change, family);
+  await record(trx, account.domain_id, change);
+}
+
 /** Refuses the additions of `change` that would take the account past a limit. */
 async function admit(db: Db, account: AccountRow, change: QuotaChange, family: QuotaFamily): Promise<void> {
   const limits = limitsOf(account);
   for (const resource of KEPT) {
     const added = change[resource] ?? 0;
-    if (added > 0 && Number(account[USAGE_COLUMNS[resource]]) + added > limits[resource]) throw REFUSALS[family][resource]();
+    if (added > 0 && Number(account[USAGE_COLUMNS[resource]] ?? 0) + added > limits[resource]) throw REFUSALS[family][resource]();
   }
   const jobs = change.jobs ?? 0;
   if (jobs > 0 && (await unfinishedJobs(db, account.domain_id, limits.jobs)) + jobs > limits.jobs) throw REFUSALS[family].jobs();
@@ -244,7 +249,7 @@ async function unfinishedJobs(db: Db, domainId: string, cap?: number): Promise<n
 }
 
 /** The account's own limits, else the published defaults, else the built-in ones. */
-function limitsOf(row: { defaults: string | null } & { [column in (typeof LIMIT_COLUMNS)[QuotaResource]]: number | string | null }): QuotaLimits {
+function limitsOf(row: AccountRow): QuotaLimits {
   const defaults: QuotaLimits = row.defaults ? { ...DEFAULT_QUOTAS, ...(JSON.parse(row.defaults) as Partial<QuotaLimits>) } : DEFAULT_QUOTAS;
   const own = (resource: QuotaResource) => row[LIMIT_COLUMNS[resource]];
   return Object.fromEntries(QUOTA_RESOURCES.map((resource) => [resource, own(resource) == null ? defaults[resource] : Number(own(resource))])) as unknown as QuotaLimits;

@@ -1,6 +1,9 @@
 // Jobs of the phone data operations (core/phone-data.ts): export to and restore from the object store,
 // migration of a whole phone, and traffic routing.
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ApiError, type CpsCode } from '../api/errors.ts';
+import { addObjectBytes, removeObjectBytes } from '../core/quotas.ts';
 import { PHONE_STATUS } from '../core/model.ts';
 import { MIGRATION, type ExportPlan, type MigratePlan } from '../core/phone-data.ts';
 import { PhoneOperationError, type CommandResult } from '../devices/driver.ts';
@@ -43,8 +46,25 @@ async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
     } catch (error) {
       return unavailable(error);
     }
-    const objects = await deps.objects.forProject(job.project_id);
-    await objects.upload(plan.bucket, plan.key, tarFile);
+    const account = await deps.objects.account(job.project_id);
+    const objects = deps.objects.root.forAccount(account.name);
+    // The account's object bytes grow by the new tar and shrink by the object it replaces, if any: a
+    // tar past the quota is not stored (CPS.0196), and the previous object stays.
+    const size = (await stat(tarFile)).size;
+    const replaced = (await objects.stat(plan.bucket, plan.key))?.size ?? 0;
+    try {
+      await addObjectBytes(deps.db, account.id, size);
+    } catch (error) {
+      if (error instanceof ApiError) return { ok: false, errorCode: error.errorCode as CpsCode };
+      throw error;
+    }
+    try {
+      await objects.upload(plan.bucket, plan.key, tarFile);
+    } catch (error) {
+      await removeObjectBytes(deps.db, account.id, size);
+      throw error;
+    }
+    if (replaced > 0) await removeObjectBytes(deps.db, account.id, replaced);
     return { ok: true, executeMsg: result.output || undefined };
   });
 }

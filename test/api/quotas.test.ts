@@ -1,6 +1,6 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, purchaseBody, startTestServer, type Target, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, purchaseBody, startTestServer, waitForJob, type Target, type TestServer } from '../helpers/server.ts';
 import { assertCpsError } from '../helpers/cps.ts';
 import { assertKpError, createBody, createInstances } from '../helpers/koophone.ts';
 import { addFault, admin, ADMIN_ENV } from '../helpers/admin.ts';
@@ -203,5 +203,32 @@ describe('object bytes', () => {
     const adds = await Promise.allSettled(Array.from({ length: 20 }, () => addObjectBytes(db, id, 100)));
     assert.equal(adds.filter((add) => add.status === 'fulfilled').length, 10);
     assert.equal((await usage(target)).objectBytes, 1000);
+  });
+
+  test('an export counts its tar; one past the quota fails CPS.0196 and stores nothing; a re-export replaces the old bytes', async () => {
+    const target = await account('exports', { objectBytes: 1_000_000 });
+    const [phoneId] = (await buyServers(target)).phoneIds;
+    const exportTo = async (objectPath: string) => {
+      const response = await call(target, 'POST', `${PHONES}/batch-storage`, {
+        body: { storage_infos: [{ phone_id: phoneId, include_files: ['/data/local/tmp'], bucket_name: 'quota', object_path: objectPath }] },
+      });
+      assert.equal(response.status, 200, JSON.stringify(response.body));
+      return waitForJob(target, response.body.jobs[0].job_id);
+    };
+    const sync = (content: string) => call(target, 'POST', `${PHONES}/sync-commands`, { body: { command: 'shell', content, phone_ids: [phoneId] } });
+    assert.equal((await exportTo('small.tar')).status, 2);
+    const small = (await usage(target)).objectBytes;
+    assert.ok(small > 0 && small < 100_000, `a tar of an empty folder: ${small} bytes`);
+    // The same tar again replaces the first: the account holds it once.
+    assert.equal((await exportTo('small.tar')).status, 2);
+    assert.equal((await usage(target)).objectBytes, small);
+    // 1.5 MB of data cannot be stored under a 1 MB quota.
+    const grow = 'cd /data/local/tmp && echo 0123456789abcde > a && cat a a a a a a a a > b && cat b b b b b b b b > a && cat a a a a a a a a > b && cat b b b b b b b b > a && cat a a a a a a a a > b && cat b b b > big && rm a b';
+    assert.equal((await sync(grow)).body.jobs[0].status, 2);
+    const refused = await exportTo('big.tar');
+    assert.deepEqual([refused.status, refused.error_code], [-1, 'CPS.0196']);
+    assert.equal((await usage(target)).objectBytes, small);
+    const objects = await t.server.services.commandDeps.objects.forProject(target.tenant.projectId);
+    assert.equal(await objects.stat('quota', 'big.tar'), undefined, 'nothing stored');
   });
 });

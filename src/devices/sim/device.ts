@@ -1,8 +1,9 @@
 // One simulated phone: its file system, properties, packages, settings and processes, the shell that
 // runs commands on it, and its persistence. A phone that differs from a fresh device in nothing but its
-// boot count has no files (the count is in the driver's boot ledger); once it does, `state.json` holds
-// every difference and is rewritten after each operation.
+// boot count has no files (the count is in the driver's boot ledger); once it does, `state.jsonl` holds
+// every difference, and each operation appends what it changed (store.ts).
 import { createHash } from 'node:crypto';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CommandResult, PhoneSpec } from '../driver.ts';
 import { DeviceFs, mountTable, Overlay, type FsNode, type SharedLayer } from './fs.ts';
 import { baseImage } from './image.ts';
@@ -25,7 +26,7 @@ export interface AppProcess {
   startedAt: number;
 }
 
-/** Everything a phone changed, as saved in state.json. */
+/** Everything a phone changed but its files, as saved in state.jsonl beside the entries of its file system. */
 interface DeviceState {
   version: 1;
   running: boolean;
@@ -50,7 +51,6 @@ interface DeviceState {
   /** Component in the foreground (`am start`), e.g. com.x/.Main. */
   foreground?: string;
   nextPid: number;
-  fs: Record<string, FsNode | null>;
 }
 
 export interface DeviceOptions {
@@ -66,13 +66,15 @@ export interface DeviceOptions {
 }
 
 const MAX_INPUTS = 100;
+/** Unused blobs deleted between two turns of the event loop (a refused push may leave tens of thousands). */
+const BLOBS_PER_TURN = 256;
 const FIRST_APP_PID = 3000;
 
 function freshState(now: number): DeviceState {
   return {
     version: 1, running: true, bootedAt: now, cphProperty: {}, persistProps: {}, runtimeProps: {},
     settings: { system: {}, secure: {}, global: {} }, packages: { installed: {}, nextUid: FIRST_INSTALL_UID },
-    display: {}, inputs: [], processes: [], nextPid: FIRST_APP_PID, fs: {},
+    display: {}, inputs: [], processes: [], nextPid: FIRST_APP_PID,
   };
 }
 
@@ -88,13 +90,14 @@ export class SimDevice {
     readonly store: PhoneStore,
     public spec: PhoneSpec,
     private readonly state: DeviceState,
+    overlay: Overlay,
     private persisted: boolean,
     private readonly options: DeviceOptions,
   ) {
     this.imageKey = imageKey(spec);
     const view = { now: () => this.now(), uptimeSeconds: () => this.uptimeSeconds() };
     const shared = () => options.sharedLayer?.(this.spec.serverId);
-    this.fs = new DeviceFs(baseImage(spec.image, spec.phoneModel), Overlay.fromJSON(state.fs), store, mountTable(spec.phoneModel, spec.dataVolumeGiB), view, shared);
+    this.fs = new DeviceFs(baseImage(spec.image, spec.phoneModel), overlay, store, mountTable(spec.phoneModel, spec.dataVolumeGiB), view, shared);
     this.packages = new PackageManager({
       fs: this.fs,
       system: baseImage(spec.image, spec.phoneModel).packages,
@@ -110,14 +113,16 @@ export class SimDevice {
 
   /** The phone as saved, or a fresh device when nothing was ever saved. */
   static async open(store: PhoneStore, spec: PhoneSpec, options: DeviceOptions): Promise<SimDevice> {
-    const saved = await store.readState<DeviceState>();
+    const overlay = new Overlay();
+    const saved = await store.readSaved<DeviceState, FsNode | null>('fs', overlay);
+    overlay.takeChanges(); // what was read is saved already
     const state = saved ?? { ...freshState(options.now()), bootCount: await options.bootLedger.count(spec.id) };
-    return new SimDevice(store, spec, state, saved !== undefined, options);
+    return new SimDevice(store, spec, state, overlay, saved !== undefined, options);
   }
 
   /** A factory-new phone (its directory must have been cleared), about to boot for the first time. */
   static fresh(store: PhoneStore, spec: PhoneSpec, options: DeviceOptions): SimDevice {
-    return new SimDevice(store, spec, { ...freshState(options.now()), bootCount: 0 }, false, options);
+    return new SimDevice(store, spec, { ...freshState(options.now()), bootCount: 0 }, new Overlay(), false, options);
   }
 
   get running(): boolean {
@@ -357,8 +362,24 @@ export class SimDevice {
         await this.save();
       } finally {
         this.active--;
-        if (this.active === 0) for (const hash of this.fs.takeReleasedBlobs()) this.store.removeBlobSync(hash);
+        if (this.active === 0) await this.removeReleasedBlobs();
       }
+    }
+  }
+
+  /**
+   * Deletes the blobs no file uses, some at a time, while no operation runs (one could be about to use
+   * them): they are put back for the next operation's end when one starts meanwhile.
+   */
+  private async removeReleasedBlobs(): Promise<void> {
+    const hashes = this.fs.takeReleasedBlobs();
+    while (hashes.length) {
+      if (!this.idle) {
+        for (const hash of hashes) this.fs.release(hash);
+        return;
+      }
+      for (const hash of hashes.splice(-BLOBS_PER_TURN)) if (!this.fs.usesBlob(hash)) this.store.removeBlobSync(hash);
+      if (hashes.length) await nextTurn();
     }
   }
 
@@ -368,8 +389,7 @@ export class SimDevice {
       await this.options.bootLedger.record(this.spec.id, this.state.bootCount ?? 1);
       return;
     }
-    this.state.fs = this.fs.overlay.toJSON();
-    await this.store.writeState(this.state);
+    await this.store.save(this.state, this.fs.overlay);
     this.persisted = true;
   }
 

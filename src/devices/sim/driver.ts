@@ -170,7 +170,7 @@ export class SimDriver implements PhoneDriver {
   }
 
   /**
-   * The source's disks as last saved (state.json and the blobs its files use) are copied to a staging
+   * The source's disks as last saved (its state and the blobs its files use) are copied to a staging
    * folder while the source is held, so none of its blobs is freed meanwhile; after the simulated copy time
    * the staging folder replaces the target's, and the target boots. A crash leaves the old target, the new
    * one, or none (a fresh device); running the migration again redoes it all.
@@ -178,14 +178,8 @@ export class SimDriver implements PhoneDriver {
   async migrate(source: PhoneSpec, target: PhoneSpec): Promise<void> {
     const staging = this.store(`${target.id}.migrating`);
     await staging.clear();
-    await this.use(source, async () => {
-      const from = this.store(source.id);
-      const disks = await from.readState<{ fs?: Record<string, { blob?: string } | null> }>();
-      if (!disks) return; // never changed: the target becomes a fresh device
-      const blobs = new Set(Object.values(disks.fs ?? {}).flatMap((node) => (node?.blob ? [node.blob] : [])));
-      for (const hash of blobs) await staging.importBlob(from.blobPath(hash));
-      await staging.writeState(disks);
-    });
+    // A source never changed copies nothing: the target becomes a fresh device.
+    await this.use(source, () => this.store(source.id).copyTo(staging, 'fs'));
     await this.take('migrate');
     await this.destroy(target.id);
     await rename(staging.dir, this.store(target.id).dir).catch((err: NodeJS.ErrnoException) => {

@@ -174,14 +174,10 @@ export class Overlay {
   /** Changes when a directory, link or whiteout is set or anything is deleted: files added or replaced leave it. */
   layout = ++layouts;
 
-  static fromJSON(entries: Record<string, FsNode | null>): Overlay {
-    return Overlay.of(Object.entries(entries));
-  }
-
   /** An overlay of saved entries: none of them counts as a change. */
-  static of(entries: Iterable<[string, FsNode | null]>): Overlay {
+  static fromJSON(entries: Record<string, FsNode | null>): Overlay {
     const overlay = new Overlay();
-    for (const [path, node] of entries) overlay.set(path, node);
+    for (const [path, node] of Object.entries(entries)) overlay.set(path, node);
     overlay.changes.clear();
     return overlay;
   }

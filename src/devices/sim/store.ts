@@ -1,22 +1,57 @@
 // Where one simulated phone lives on the host: `<dataDir>/phones/<phoneId>/`.
-//   state.json   everything that differs from a fresh device (see device.ts), absent while nothing does
+//   state.jsonl  everything that differs from a fresh device (see device.ts), absent while nothing does
 //   blobs/<sha256>  contents of the files written on the phone, named by their hash, so copies are free
-// Every write goes to a temporary file that is renamed into place: a process killed at any moment leaves
-// either the old or the new file, never a torn one.
+// state.jsonl is a journal, one JSON value a line, so that a save writes what changed, not every file of a
+// phone that holds a hundred thousand:
+//   ["<path>", <entry>]   an entry of the phone's file system set ("<path>", null: a deletion of the image's)
+//   ["<path>"]            an entry removed
+//   {"head": <state>}     the rest of the state, which commits the entries written since the previous head
+// A save appends entries and a head; a process killed meanwhile leaves lines without a head, which are not
+// read and are cut off before the next append. Once the journal is twice as long as when last written
+// whole, it is written whole again. Older versions kept everything in state.json, which is read once and
+// replaced by the journal at the next save; the shared storage of servers still keeps one.
+// Every file written whole goes to a temporary file that is renamed into place: a process killed at any
+// moment leaves either the old or the new file, never a torn one.
 import { createHash } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, unlinkSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rename, rm, truncate, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { Transform } from 'node:stream';
 import { PhoneDeletedError } from '../driver.ts';
 
 let tmpCounter = 0;
 const tmpName = (target: string) => `${target}.${process.pid}.${++tmpCounter}.tmp`;
 
+/** Entries serialised per write: each write gives the event loop a turn. */
+const LINES_PER_WRITE = 1000;
+/** Bytes of the journal read at a time. */
+const READ_BYTES = 128 * 1024;
+/** A journal grows to twice its last whole write, and this much more, before it is written whole again. */
+const JOURNAL_SLACK = 64 * 1024;
+
+/** The large keyed part of a state, of which a save writes what changed (a phone's file system). */
+export interface Journaled<V> {
+  readonly entries: ReadonlyMap<string, V>;
+  /** The keys set or removed since the last call. */
+  takeChanges(): Iterable<string>;
+}
+
+/** Where saved entries are read into. */
+export interface EntrySink<V> {
+  set(key: string, value: V): void;
+  delete(key: string): void;
+}
+
 export class PhoneStore {
   readonly statePath: string;
+  readonly journalPath: string;
   readonly blobDir: string;
+  /** Where the journal's last head ends, its length when last written whole, and whether lines of a cut save follow. */
+  private journal?: { bytes: number; whole: number; torn: boolean };
+  /** The last save: saves run one after the other. */
+  private saving: Promise<void> = Promise.resolve();
 
   private deleted = false;
   /** Whether blobs/ was made by this store (and not removed since): a mkdir per blob is a round trip per file. */
@@ -24,7 +59,116 @@ export class PhoneStore {
 
   constructor(readonly dir: string) {
     this.statePath = join(dir, 'state.json');
+    this.journalPath = join(dir, 'state.jsonl');
     this.blobDir = join(dir, 'blobs');
+  }
+
+  /**
+   * The state as last saved, its entries put into `entries`: the journal, read a line at a time so that a
+   * large one does not hold the event loop, or the state.json of an older version, whose `legacyField` held
+   * the entries. Undefined when nothing was saved.
+   */
+  async readSaved<T, V>(legacyField: string, entries: EntrySink<V>): Promise<T | undefined> {
+    if (!existsSync(this.journalPath)) {
+      const state = await this.readState<Record<string, unknown>>();
+      if (!state) return undefined;
+      const { [legacyField]: legacy, ...head } = state;
+      for (const [key, value] of Object.entries((legacy ?? {}) as Record<string, V>)) entries.set(key, value);
+      return head as T;
+    }
+    let pending: Array<[string, V] | [string]> = [];
+    let head: T | undefined;
+    let committed = 0;
+    let end = 0;
+    for await (const line of lines(this.journalPath)) {
+      end = line.end;
+      if (!line.complete) break;
+      const record = JSON.parse(line.text) as [string, V] | [string] | { head: T };
+      // What comes before the first head was written whole (and renamed into place): none of it can be missing.
+      if (Array.isArray(record) && head === undefined) put(entries, record);
+      else if (Array.isArray(record)) pending.push(record);
+      if (Array.isArray(record)) continue;
+      for (const [i, entry] of pending.entries()) {
+        put(entries, entry);
+        if (i % LINES_PER_WRITE === LINES_PER_WRITE - 1) await nextTurn();
+      }
+      pending = [];
+      head = record.head;
+      committed = line.end;
+    }
+    if (head === undefined) throw new Error(`${this.journalPath} holds no saved state`);
+    this.journal = { bytes: committed, whole: committed, torn: end > committed };
+    return head;
+  }
+
+  /** Saves `head` and what changed in `entries` after the saves before it: all of it is read back, or none. */
+  save<V>(head: unknown, entries: Journaled<V>): Promise<void> {
+    const saved = this.saving.then(() => this.writeSaved(head, entries));
+    this.saving = saved.catch(() => {});
+    return saved;
+  }
+
+  /** Copies what is saved (the state, the blobs its entries use) to another store; false when nothing is. */
+  async copyTo(other: PhoneStore, legacyField: string): Promise<boolean> {
+    const entries = new Map<string, { blob?: string } | null>();
+    const head = await this.readSaved(legacyField, entries);
+    if (head === undefined) return false;
+    const blobs = new Set([...entries.values()].flatMap((entry) => (entry?.blob ? [entry.blob] : [])));
+    for (const hash of blobs) await other.importBlob(this.blobPath(hash));
+    await other.save(head, { entries, takeChanges: () => [] });
+    return true;
+  }
+
+  private async writeSaved<V>(head: unknown, map: Journaled<V>): Promise<void> {
+    this.assertNotDeleted();
+    const headLine = `${JSON.stringify({ head })}\n`;
+    const journal = this.journal;
+    try {
+      if (!journal || journal.bytes > 2 * journal.whole + JOURNAL_SLACK) {
+        map.takeChanges();
+        await this.writeWhole(headLine, [...map.entries]);
+      } else {
+        const changes = [...map.takeChanges()].map((key): [string, V] | [string] => (map.entries.has(key) ? [key, map.entries.get(key)!] : [key]));
+        await this.append(journal, headLine, changes);
+      }
+    } catch (err) {
+      // This save may be half written: the next one writes everything anew.
+      this.journal = undefined;
+      throw err;
+    }
+  }
+
+  private async writeWhole(headLine: string, entries: Array<[string, unknown]>): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    const tmp = tmpName(this.journalPath);
+    const file = await open(tmp, 'w');
+    try {
+      let bytes = await writeLines(file, entries);
+      bytes += (await file.write(headLine)).bytesWritten;
+      await file.close();
+      await rename(tmp, this.journalPath);
+      this.journal = { bytes, whole: bytes, torn: false };
+    } catch (err) {
+      await file.close().catch(() => {});
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    // What an older version saved is read no more.
+    await rm(this.statePath, { force: true });
+  }
+
+  private async append(journal: { bytes: number; torn: boolean }, headLine: string, changes: Array<[string, unknown] | [string]>): Promise<void> {
+    if (journal.torn) {
+      await truncate(this.journalPath, journal.bytes);
+      journal.torn = false;
+    }
+    const file = await open(this.journalPath, 'a');
+    try {
+      journal.bytes += await writeLines(file, changes);
+      journal.bytes += (await file.write(headLine)).bytesWritten;
+    } finally {
+      await file.close();
+    }
   }
 
   async readState<T>(): Promise<T | undefined> {
@@ -127,6 +271,43 @@ export class PhoneStore {
   /** Throws PhoneDeletedError once the phone is deleted: nothing of it may be written any more. */
   assertNotDeleted(): void {
     if (this.deleted) throw new PhoneDeletedError(`phone ${basename(this.dir)} was deleted`);
+  }
+}
+
+function put<V>(entries: EntrySink<V>, entry: [string, V] | [string]): void {
+  if (entry.length === 2) entries.set(entry[0], entry[1]);
+  else entries.delete(entry[0]);
+}
+
+/** Writes one JSON line per value, a slice at a time; returns the bytes written. */
+async function writeLines(file: FileHandle, values: unknown[]): Promise<number> {
+  let bytes = 0;
+  for (let i = 0; i < values.length; i += LINES_PER_WRITE) {
+    const text = values.slice(i, i + LINES_PER_WRITE).map((value) => `${JSON.stringify(value)}\n`).join('');
+    bytes += (await file.write(text)).bytesWritten;
+  }
+  return bytes;
+}
+
+/** The lines of a file and where each ends; the last is not `complete` when no newline ends it (a save cut short). */
+async function* lines(path: string): AsyncGenerator<{ text: string; end: number; complete: boolean }> {
+  let pieces: Buffer[] = [];
+  let end = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: READ_BYTES }) as AsyncIterable<Buffer>) {
+    let start = 0;
+    for (let newline = chunk.indexOf(10); newline >= 0; newline = chunk.indexOf(10, start)) {
+      pieces.push(chunk.subarray(start, newline));
+      const line = pieces.length === 1 ? pieces[0] : Buffer.concat(pieces);
+      end += line.length + 1;
+      pieces = [];
+      start = newline + 1;
+      yield { text: line.toString('utf8'), end, complete: true };
+    }
+    if (start < chunk.length) pieces.push(chunk.subarray(start));
+  }
+  if (pieces.length) {
+    const rest = Buffer.concat(pieces);
+    yield { text: rest.toString('utf8'), end: end + rest.length, complete: false };
   }
 }
 

@@ -1,10 +1,11 @@
 // A phone's state survives restarts of the phone and of the process; untouched phones cost nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { appendFile, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CommandTimeoutError, PhoneDeletedError, PhoneOperationError } from '../../../src/devices/driver.ts';
-import { APK_FIXTURES, catalogue, dataDir, driver, phone } from '../../fixtures/sim/phone.ts';
+import { manyFiles, writeTar } from '../../helpers/hostile-tar.ts';
+import { APK_FIXTURES, catalogue, dataDir, driver, phone, savedFiles } from '../../fixtures/sim/phone.ts';
 
 test('files, persist.* properties, settings and packages survive a new driver on the same data dir', async () => {
   const dir = await dataDir();
@@ -104,8 +105,8 @@ test('untouched phones cost nothing on disk, restarted ones one ledger line each
 
   await sim.shell(specs[1], 'echo hello > /data/local/tmp/h');
   const phoneDir = join(dir, 'phones', specs[1].id);
-  const state = await stat(join(phoneDir, 'state.json'));
-  assert.ok(state.size < 1024, `state.json is ${state.size} bytes`);
+  const state = await stat(join(phoneDir, 'state.jsonl'));
+  assert.ok(state.size < 1024, `state.jsonl is ${state.size} bytes`);
   assert.deepEqual(await readdir(join(phoneDir, 'blobs')), ['5891b5b522d5df086d0ff0b110fbd9d21bb4fc7163af34d08286a2e846f6be03']);
 
   await sim.destroy(specs[1].id);
@@ -124,8 +125,7 @@ test('blobs of deleted and replaced files are removed once the state no longer n
   assert.equal((await blobs()).length, 2);
   await sim.shell(spec, 'rm /data/local/tmp/b /data/local/tmp/c');
   assert.deepEqual(await blobs(), []);
-  const state = JSON.parse(await readFile(join(dir, 'phones', spec.id, 'state.json'), 'utf8'));
-  assert.deepEqual(state.fs, {});
+  assert.deepEqual(await savedFiles(dir, spec.id), new Map());
 });
 
 test('sleep takes its time times the scale; the caller\'s timeout is real time', async () => {
@@ -140,3 +140,78 @@ test('sleep takes its time times the scale; the caller\'s timeout is real time',
   // What ran before the timeout happened, and the phone still answers.
   assert.equal((await slow.shell(spec, 'ls /data/local/tmp')).output, 't\n');
 });
+
+test('a phone of 50,000 files: a command appends what it changed to the journal, which a new process reads without holding the event loop', async () => {
+  const dir = await dataDir();
+  const spec = phone();
+  const sim = await driver(dir);
+  await sim.create(spec);
+  const tarFile = await writeTar(join(dir, 'many.tar'), manyFiles(50_000));
+  assert.deepEqual(await sim.pushTar(spec, tarFile), { output: '', exitCode: 0 });
+  const journal = join(dir, 'phones', spec.id, 'state.jsonl');
+  const before = await stat(journal);
+  assert.ok(before.size > 5_000_000, `${before.size} bytes`);
+
+  const loop = holds();
+  await sim.shell(spec, 'echo later > /data/local/tmp/later.txt');
+  const after = await stat(journal);
+  // Appended to, not written again: before, each save rewrote every entry (a JSON.stringify of megabytes).
+  assert.equal(after.ino, before.ino);
+  assert.ok(after.size - before.size < 4096, `${after.size - before.size} bytes appended`);
+
+  const again = await driver(dir);
+  assert.equal((await again.shell(spec, 'cat /data/local/tmp/later.txt /data/local/tmp/many/d49/f49999; ls /data/local/tmp/many/d7 | wc -l')).output, 'later\na1000\n');
+  assert.ok(loop.longest() < 1000, `the event loop was held ${Math.round(loop.longest())} ms`);
+  loop.stop();
+});
+
+test('a save cut short is not read, and is cut off by the next save; a journal twice its written length is written whole', async () => {
+  const dir = await dataDir();
+  const spec = phone();
+  const first = await driver(dir);
+  await first.create(spec);
+  await first.shell(spec, 'echo one > /data/local/tmp/a');
+  const journal = join(dir, 'phones', spec.id, 'state.jsonl');
+  // A process killed while it appended: an entry without its head, then half a line.
+  await appendFile(journal, '["/data/local/tmp/a",{"type":"dir","mode":493,"uid":0,"gid":0,"mtime":0}]\n["/data/local/tmp/b",');
+  const second = await driver(dir);
+  assert.equal((await second.shell(spec, 'cat /data/local/tmp/a; ls /data/local/tmp')).output, 'one\na\n');
+  await second.shell(spec, 'echo two > /data/local/tmp/c');
+  assert.equal((await (await driver(dir)).shell(spec, 'cat /data/local/tmp/a /data/local/tmp/c')).output, 'one\ntwo\n');
+
+  for (let i = 0; i < 200; i++) await second.shell(spec, `echo ${i} > /data/local/tmp/counter`);
+  const { size } = await stat(journal);
+  // 200 saves of about 1 KB each; written whole once it passed twice its length and 64 KiB.
+  assert.ok(size < 100_000, `${size} bytes`);
+  assert.equal((await (await driver(dir)).shell(spec, 'cat /data/local/tmp/counter')).output, '199\n');
+});
+
+test('a phone saved by an older version (state.json) is read, and saved as a journal from then on', async () => {
+  const dir = await dataDir();
+  const spec = phone();
+  const phoneDir = join(dir, 'phones', spec.id);
+  await mkdir(join(phoneDir, 'blobs'), { recursive: true });
+  await writeFile(join(phoneDir, 'blobs', 'cafe'), 'old\n');
+  const file = { type: 'file', mode: 0o644, uid: 2000, gid: 2000, mtime: 0, size: 4, blob: 'cafe' };
+  const state = {
+    version: 1, running: true, bootedAt: 0, cphProperty: {}, persistProps: { 'persist.sys.old': '1' }, runtimeProps: {},
+    settings: { system: {}, secure: {}, global: {} }, packages: { installed: {}, nextUid: 10000 }, display: {}, inputs: [],
+    processes: [], nextPid: 3000, fs: { '/data/local/tmp/old.txt': file },
+  };
+  await writeFile(join(phoneDir, 'state.json'), JSON.stringify(state));
+  const sim = await driver(dir);
+  assert.equal((await sim.shell(spec, 'cat /data/local/tmp/old.txt; getprop persist.sys.old; echo new > /data/local/tmp/new.txt')).output, 'old\n1\n');
+  assert.deepEqual((await readdir(phoneDir)).sort(), ['blobs', 'state.jsonl']);
+  assert.equal((await (await driver(dir)).shell(spec, 'cat /data/local/tmp/old.txt /data/local/tmp/new.txt')).output, 'old\nnew\n');
+});
+
+/** The longest time the event loop went without a turn, from now until `stop`. */
+function holds() {
+  let longest = 0;
+  let last = performance.now();
+  const timer = setInterval(() => {
+    longest = Math.max(longest, performance.now() - last);
+    last = performance.now();
+  }, 5);
+  return { longest: () => Math.max(longest, performance.now() - last), stop: () => clearInterval(timer) };
+}

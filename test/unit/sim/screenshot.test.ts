@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { PhoneOperationError } from '../../../src/devices/driver.ts';
 import { FaultInjector, withFaults } from '../../../src/devices/faults.ts';
-import { catalogue, dataDir, ids, onePhone, phone } from '../../fixtures/sim/phone.ts';
+import { catalogue, dataDir, ids, onePhone, phone, savedFiles } from '../../fixtures/sim/phone.ts';
 
 /** The RGB of a pixel of a decoded PNG. */
 function pixel(png: PNG, x: number, y: number): number[] {
@@ -23,12 +23,12 @@ test('a screenshot is a PNG of the screen as it is now, the bytes screencap -p w
   assert.deepEqual([png.width, png.height], [720, 1280]);
   assert.deepEqual([pixel(png, 10, 10), pixel(png, 10, 640), pixel(png, 10, 1270)], [[38, 50, 56], [0, 121, 107], [0, 0, 0]]);
   // Nothing changed on the phone: a phone never changed still has nothing stored.
-  await assert.rejects(stat(join(dir, 'phones', spec.id, 'state.json')), { code: 'ENOENT' });
+  await assert.rejects(stat(join(dir, 'phones', spec.id)), { code: 'ENOENT' });
 
   await sh('screencap -p /data/local/tmp/s.png');
   const saved = join(dir, 'phones', spec.id);
-  const state = JSON.parse(await readFile(join(saved, 'state.json'), 'utf8'));
-  assert.deepEqual(await readFile(join(saved, 'blobs', state.fs['/data/local/tmp/s.png'].blob)), home);
+  const file = (await savedFiles(dir, spec.id)).get('/data/local/tmp/s.png');
+  assert.deepEqual(await readFile(join(saved, 'blobs', file?.type === 'file' ? file.blob! : '')), home);
 
   // What the phone shows next: an app in front (its action bar), another display size.
   await sh('am start -n com.android.settings/.Settings; wm size 540x960');
@@ -36,9 +36,9 @@ test('a screenshot is a PNG of the screen as it is now, the bytes screencap -p w
   assert.deepEqual([app.width, app.height], [540, 960]);
   assert.deepEqual(pixel(app, 10, 480), [250, 250, 250]);
   assert.notDeepEqual(pixel(app, 10, 60), [250, 250, 250], 'the action bar');
-  const written = (await stat(join(saved, 'state.json'))).mtimeMs;
+  const written = (await stat(join(saved, 'state.jsonl'))).mtimeMs;
   await sim.screenshot(spec);
-  assert.equal((await stat(join(saved, 'state.json'))).mtimeMs, written, 'a screenshot saves nothing');
+  assert.equal((await stat(join(saved, 'state.jsonl'))).mtimeMs, written, 'a screenshot saves nothing');
 });
 
 test('a phone that is not running has no screen to capture', async () => {

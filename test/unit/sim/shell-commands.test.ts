@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { PNG } from 'pngjs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { dataDir, onePhone, phone } from '../../fixtures/sim/phone.ts';
+import { dataDir, onePhone, phone, savedFiles } from '../../fixtures/sim/phone.ts';
 
 test('ls: -l -a -d -R, links, devices and errors', async () => {
   const { sh } = await onePhone();
@@ -175,8 +175,8 @@ test('screencap writes a PNG of the screen at the display size', async () => {
   assert.equal(await sh('screencap -p /sdcard/s.png; screencap /system/x.png; echo $?'), 'Error opening file: /system/x.png (Read-only file system)\n1\n');
   // The file's bytes are a blob of the phone's store, named in its state.
   const phoneDir = join(dir, 'phones', spec.id);
-  const state = JSON.parse(await readFile(join(phoneDir, 'state.json'), 'utf8'));
-  const png = PNG.sync.read(await readFile(join(phoneDir, 'blobs', state.fs['/storage/emulated/0/s.png'].blob)));
+  const saved = (await savedFiles(dir, spec.id)).get('/storage/emulated/0/s.png');
+  const png = PNG.sync.read(await readFile(join(phoneDir, 'blobs', saved?.type === 'file' ? saved.blob! : '')));
   assert.deepEqual([png.width, png.height], [720, 1280]);
   const pixel = (x: number, y: number) => [...png.data.subarray((y * 720 + x) * 4, (y * 720 + x) * 4 + 3)];
   assert.deepEqual(pixel(10, 10), [38, 50, 56], 'status bar');

@@ -182,10 +182,6 @@ export class Overlay {
     return overlay;
   }
 
-  toJSON(): Record<string, FsNode | null> {
-    return Object.fromEntries(this.entries);
-  }
-
   get size(): number {
     return this.entries.size;
   }

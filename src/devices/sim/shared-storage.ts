@@ -8,6 +8,7 @@
 // changes nothing and phones never see half a push. Blobs no tree refers to are deleted after each change.
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../../core/runtime.ts';
 import type { CommandResult } from '../driver.ts';
 import type { AppPushResult, ShareEntry, ShareServer, SharedStorage, ShareUsage } from '../shared-storage.ts';
@@ -30,6 +31,8 @@ interface SharedApp {
   tree: Overlay;
 }
 
+/** Entries copied, or blobs swept, between two turns of the event loop. */
+const ENTRIES_PER_TURN = 1000;
 /** Longest name of one path component (ext4's NAME_MAX). */
 const NAME_MAX = 255;
 /** ListShareFiles prints one name a line: names with control characters are refused. */
@@ -75,7 +78,7 @@ class ServerShare implements SimSharedLayer {
   /** Bytes held by the shared apps, leaving out one (the one a push replaces). */
   appBytes(except?: string): number {
     let used = 0;
-    for (const [name, app] of this.apps) if (name !== except) used += bytesOf(app.tree);
+    for (const [name, app] of this.apps) if (name !== except) used += app.tree.bytes;
     return used;
   }
 
@@ -83,9 +86,10 @@ class ServerShare implements SimSharedLayer {
     return [this.files, ...[...this.apps.values()].map((app) => app.tree)];
   }
 
-  toState(): ShareState {
-    const apps = Object.fromEntries([...this.apps].map(([name, app]) => [name, { preinstall: app.preinstall, fs: app.tree.toJSON() }]));
-    return { version: 1, files: this.files.toJSON(), apps };
+  /** The state to save: trees as their Maps, which the store serialises a slice at a time. */
+  toState(): unknown {
+    const apps = new Map([...this.apps].map(([name, app]) => [name, { preinstall: app.preinstall, fs: app.tree.entries }]));
+    return { version: 1, files: this.files.entries, apps };
   }
 }
 
@@ -128,7 +132,7 @@ export class SimSharedStorage implements SharedStorage {
 
   pushFiles(server: ShareServer, tarFile: string): Promise<CommandResult> {
     return this.change(server.id, async (share) => {
-      const tree = copyOf(share.files);
+      const tree = await copyOf(share.files);
       const result = await this.unpack(server, share, tree, share.appBytes(), tarFile);
       if (result.exitCode === 0) share.files = tree;
       return result;
@@ -156,7 +160,7 @@ export class SimSharedStorage implements SharedStorage {
 
   deleteFiles(server: ShareServer, paths: string[]): Promise<void> {
     return this.change(server.id, async (share) => {
-      const tree = copyOf(share.files);
+      const tree = await copyOf(share.files);
       const fs = this.view(server, share, tree, 0);
       for (const path of paths) {
         let at: string;
@@ -175,13 +179,13 @@ export class SimSharedStorage implements SharedStorage {
 
   async usage(server: ShareServer): Promise<ShareUsage> {
     const share = this.shares.get(server.id);
-    return { totalBytes: server.capacityBytes, usedBytes: share ? bytesOf(share.files) + share.appBytes() : 0 };
+    return { totalBytes: server.capacityBytes, usedBytes: share ? share.files.bytes + share.appBytes() : 0 };
   }
 
   pushApp(server: ShareServer, packageName: string, tarFile: string, preinstall: boolean): Promise<AppPushResult> {
     return this.change(server.id, async (share): Promise<AppPushResult> => {
       const tree = new Overlay();
-      const unpacked = await this.unpack(server, share, tree, bytesOf(share.files) + share.appBytes(packageName), tarFile);
+      const unpacked = await this.unpack(server, share, tree, share.files.bytes + share.appBytes(packageName), tarFile);
       if (unpacked.exitCode !== 0) return { ok: false, reason: 'tar', output: unpacked.output };
       const apks = appApks(tree, packageName);
       if (!apks) return { ok: false, reason: 'package', output: `No /data/app/${packageName}-*/base.apk in the archive.\n` };
@@ -251,22 +255,20 @@ export class SimSharedStorage implements SharedStorage {
     return new DeviceFs(baseImage(server.image, server.phoneModel), tree, share.store, shareMounts(server.capacityBytes, usedElsewhere), { now, uptimeSeconds: () => 0 });
   }
 
-  /** Unpacks a tar into `tree` as root would (push.ts), refusing names the listing cannot show. */
+  /**
+   * Unpacks a tar into `tree` as root would (push.ts, whose limits apply), refusing names the listing cannot
+   * show among the entries it made (`tree` comes with no changes of its own).
+   */
   private async unpack(server: ShareServer, share: ServerShare, tree: Overlay, usedElsewhere: number, tarFile: string): Promise<CommandResult> {
     const fs = this.view(server, share, tree, usedElsewhere);
-    let result: CommandResult;
-    try {
-      result = await unpackTar(tarFile, { fs, cred: ROOT, importBlob: (stream) => share.store.importBlob(stream) });
-    } catch (err) {
-      // The archive's check looks at /data and /cache one at a time; together they can still run out of space.
-      if (!(err instanceof FsError)) throw err;
-      return { output: `tar: ${err.message}\n`, exitCode: 1 };
-    }
+    const result = await unpackTar(tarFile, { fs, cred: ROOT, importBlob: (source) => share.store.importBlob(source) });
     if (result.exitCode !== 0) return result;
-    const refused = [...tree.entries.keys()].flatMap((path) => {
-      const problem = nameProblem(path);
-      return problem ? [`tar: ${path.slice(1)}: ${problem}`] : [];
-    });
+    const refused: string[] = [];
+    for (const [i, path] of [...tree.takeChanges()].entries()) {
+      const problem = tree.get(path) === undefined ? undefined : nameProblem(path);
+      if (problem) refused.push(`tar: ${path.slice(1)}: ${problem}`);
+      if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn();
+    }
     return refused.length ? { output: `${refused.join('\n')}\n`, exitCode: 1 } : result;
   }
 }
@@ -281,15 +283,18 @@ function shareMounts(totalBytes: number, usedElsewhere: number): Mount[] {
   ];
 }
 
-/** A tree to change on the side. Nodes are never changed in place (fs.ts replaces them), so they can be shared. */
-function copyOf(tree: Overlay): Overlay {
-  return Overlay.fromJSON(tree.toJSON());
-}
-
-function bytesOf(tree: Overlay): number {
-  let bytes = 0;
-  for (const node of tree.entries.values()) if (node?.type === 'file') bytes += node.size;
-  return bytes;
+/**
+ * A tree to change on the side, copied a slice at a time (it may hold a hundred thousand entries). Nodes are
+ * never changed in place (fs.ts replaces them), so they can be shared.
+ */
+async function copyOf(tree: Overlay): Promise<Overlay> {
+  const copy = new Overlay();
+  for (const [path, node] of tree.entries) {
+    copy.set(path, node);
+    if (copy.size % ENTRIES_PER_TURN === 0) await nextTurn();
+  }
+  copy.takeChanges();
+  return copy;
 }
 
 function shareEntry(name: string, node: FsNode): ShareEntry {
@@ -325,10 +330,9 @@ function appApks(tree: Overlay, packageName: string): Array<{ path: string; blob
   return [...byDir.values()].find((apks) => apks[0].path.endsWith('/base.apk'));
 }
 
-/** Deletes the blobs no tree of the share refers to (and what an interrupted import left). */
+/** Deletes the blobs no tree of the share refers to (and what an interrupted import left), some per turn of the event loop. */
 async function sweep(share: ServerShare): Promise<void> {
-  const used = new Set<string>();
-  for (const tree of share.trees()) for (const node of tree.entries.values()) if (node?.type === 'file' && node.blob) used.add(node.blob);
+  const trees = share.trees();
   let names: string[];
   try {
     names = await readdir(share.store.blobDir);
@@ -336,5 +340,8 @@ async function sweep(share: ServerShare): Promise<void> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
     throw err;
   }
-  for (const name of names) if (!used.has(name)) share.store.removeBlobSync(name);
+  for (const [i, name] of names.entries()) {
+    if (!trees.some((tree) => tree.uses(name))) share.store.removeBlobSync(name);
+    if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn();
+  }
 }

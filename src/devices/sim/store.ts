@@ -24,8 +24,10 @@ import { PhoneDeletedError } from '../driver.ts';
 let tmpCounter = 0;
 const tmpName = (target: string) => `${target}.${process.pid}.${++tmpCounter}.tmp`;
 
-/** Entries serialised per write: each write gives the event loop a turn. */
-const LINES_PER_WRITE = 1000;
+/** Bytes of text serialised per write: each write gives the event loop a turn. */
+const WRITE_BYTES = 64 * 1024;
+/** Entries read back between two turns of the event loop. */
+const ENTRIES_PER_TURN = 1000;
 /** Bytes of the journal read at a time. */
 const READ_BYTES = 128 * 1024;
 /** A journal grows to twice its last whole write, and this much more, before it is written whole again. */
@@ -90,7 +92,7 @@ export class PhoneStore {
       if (Array.isArray(record)) continue;
       for (const [i, entry] of pending.entries()) {
         put(entries, entry);
-        if (i % LINES_PER_WRITE === LINES_PER_WRITE - 1) await nextTurn();
+        if (i % ENTRIES_PER_TURN === ENTRIES_PER_TURN - 1) await nextTurn();
       }
       pending = [];
       head = record.head;
@@ -140,19 +142,8 @@ export class PhoneStore {
 
   private async writeWhole(headLine: string, entries: Array<[string, unknown]>): Promise<void> {
     await mkdir(this.dir, { recursive: true });
-    const tmp = tmpName(this.journalPath);
-    const file = await open(tmp, 'w');
-    try {
-      let bytes = await writeLines(file, entries);
-      bytes += (await file.write(headLine)).bytesWritten;
-      await file.close();
-      await rename(tmp, this.journalPath);
-      this.journal = { bytes, whole: bytes, torn: false };
-    } catch (err) {
-      await file.close().catch(() => {});
-      await rm(tmp, { force: true });
-      throw err;
-    }
+    const bytes = await replaceFile(this.journalPath, [jsonLines(entries), [headLine]]);
+    this.journal = { bytes, whole: bytes, torn: false };
     // What an older version saved is read no more.
     await rm(this.statePath, { force: true });
   }
@@ -164,8 +155,7 @@ export class PhoneStore {
     }
     const file = await open(this.journalPath, 'a');
     try {
-      journal.bytes += await writeLines(file, changes);
-      journal.bytes += (await file.write(headLine)).bytesWritten;
+      journal.bytes += await writePieces(file, [jsonLines(changes), [headLine]]);
     } finally {
       await file.close();
     }
@@ -183,10 +173,11 @@ export class PhoneStore {
     }
   }
 
+  /** Writes state.json (the shared storage of a server keeps one), serialised a slice at a time; Maps are written as objects. */
   async writeState(state: unknown): Promise<void> {
     this.assertNotDeleted();
     await mkdir(this.dir, { recursive: true });
-    await writeAtomically(this.statePath, JSON.stringify(state));
+    await replaceFile(this.statePath, [jsonPieces(state)]);
   }
 
   blobPath(hash: string): string {
@@ -279,14 +270,61 @@ function put<V>(entries: EntrySink<V>, entry: [string, V] | [string]): void {
   else entries.delete(entry[0]);
 }
 
-/** Writes one JSON line per value, a slice at a time; returns the bytes written. */
-async function writeLines(file: FileHandle, values: unknown[]): Promise<number> {
-  let bytes = 0;
-  for (let i = 0; i < values.length; i += LINES_PER_WRITE) {
-    const text = values.slice(i, i + LINES_PER_WRITE).map((value) => `${JSON.stringify(value)}\n`).join('');
-    bytes += (await file.write(text)).bytesWritten;
+function* jsonLines(values: unknown[]): Generator<string> {
+  for (const value of values) yield `${JSON.stringify(value)}\n`;
+}
+
+/**
+ * JSON.stringify's text of a JSON value, in pieces: a Map (written as an object) and an object holding
+ * objects are written a member at a time, so that a large one (a tree of a hundred thousand entries) is
+ * serialised between turns of the event loop.
+ */
+function* jsonPieces(value: unknown): Generator<string> {
+  const members = value instanceof Map ? value.entries() : undefined;
+  if (!members && (value === null || typeof value !== 'object' || Array.isArray(value) || Object.values(value).every((member) => member === null || typeof member !== 'object'))) {
+    yield JSON.stringify(value);
+    return;
   }
+  let separator = '{';
+  for (const [key, member] of members ?? Object.entries(value as object)) {
+    if (member === undefined) continue;
+    yield `${separator}${JSON.stringify(key)}:`;
+    yield* jsonPieces(member);
+    separator = ',';
+  }
+  yield separator === '{' ? '{}' : '}';
+}
+
+/** Writes the pieces of text, WRITE_BYTES at a time; returns the bytes written. */
+async function writePieces(file: FileHandle, parts: Array<Iterable<string>>): Promise<number> {
+  let bytes = 0;
+  let text = '';
+  for (const part of parts) {
+    for (const piece of part) {
+      text += piece;
+      if (text.length < WRITE_BYTES) continue;
+      bytes += (await file.write(text)).bytesWritten;
+      text = '';
+    }
+  }
+  if (text) bytes += (await file.write(text)).bytesWritten;
   return bytes;
+}
+
+/** Writes a file whole: to a temporary file renamed into place. Returns the bytes written. */
+async function replaceFile(path: string, parts: Array<Iterable<string>>): Promise<number> {
+  const tmp = tmpName(path);
+  const file = await open(tmp, 'w');
+  try {
+    const bytes = await writePieces(file, parts);
+    await file.close();
+    await rename(tmp, path);
+    return bytes;
+  } catch (err) {
+    await file.close().catch(() => {});
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }
 
 /** The lines of a file and where each ends; the last is not `complete` when no newline ends it (a save cut short). */

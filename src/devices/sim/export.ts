@@ -2,7 +2,7 @@
 // every entry at or under the `include` paths with its owner, mode and mtime, symbolic links as links.
 // Members are named without the leading `/` (`data/local/tmp/a.txt`), as `tar -C /` would name them, so
 // that unpacking the tar over `/` (push.ts, keepOwners) puts everything back where it was.
-import { createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import * as tar from 'tar';
@@ -31,7 +31,9 @@ export async function packTar(fs: DeviceFs, include: string[], exclude: string[]
 
   const add = async (path: string, node: FsNode): Promise<void> => {
     if (node.type === 'chr') return;
-    const body = node.type === 'file' ? await fs.readFile(path, ROOT) : undefined;
+    // A file with bytes on the host (up to the size of the data volume) is streamed; one made on demand is small.
+    const hostPath = node.type === 'file' ? fs.hostPath(path, ROOT) : undefined;
+    const body = node.type === 'file' && !hostPath ? await fs.readFile(path, ROOT) : undefined;
     const entry = new tar.ReadEntry(
       new tar.Header({
         path: node.type === 'dir' ? `${path.slice(1)}/` : path.slice(1),
@@ -40,11 +42,14 @@ export async function packTar(fs: DeviceFs, include: string[], exclude: string[]
         mode: node.mode & 0o7777,
         uid: node.uid,
         gid: node.gid,
-        size: body?.length ?? 0,
+        size: hostPath && node.type === 'file' ? node.size : (body?.length ?? 0),
         mtime: new Date(node.mtime),
       }),
     );
     const flowing = pack.write(entry);
+    if (hostPath) {
+      for await (const chunk of createReadStream(hostPath)) if (!entry.write(chunk as Buffer)) await once(entry, 'drain');
+    }
     if (body) entry.end(body);
     else entry.end();
     if (!flowing) await once(pack, 'drain');

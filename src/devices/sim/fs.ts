@@ -115,6 +115,13 @@ export interface Mount {
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
 
+/**
+ * Entries a phone (or a server's shared storage) holds of its own: files, directories, links and deletions
+ * of the image's, as ext4 has a number of inodes. Past it a new entry fails with ENOSPC. Each costs the
+ * server about 400 bytes of memory while the phone is loaded, and empty files no byte of its volumes.
+ */
+export const MAX_OWN_ENTRIES = 200_000;
+
 /** The mounts of a phone of this flavor with a data volume of `dataGiB`, in the order `df` lists them. */
 export function mountTable(model: PhoneModel, dataGiB: number): Mount[] {
   const ram = model.memory * MiB;
@@ -122,8 +129,8 @@ export function mountTable(model: PhoneModel, dataGiB: number): Mount[] {
   const dataStorage = ['/data', '/storage'];
   return [
     { dir: '/', device: 'rootfs', readOnly: true, totalBytes: 0, baseUsedBytes: 0, storage: [], dev: 1 },
-    { dir: '/dev', device: 'tmpfs', readOnly: false, totalBytes: ram / 2, baseUsedBytes: 512 * 1024, storage: [], dev: 14 },
-    { dir: '/mnt', device: 'tmpfs', readOnly: false, totalBytes: ram / 2, baseUsedBytes: 0, storage: [], dev: 15 },
+    { dir: '/dev', device: 'tmpfs', readOnly: false, totalBytes: ram / 2, baseUsedBytes: 512 * 1024, storage: ['/dev'], dev: 14 },
+    { dir: '/mnt', device: 'tmpfs', readOnly: false, totalBytes: ram / 2, baseUsedBytes: 0, storage: ['/mnt'], dev: 15 },
     { dir: '/proc', device: 'proc', readOnly: true, totalBytes: 0, baseUsedBytes: 0, storage: [], dev: 4 },
     { dir: '/system', device: '/dev/block/dm-0', readOnly: true, totalBytes: 2.5 * GiB, baseUsedBytes: 1.9 * GiB, storage: [], dev: 0xfd00 },
     { dir: '/data', device: '/dev/block/dm-1', readOnly: false, totalBytes: data, baseUsedBytes: 1.1 * GiB, storage: dataStorage, dev: 0xfd01 },
@@ -599,6 +606,7 @@ export class DeviceFs {
   /** Places a node in the overlay; a directory where the base had something hides the base's children. */
   private put(path: string, node: FsNode): void {
     const previous = this.overlay.get(path);
+    if (previous === undefined && this.overlay.size >= MAX_OWN_ENTRIES) throw new FsError('ENOSPC');
     if (previous?.type === 'file' && previous.blob) this.released.add(previous.blob);
     if (node.type === 'dir' && previous === null) node.opaque = true;
     if (this.shared()) this.copyUpParents(path);

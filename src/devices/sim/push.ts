@@ -2,8 +2,8 @@
 // deciding where files land (`data/local/tmp/a.txt` → /data/local/tmp/a.txt; a leading `/` changes
 // nothing). The whole archive is checked before anything is written, so a refused push changes nothing.
 // Refused: `..` in a path, symbolic links climbing above `/`, hard links to anything but an earlier
-// member, members reached through a symbolic link of the same archive, devices and FIFOs, anything
-// landing on a read-only file system (/system), more than the free space.
+// member, members reached through a symbolic link of the same archive, devices, FIFOs and sparse files,
+// anything landing on a read-only file system (/system), more than the free space or the free inodes.
 // Directories that already exist keep their owner and mode (`tar --no-overwrite-dir`): a tar built on a
 // workstation must not make /data/local/tmp unwritable for the shell. New files belong to root.
 // A restore of exported data (`keepOwners`) is `tar -xp` as root instead: every entry, existing directories
@@ -22,7 +22,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import type { CommandResult } from '../driver.ts';
-import { baseName, FsError, joinPath, parentOf, type DeviceFs, type Mount } from './fs.ts';
+import { baseName, FsError, joinPath, MAX_OWN_ENTRIES, parentOf, type DeviceFs, type Mount } from './fs.ts';
 import type { Cred } from './users.ts';
 
 /** What one archive may hold, whoever unpacks it (PushFile, PushShareFiles and PushShareApps, data restores). */
@@ -383,6 +383,7 @@ async function check(members: Member[], { fs, cred }: PushTarget, refusals: Refu
   // Where the directories above members land, each found once while the phone does not change.
   const dirs = new Map<string, string>();
   const bytes = new Map<Mount, number>();
+  let added = 0;
   for (const m of members) {
     if (await slices.next()) dirs.clear();
     let throughLink = false;
@@ -405,6 +406,7 @@ async function check(members: Member[], { fs, cred }: PushTarget, refusals: Refu
         continue;
       }
       const existing = below ? undefined : fs.nodeAt(landing);
+      if (below || fs.overlay.get(landing) === undefined) added++;
       if (m.kind === 'dir' && existing?.type !== 'dir') node.landing = landing;
       if (m.kind !== 'dir' && existing?.type === 'dir' && !fs.isEmptyDir(landing, cred)) refusals.add(m.path, inTheWay(m));
       if (m.blob) bytes.set(mount, (bytes.get(mount) ?? 0) + m.blob.size);
@@ -416,6 +418,7 @@ async function check(members: Member[], { fs, cred }: PushTarget, refusals: Refu
   for (const [mount, size] of bytes) {
     if (mount.totalBytes > 0 && size > mount.totalBytes - fs.usedBytes(mount)) refusals.add(mount.dir, new FsError('ENOSPC').message);
   }
+  if (fs.overlay.size + added > MAX_OWN_ENTRIES) refusals.line(`tar: Cannot create ${added} entries: ${new FsError('ENOSPC').message} (no free inodes)`);
 }
 
 /** GNU tar's complaint about a directory with entries where a file or link is to be created. */

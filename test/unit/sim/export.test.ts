@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import * as tar from 'tar';
 import { PhoneOperationError } from '../../../src/devices/driver.ts';
 import { FaultInjector, withFaults } from '../../../src/devices/faults.ts';
+import { writeTar } from '../../helpers/hostile-tar.ts';
 import { APK_FIXTURES, catalogue, clock, dataDir, driver, ids, onePhone, phone } from '../../fixtures/sim/phone.ts';
 
 interface Member {
@@ -159,4 +160,22 @@ test('faults apply to export, restore and migration; a migration rule names the 
   await assert.rejects(faulty.importData(target, tarFile), PhoneOperationError);
   await assert.rejects(faulty.migrate(source, target), PhoneOperationError);
   assert.deepEqual(injector.list().map((rule) => [rule.operation, rule.phone_id]), [['migrate', source.id]]);
+});
+
+test('a large file is exported as a stream, not read into memory first', async () => {
+  const { sim, spec } = await onePhone();
+  const dir = await dataDir();
+  const MiB = 1024 ** 2;
+  await writeTar(join(dir, 'big.tar'), [{ path: 'data/local/tmp/big.bin', body: Buffer.alloc(128 * MiB, 0x62) }]);
+  assert.equal((await sim.pushTar(spec, join(dir, 'big.tar'))).exitCode, 0);
+  const before = process.memoryUsage().arrayBuffers;
+  let most = before;
+  const sampling = setInterval(() => (most = Math.max(most, process.memoryUsage().arrayBuffers)), 2);
+  try {
+    assert.equal((await sim.exportData(spec, ['/data/local/tmp/big.bin'], [], join(dir, 'out.tar'))).exitCode, 0);
+  } finally {
+    clearInterval(sampling);
+  }
+  assert.ok(most - before < 32 * MiB, `${Math.round((most - before) / MiB)} MiB of buffers held at once`);
+  assert.deepEqual(await members(join(dir, 'out.tar')), { 'data/local/tmp/big.bin': { type: 'File', mode: 0o644, uid: 0, gid: 0, size: 128 * MiB, mtime: 1767261600000 } });
 });

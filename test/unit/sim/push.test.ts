@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { BootLedger } from '../../../src/devices/sim/boot-ledger.ts';
 import { SimDevice } from '../../../src/devices/sim/device.ts';
+import { MAX_OWN_ENTRIES } from '../../../src/devices/sim/fs.ts';
 import { TAR_LIMITS, unpackTar, type PushTarget } from '../../../src/devices/sim/push.ts';
 import { PhoneStore } from '../../../src/devices/sim/store.ts';
 import { ROOT } from '../../../src/devices/sim/users.ts';
@@ -214,4 +215,25 @@ test('an archive compressed twice is refused: what it expands to could not be co
   assert.match(result.output, /^tar: .*decompression ratio/);
   // Compressed once, the same archive unpacks.
   assert.deepEqual(await unpackTar(inner, target), { output: '', exitCode: 0 });
+});
+
+test(`a phone holds at most ${MAX_OWN_ENTRIES} entries of its own, as ext4 has inodes: a push past them is refused whole`, async () => {
+  const { target, device } = await countingTarget();
+  const filler = { type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0, size: 0 } as const;
+  target.fs.mkdirs('/data/filler', ROOT);
+  for (let i = target.fs.overlay.size; i < MAX_OWN_ENTRIES - 1; i++) target.fs.overlay.set(`/data/filler/f${i}`, { ...filler });
+  const two = await hostile([{ path: 'data/local/tmp/one', body: '1' }, { path: 'data/local/tmp/two', body: '2' }]);
+  assert.deepEqual(await unpackTar(two, target), { output: 'tar: Cannot create 2 entries: No space left on device (no free inodes)\n', exitCode: 1 });
+  assert.equal(target.fs.exists('/data/local/tmp/one', ROOT), false);
+  // One more entry fits; then the shell's writes fail as on a file system without free inodes.
+  assert.deepEqual(await unpackTar(await hostile([{ path: 'data/local/tmp/one', body: '1' }]), target), { output: '', exitCode: 0 });
+  assert.equal((await device.exec('echo x > /data/local/tmp/x; cat /data/local/tmp/one', new AbortController().signal)).output,
+    '/system/bin/sh: can\'t create /data/local/tmp/x: No space left on device\n1');
+});
+
+test('files on the tmpfs mounts (/dev, /mnt) count as their used space, so pushes there stop at their size', async () => {
+  const { target } = await countingTarget();
+  assert.deepEqual(await unpackTar(await hostile([{ path: 'mnt/x.bin', body: 'x'.repeat(1000) }]), target), { output: '', exitCode: 0 });
+  const mnt = target.fs.mounts.find((mount) => mount.dir === '/mnt')!;
+  assert.equal(target.fs.usedBytes(mnt), mnt.baseUsedBytes + 1000);
 });

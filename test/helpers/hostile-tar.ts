@@ -167,8 +167,10 @@ export async function writeGzipBomb(file: string, bytes: number, path = 'data/lo
 }
 
 /**
- * The catalogue of bombs for the fuzzing suite: each writes its archive to `file` at a size that is harmless
- * to read with the limits in place (`scale` 1), and harmful without them.
+ * The catalogue of bombs for the fuzzing suite: each writes its archive to `file` (its path is returned).
+ * With the limits of src/devices/sim/push.ts every one is refused within seconds, at its first header past a
+ * limit, but the 50,000 tiny files, which unpack; without them each held the event loop for seconds,
+ * exhausted file descriptors or filled the disk.
  */
 export const TAR_BOMBS: Record<string, (file: string) => Promise<string>> = {
   'many members': (file) => writeTar(file, manyMembers(200_000)),

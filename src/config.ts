@@ -1,4 +1,6 @@
 import { resolve } from 'node:path';
+import type { ConnectionLimits } from './api/connections.ts';
+import type { LoginPolicy } from './core/login-guard.ts';
 import { isAllowEntry } from './objects/destination-policy.ts';
 import type { DownloadSettings } from './objects/http-download.ts';
 
@@ -27,6 +29,8 @@ export interface Config {
   /** Fixed first-start credentials (CI); generated when absent. */
   bootstrap: BootstrapCredentials;
   objects: ObjectStoreConfig;
+  /** Connections, timeouts and failed logins at the HTTP front door. */
+  frontDoor: FrontDoorConfig;
   /** Downloads of tenant-supplied URLs (KooPhone InstallApp). */
   downloads: DownloadSettings;
   /** What an account may hold and have in flight, unless `opencph iam set-quota` set its own limits. */
@@ -61,6 +65,10 @@ export interface ObjectStoreConfig {
   region: string;
   /** Bucket in the path (`endpoint/bucket/key`) rather than in the host name. */
   pathStyle: boolean;
+}
+
+export interface FrontDoorConfig extends ConnectionLimits {
+  login: LoginPolicy;
 }
 
 export interface BootstrapCredentials {
@@ -139,6 +147,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
       sk: env.OPENCPH_SK || undefined,
     },
     objects: objectStoreConfig(env),
+    frontDoor: frontDoorConfig(env),
     downloads: downloadSettings(env),
     quotas: quotaLimits(env),
     adminToken,
@@ -158,6 +167,23 @@ function quotaLimits(env: NodeJS.ProcessEnv): QuotaLimits {
 
 /** Count quotas are stored as PostgreSQL integers. */
 export const MAX_COUNT_QUOTA = 2 ** 31 - 1;
+
+function frontDoorConfig(env: NodeJS.ProcessEnv): FrontDoorConfig {
+  const setting = (name: string, fallback: number, min: number, max: number) => integer(name, env[name] ?? String(fallback), min, max);
+  return {
+    // Absent: half the open-file limit, at most 10,000 (src/api/connections.ts).
+    maxConnections: env.OPENCPH_MAX_CONNECTIONS ? integer('OPENCPH_MAX_CONNECTIONS', env.OPENCPH_MAX_CONNECTIONS, 1, 1_000_000) : undefined,
+    maxConnectionsPerAddress: setting('OPENCPH_MAX_CONNECTIONS_PER_ADDRESS', 256, 0, 1_000_000),
+    headersTimeoutMs: setting('OPENCPH_HEADERS_TIMEOUT_MS', 10_000, 100, 600_000),
+    keepAliveTimeoutMs: setting('OPENCPH_KEEP_ALIVE_TIMEOUT_MS', 5_000, 100, 600_000),
+    // Huawei IAM's defaults: 5 failures within 15 minutes lock for 15 minutes.
+    login: {
+      maxFailures: setting('OPENCPH_LOGIN_MAX_FAILURES', 5, 0, 1_000),
+      windowSeconds: setting('OPENCPH_LOGIN_FAILURE_WINDOW_SECONDS', 900, 1, 86_400),
+      lockSeconds: setting('OPENCPH_LOGIN_LOCK_SECONDS', 900, 1, 86_400),
+    },
+  };
+}
 
 function objectStoreConfig(env: NodeJS.ProcessEnv): ObjectStoreConfig {
   const endpoint = env.OPENCPH_OBJECTS_ENDPOINT || undefined;

@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import type { Config } from './config.ts';
 import { buildApp, type App } from './api/app.ts';
+import { limitConnections } from './api/connections.ts';
 import { ensureDefaultCredentials, type Credentials } from './core/bootstrap.ts';
 import type { Clock, Ids } from './core/runtime.ts';
 import { createServices, type Services } from './core/services.ts';
@@ -38,7 +39,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await services.commandDeps.scratch.clear();
   let url = '';
   let ready = false;
-  const app = await buildApp({ services, logLevel: config.logLevel, publicUrl: () => config.publicUrl ?? url, ready: () => ready });
+  const app = await buildApp({ services, logLevel: config.logLevel, publicUrl: () => config.publicUrl ?? url, ready: () => ready, login: config.frontDoor.login });
+  const closeWaitingConnections = limitConnections(app.server, config.frontDoor);
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
@@ -69,6 +71,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     credentials,
     credentialsCreated: created,
     async close() {
+      closeWaitingConnections();
       await app.close();
       await services.engine.stop();
       await services.jobHistory.stop();

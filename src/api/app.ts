@@ -6,11 +6,14 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { ErrorObject } from 'ajv';
 import type { Principal } from '../core/iam.ts';
+import type { Clock } from '../core/runtime.ts';
+import { LoginGuard, type LoginPolicy } from '../core/login-guard.ts';
 import type { Services } from '../core/services.ts';
 import { ApiError, codedError, gatewayError } from './errors.ts';
 import { ERROR_KEYWORDS, FINITE_KEYWORD } from './schema.ts';
 import { lazyCompilers } from './lazy-compilers.ts';
-import { SIGNED_BODY_LIMIT, assertProject, authenticate } from './auth/authenticate.ts';
+import { assertProject, pendingSignature, signaturePrincipal, tokenPrincipal, type PendingSignature } from './auth/authenticate.ts';
+import { API_BODY_LIMIT, parseJsonBody } from './body.ts';
 import { iamRoutes } from './iam/routes.ts';
 import { catalogueRoutes } from './cph/catalogue.ts';
 import { serverRoutes } from './cph/servers.ts';
@@ -32,6 +35,8 @@ declare module 'fastify' {
   interface FastifyRequest {
     rawBody?: Buffer;
     principal?: Principal;
+    /** An AK/SK request whose signature is checked once its body has arrived, before it is parsed. */
+    signature?: PendingSignature;
   }
   interface FastifyContextConfig {
     /** 'project': a CPH route with `{project_id}`; 'any': any valid credential; 'none': public. */
@@ -48,6 +53,8 @@ export interface AppOptions {
   publicUrl: () => string;
   /** False until start-up is complete (credentials written, workers running). */
   ready: () => boolean;
+  /** When failed logins lock. */
+  login: LoginPolicy;
 }
 
 export async function buildApp(options: AppOptions): Promise<App> {
@@ -56,7 +63,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     logger: { level: options.logLevel },
     genReqId: () => services.ids.hex32(),
     requestIdHeader: false,
-    bodyLimit: SIGNED_BODY_LIMIT,
+    bodyLimit: API_BODY_LIMIT,
     // An id longer than any real one still reaches its route, and its not-found answer.
     routerOptions: { maxParamLength: MAX_URI_BYTES },
     // What the router refuses before any route runs (a broken percent-escape), as Huawei's gateway does.
@@ -74,18 +81,22 @@ export async function buildApp(options: AppOptions): Promise<App> {
     schemaController: { compilersFactory: lazyCompilers() },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  // Keep the raw bytes: AK/SK signatures are computed over them, not over re-serialised JSON.
+  // Keep the raw bytes: AK/SK signatures are computed over them, not over re-serialised JSON. A signed
+  // body is parsed only once its signature checks out.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     request.rawBody = body;
+    try {
+      if (request.signature) admitSigned(request, body, services.clock);
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
     if (body.length === 0) return done(null, undefined);
     const type = request.headers['content-type'] ?? '';
     if (!/json/i.test(type) && type !== '') return done(null, body);
-    try {
-      done(null, JSON.parse(body.toString('utf8')));
-    } catch {
-      done(malformedBody(request), undefined);
-    }
+    const value = parseJsonBody(body);
+    if (value === undefined) done(malformedBody(request), undefined);
+    else done(null, value);
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -120,17 +131,39 @@ export async function buildApp(options: AppOptions): Promise<App> {
   // KooPhone's signalling endpoint: a WebSocket opened with a device token, not an IAM credential.
   await app.register(async (scope) => signalingRoutes(scope as App, services));
 
-  // The API routes: authenticated unless a route says otherwise (the token API itself).
+  // The API routes: authenticated unless a route says otherwise (the token API itself), from the headers
+  // before the body is read: a token entirely, a signature as far as it can be without the body.
   await app.register(async (scope) => {
-    scope.addHook('preValidation', async (request) => {
-      const mode = request.routeOptions.config.auth ?? 'project';
-      if (mode !== 'none') {
-        request.principal = await authenticate(request, services.iam, services.clock);
-        if (mode === 'project') assertProject(request.principal, (request.params as { project_id: string }).project_id);
+    scope.addHook('onRequest', (request, reply, done) => {
+      if ((request.routeOptions.config.auth ?? 'project') === 'none') return done();
+      try {
+        const principal = tokenPrincipal(request, services.iam);
+        if (principal) {
+          admit(request, principal);
+          return done();
+        }
+      } catch (error) {
+        return refuseBeforeBody(request, reply, error as Error, done);
       }
-      refuseNul(request);
+      pendingSignature(request, services.iam, services.clock).then(
+        (pending) => {
+          request.signature = pending;
+          done();
+        },
+        (error: Error) => refuseBeforeBody(request, reply, error, done),
+      );
     });
-    iamRoutes(scope as App, services, options.publicUrl);
+    scope.addHook('preValidation', (request, _reply, done) => {
+      try {
+        // No body was parsed, so the signature is checked over an empty one.
+        if (request.signature) admitSigned(request, undefined, services.clock);
+        refuseNul(request);
+      } catch (error) {
+        return done(error as Error);
+      }
+      done();
+    });
+    iamRoutes(scope as App, services, options.publicUrl, new LoginGuard(options.login, services.clock));
     catalogueRoutes(scope as App, services);
     serverRoutes(scope as App, services);
     bandwidthRoutes(scope as App, services);
@@ -148,19 +181,43 @@ export async function buildApp(options: AppOptions): Promise<App> {
   return app;
 }
 
+/** The caller is `principal`; on a CPH route with `{project_id}`, that must be its project. */
+function admit(request: FastifyRequest, principal: Principal): void {
+  request.principal = principal;
+  if ((request.routeOptions.config.auth ?? 'project') === 'project') assertProject(principal, (request.params as { project_id: string }).project_id);
+}
+
+/** A signed request whose body (`undefined`: none) has arrived: its signature is checked over those bytes. */
+function admitSigned(request: FastifyRequest, body: Buffer | undefined, clock: Clock): void {
+  const pending = request.signature!;
+  request.signature = undefined;
+  admit(request, signaturePrincipal(request, pending, body, clock));
+}
+
+/**
+ * A request refused from its headers. Unless its body has already arrived whole, the connection is closed
+ * after the answer instead of reading the rest of the body (up to the route's limit) only to throw it away.
+ */
+function refuseBeforeBody(request: FastifyRequest, reply: FastifyReply, error: Error, done: (error?: Error) => void): void {
+  if (!request.raw.complete) reply.header('connection', 'close');
+  done(error);
+}
+
 /**
  * PostgreSQL text cannot hold U+0000, so no stored id or name contains one and a query given one fails.
  * A parameter or body value (or key) holding it is refused before any query, as a value its schema
  * rejects: with its field's code (`x-code`) where it has one, else the route's (see validationError).
  */
 function refuseNul(request: FastifyRequest): void {
-  // In a path or query string U+0000 can only arrive percent-encoded (Node's parser refuses a raw one).
+  // In a path or query string U+0000 can only arrive percent-encoded (Node's parser refuses a raw one), in
+  // a JSON body only escaped (JSON.parse refuses a raw one): the parsed values are walked only then.
   const inUrl = request.url.includes('%00');
-  if (!inUrl && request.body === undefined) return;
+  const inBody = request.body !== undefined && request.rawBody?.includes('\\u0000') === true;
+  if (!inUrl && !inBody) return;
   const schema = request.routeOptions.schema ?? {};
   const parts = [['params', request.params, schema.params], ['querystring', request.query, schema.querystring], ['body', request.body, schema.body]] as const;
   for (const [context, value, root] of parts) {
-    if (context !== 'body' && !inUrl) continue;
+    if (context === 'body' ? !inBody : !inUrl) continue;
     const path = nulPath(value);
     if (!path) continue;
     let node = root as Record<string, any> | undefined;
@@ -198,17 +255,23 @@ function nulPath(root: unknown): Array<string | number> | undefined {
 const MAX_URI_BYTES = 32 * 1024;
 
 /** A request refused before any route runs: Huawei's gateway answers all of them with APIGW.0201, the status saying why. */
-function requestError(status: 400 | 414 | 494, message: string): ApiError {
+function requestError(status: 400 | 408 | 414 | 494, message: string): ApiError {
   return new ApiError(status, 'APIGW.0201', message);
 }
 
 /**
- * A request Node's HTTP parser refuses (a request head over its 16 KB limit, broken HTTP), answered in the
- * gateway's envelope before the connection is closed. Like Fastify's default handler otherwise.
+ * A request Node's HTTP parser refuses (a request head over its 16 KB limit, broken HTTP) or that did not
+ * arrive within its timeouts (src/api/connections.ts), answered in the gateway's envelope before the
+ * connection is closed. Like Fastify's default handler otherwise.
  */
 function refuseUnparsable(error: NodeJS.ErrnoException, socket: Socket, requestId: string): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
-  const refusal = error.code === 'HPE_HEADER_OVERFLOW' ? requestError(494, 'Request headers too large') : requestError(400, 'Bad request');
+  const refusal =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? requestError(494, 'Request headers too large')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? requestError(408, 'Request timeout')
+        : requestError(400, 'Bad request');
   const body = JSON.stringify({ request_id: requestId, error_code: refusal.errorCode, error_msg: refusal.message });
   if (socket.writable) {
     socket.write(

@@ -1,4 +1,5 @@
-import { createHmac, randomBytes, scryptSync, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Db } from '../store/db.ts';
 import type { Clock, Ids } from './runtime.ts';
 
@@ -34,10 +35,14 @@ export interface TokenClaims {
 
 export class IamError extends Error {}
 
+/** More password checks are waiting than PASSWORD_CHECKS_WAITING: the login is refused, not queued. */
+export class LoginsBusy extends Error {}
+
 export class Iam {
   private tokenSecret?: Buffer;
   /** Tokens whose signature checked out: a client's every request need not recompute the HMAC (expiry is checked each time). */
   private readonly verifiedTokens = new Map<string, TokenClaims>();
+  private readonly passwordChecks = new Slots(PASSWORD_CHECKS_AT_ONCE, PASSWORD_CHECKS_WAITING);
 
   constructor(
     private readonly db: Db,
@@ -70,7 +75,7 @@ export class Iam {
     if (secret.length < 8) throw new IamError('password must have at least 8 characters');
     const id = this.ids.hex32();
     await this.unique(
-      () => this.db.insertInto('users').values({ id, domain_id: domain.id, name, password_hash: hashPassword(secret), created_at: this.clock.now() }).execute(),
+      async () => this.db.insertInto('users').values({ id, domain_id: domain.id, name, password_hash: await hashPassword(secret), created_at: this.clock.now() }).execute(),
       `user "${name}" exists in account "${domainName}"`,
     );
     return { id, name, password: secret };
@@ -109,7 +114,10 @@ export class Iam {
       .execute();
   }
 
-  /** Password login; undefined when the account, user or password is wrong (the caller must not say which). */
+  /**
+   * Password login; undefined when the account, user or password is wrong (the caller must not say which).
+   * Throws LoginsBusy when too many checks are waiting already.
+   */
   async checkPassword(domainName: string, userName: string, password: string) {
     const user = await this.db
       .selectFrom('users')
@@ -119,7 +127,7 @@ export class Iam {
       .where('users.name', '=', userName)
       .executeTakeFirst();
     // Hash even for an unknown user, so the answer time does not tell which part was wrong.
-    const matches = verifyPassword(password, user?.password_hash ?? UNKNOWN_USER_HASH);
+    const matches = await this.passwordChecks.run(() => verifyPassword(password, user?.password_hash ?? UNKNOWN_USER_HASH));
     if (!user || !matches) return undefined;
     return { userId: user.id, userName: user.name, domainId: user.domain_id, domainName: user.domain_name };
   }
@@ -224,13 +232,51 @@ function generatePassword(): string {
   return randomBytes(12).toString('base64url');
 }
 
-function hashPassword(password: string): string {
+const derive = promisify(scrypt) as (password: string, salt: Buffer, length: number) => Promise<Buffer>;
+
+/**
+ * Password checks computed at once. scrypt runs on libuv's thread pool (4 threads, shared with file I/O
+ * and DNS) for ~50 ms each: two leave the pool to everyone else however many logins arrive.
+ */
+const PASSWORD_CHECKS_AT_ONCE = 2;
+/** Checks that may wait for one of those: about 1.6 s of waiting at most; past it a login is refused at once. */
+const PASSWORD_CHECKS_WAITING = 64;
+
+async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  return `scrypt:${salt.toString('hex')}:${scryptSync(password, salt, 32).toString('hex')}`;
+  return `scrypt:${salt.toString('hex')}:${(await derive(password, salt, 32)).toString('hex')}`;
 }
 
-function verifyPassword(password: string, stored: string): boolean {
+async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [, salt, hash] = stored.split(':');
-  const actual = scryptSync(password, Buffer.from(salt, 'hex'), 32);
+  const actual = await derive(password, Buffer.from(salt, 'hex'), 32);
   return timingSafeEqual(actual, Buffer.from(hash, 'hex'));
+}
+
+/** At most `size` tasks at once and `waiting` more queued; past that `run` throws LoginsBusy. */
+class Slots {
+  private running = 0;
+  private readonly queue: Array<() => void> = [];
+
+  constructor(
+    private readonly size: number,
+    private readonly waiting: number,
+  ) {}
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.running >= this.size) {
+      if (this.queue.length >= this.waiting) throw new LoginsBusy();
+      await new Promise<void>((resolve) => this.queue.push(resolve));
+    } else {
+      this.running++;
+    }
+    try {
+      return await task();
+    } finally {
+      // A waiting task inherits this slot; otherwise it is freed.
+      const next = this.queue.shift();
+      if (next) next();
+      else this.running--;
+    }
+  }
 }

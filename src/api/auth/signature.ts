@@ -53,7 +53,12 @@ export function parseAuthorization(value: string): ParsedAuthorization | undefin
   return { algorithm: ALGORITHM, accessKey, signedHeaders, signature };
 }
 
-export function verifySignature(req: SignedRequest, auth: ParsedAuthorization, secretKey: string, now: Date): SignatureCheck {
+/**
+ * What can be checked of a signature without the body: X-Sdk-Date is present, well formed and within
+ * the window, and every signed header is there. A request that fails here is refused before its body
+ * is read.
+ */
+export function checkSignedHeaders(req: Omit<SignedRequest, 'body'>, auth: ParsedAuthorization, now: Date): SignatureCheck {
   const date = header(req, 'x-sdk-date');
   if (date === undefined) return fail('x-sdk-date is missing');
   const signedAt = parseSdkDate(date);
@@ -61,16 +66,17 @@ export function verifySignature(req: SignedRequest, auth: ParsedAuthorization, s
   const age = now.getTime() - signedAt;
   if (age > SIGNATURE_WINDOW_MS) return fail('the signature has expired, x-sdk-date is more than 15 minutes old');
   if (age < -SIGNATURE_WINDOW_MS) return fail('x-sdk-date is more than 15 minutes in the future, check the client clock');
-
   // Every SDK signs X-Sdk-Date. Host is not required: the Go SDK never signs it.
   if (!auth.signedHeaders.includes('x-sdk-date')) return fail('signed headers must include x-sdk-date');
+  const missing = auth.signedHeaders.find((name) => header(req, name) === undefined);
+  return missing === undefined ? { ok: true } : fail(`signed header ${missing} is missing`);
+}
+
+export function verifySignature(req: SignedRequest, auth: ParsedAuthorization, secretKey: string, now: Date): SignatureCheck {
+  const headersCheck = checkSignedHeaders(req, auth, now);
+  if (!headersCheck.ok) return headersCheck;
   // The header lines are sorted by name; the SignedHeaders list itself is signed exactly as sent.
-  const canonicalHeaders: string[] = [];
-  for (const name of [...auth.signedHeaders].sort()) {
-    const value = header(req, name);
-    if (value === undefined) return fail(`signed header ${name} is missing`);
-    canonicalHeaders.push(`${name}:${value.trim()}\n`);
-  }
+  const canonicalHeaders = [...auth.signedHeaders].sort().map((name) => `${name}:${header(req, name)!.trim()}\n`);
 
   const payloadHash = payloadHashOf(req);
   if (payloadHash === undefined) return fail('x-sdk-content-sha256 does not match the request body');
@@ -91,7 +97,7 @@ export function verifySignature(req: SignedRequest, auth: ParsedAuthorization, s
       auth.signedHeaders.join(';'),
       payloadHash,
     ].join('\n');
-    const stringToSign = `${ALGORITHM}\n${date}\n${sha256Hex(canonicalRequest)}`;
+    const stringToSign = `${ALGORITHM}\n${header(req, 'x-sdk-date')}\n${sha256Hex(canonicalRequest)}`;
     const actual = Buffer.from(createHmac('sha256', secretKey).update(stringToSign).digest('hex'));
     if (actual.length === expected.length && timingSafeEqual(actual, expected)) return { ok: true };
   }
@@ -102,7 +108,7 @@ function fail(reason: string): SignatureCheck {
   return { ok: false, reason };
 }
 
-function header(req: SignedRequest, name: string): string | undefined {
+function header(req: Pick<SignedRequest, 'headers'>, name: string): string | undefined {
   const value = req.headers[name];
   return Array.isArray(value) ? value.join(', ') : value;
 }

@@ -1,6 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
+import { LoginsBusy } from '../../core/iam.ts';
+import type { LoginGuard } from '../../core/login-guard.ts';
+import { TOKEN_BODY_LIMIT } from '../body.ts';
+import { addressKey } from '../connections.ts';
 import { codedError, gatewayError } from '../errors.ts';
 import { coded } from '../schema.ts';
 
@@ -33,17 +37,40 @@ const TokenRequest = coded(
 /** The one reason given for every failed login, so that a caller cannot tell which part was wrong. */
 const LOGIN_FAILED = 'the account, user name, password or scope is wrong';
 
+/** Huawei IAM's answer to a locked user's token request (401 "The account is locked."), in the gateway's envelope. */
+const LOGIN_LOCKED = 'The account is locked.';
+
 /** The IAM subset CPH clients need: password tokens and the documented way to find a project id. */
-export function iamRoutes(app: App, services: Services, publicUrl: () => string) {
+export function iamRoutes(app: App, services: Services, publicUrl: () => string, logins: LoginGuard) {
   const { iam } = services;
 
-  app.post('/v3/auth/tokens', { config: { auth: 'none' }, schema: { tags: ['IAM'], summary: 'KeystoneCreateUserTokenByPassword', body: TokenRequest, security: [] } }, async (request, reply) => {
+  /**
+   * The user's password check, unless failed logins locked it (see LoginGuard). An account given by an
+   * id that does not exist is counted under that id, so that every way of naming a user counts once.
+   */
+  const checkPassword = async (domain: Static<typeof NameOrId>, userName: string, password: string, address: string) => {
+    const domainName = domain.name ?? (domain.id ? (await iam.domainById(domain.id))?.name : undefined);
+    const attempt = logins.begin(`${domainName ?? `#${domain.id}`}\n${userName}`, addressKey(address));
+    if (attempt === 'locked') throw gatewayError('APIGW.0301', LOGIN_LOCKED);
+    if (attempt === 'throttled') throw gatewayError('APIGW.0308');
+    let login: Awaited<ReturnType<typeof iam.checkPassword>>;
+    try {
+      // No account has an empty name: an unknown account id costs the same check as a wrong password.
+      login = await iam.checkPassword(domainName ?? '', userName, password);
+    } catch (error) {
+      attempt.finish('unchecked');
+      throw error instanceof LoginsBusy ? gatewayError('APIGW.0308') : error;
+    }
+    attempt.finish(login ? 'succeeded' : 'failed');
+    return login;
+  };
+
+  app.post('/v3/auth/tokens', { bodyLimit: TOKEN_BODY_LIMIT, config: { auth: 'none' }, schema: { tags: ['IAM'], summary: 'KeystoneCreateUserTokenByPassword', body: TokenRequest, security: [] } }, async (request, reply) => {
     const { identity, scope } = request.body.auth;
     if (!identity.methods.includes('password')) throw codedError('IAM.0011');
     if (scope?.project && !scope.project.id && !scope.project.name) throw codedError('IAM.0011');
     const user = identity.password.user;
-    const domainName = user.domain.name ?? (user.domain.id ? (await iam.domainById(user.domain.id))?.name : undefined);
-    const login = domainName ? await iam.checkPassword(domainName, user.name, user.password) : undefined;
+    const login = await checkPassword(user.domain, user.name, user.password, request.ip);
     if (!login) throw gatewayError('APIGW.0301', LOGIN_FAILED);
     // A user can scope a token only to its own account or one of that account's projects.
     const isOwnDomain = (ref: Static<typeof NameOrId>) => ref.name === login.domainName || ref.id === login.domainId;

@@ -7,6 +7,7 @@ import * as tar from 'tar';
 import { PhoneOperationError } from '../../../src/devices/driver.ts';
 import { FaultInjector, withFaults } from '../../../src/devices/faults.ts';
 import { writeTar } from '../../helpers/hostile-tar.ts';
+import { excluder } from '../../../src/devices/sim/export.ts';
 import { APK_FIXTURES, catalogue, clock, dataDir, driver, ids, onePhone, phone } from '../../fixtures/sim/phone.ts';
 
 interface Member {
@@ -178,4 +179,13 @@ test('a large file is exported as a stream, not read into memory first', async (
   }
   assert.ok(most - before < 32 * MiB, `${Math.round((most - before) / MiB)} MiB of buffers held at once`);
   assert.deepEqual(await members(join(dir, 'out.tar')), { 'data/local/tmp/big.bin': { type: 'File', mode: 0o644, uid: 0, gid: 0, size: 128 * MiB, mtime: 1767261600000 } });
+});
+
+test('exclude patterns are matched in linear time: many stars against a long path answer at once', { timeout: 30_000 }, () => {
+  // A backtracking engine tries every way of splitting the path among the stars: this pair would take years.
+  const excluded = excluder([`/data/${'a*'.repeat(30)}b`]);
+  const path = `/data/${'a'.repeat(4000)}`;
+  assert.equal(excluded(path), false);
+  assert.equal(excluded(`${path}b/file`), true);
+  assert.equal(excluded(`/data/${'a'.repeat(30)}b`), true);
 });

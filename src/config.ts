@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import type { ConnectionLimits } from './api/connections.ts';
+import { isAddressOrCidr, type ConnectionLimits } from './api/connections.ts';
 import type { LoginPolicy } from './core/login-guard.ts';
 import { isAllowEntry } from './objects/destination-policy.ts';
 import type { DownloadSettings } from './objects/http-download.ts';
@@ -170,7 +170,11 @@ export const MAX_COUNT_QUOTA = 2 ** 31 - 1;
 
 function frontDoorConfig(env: NodeJS.ProcessEnv): FrontDoorConfig {
   const setting = (name: string, fallback: number, min: number, max: number) => integer(name, env[name] ?? String(fallback), min, max);
+  const trustedProxies = (env.OPENCPH_TRUSTED_PROXIES ?? '').split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const wrong = trustedProxies.find((entry) => !isAddressOrCidr(entry));
+  if (wrong !== undefined) throw new ConfigError(`OPENCPH_TRUSTED_PROXIES must list IP addresses or CIDRs (10.0.0.0/8, fd00::/8), separated by commas; got "${wrong}"`);
   return {
+    trustedProxies,
     // Absent: half the open-file limit, at most 10,000 (src/api/connections.ts).
     maxConnections: env.OPENCPH_MAX_CONNECTIONS ? integer('OPENCPH_MAX_CONNECTIONS', env.OPENCPH_MAX_CONNECTIONS, 1, 1_000_000) : undefined,
     maxConnectionsPerAddress: setting('OPENCPH_MAX_CONNECTIONS_PER_ADDRESS', 256, 0, 1_000_000),

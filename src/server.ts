@@ -39,7 +39,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await services.commandDeps.scratch.clear();
   let url = '';
   let ready = false;
-  const app = await buildApp({ services, logLevel: config.logLevel, publicUrl: () => config.publicUrl ?? url, ready: () => ready, login: config.frontDoor.login });
+  const app = await buildApp({ services, logLevel: config.logLevel, publicUrl: () => config.publicUrl ?? url, ready: () => ready, login: config.frontDoor.login, trustedProxies: config.frontDoor.trustedProxies });
   const closeWaitingConnections = limitConnections(app.server, config.frontDoor);
   try {
     await app.listen({ port: config.port, host: config.host });

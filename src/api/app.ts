@@ -55,6 +55,8 @@ export interface AppOptions {
   ready: () => boolean;
   /** When failed logins lock. */
   login: LoginPolicy;
+  /** Reverse proxies whose X-Forwarded-For names the client (OPENCPH_TRUSTED_PROXIES). */
+  trustedProxies: string[];
 }
 
 export async function buildApp(options: AppOptions): Promise<App> {
@@ -64,6 +66,8 @@ export async function buildApp(options: AppOptions): Promise<App> {
     genReqId: () => services.ids.hex32(),
     requestIdHeader: false,
     bodyLimit: API_BODY_LIMIT,
+    // request.ip: the client behind a trusted proxy, else the connection's address.
+    trustProxy: options.trustedProxies.length > 0 ? options.trustedProxies : false,
     // An id longer than any real one still reaches its route, and its not-found answer.
     routerOptions: { maxParamLength: MAX_URI_BYTES },
     // What the router refuses before any route runs (a broken percent-escape), as Huawei's gateway does.

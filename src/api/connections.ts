@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
-import { isIPv6, type Socket } from 'node:net';
+import { BlockList, isIP, isIPv6, type Socket } from 'node:net';
 
 /** The HTTP server's connection limits and timeouts (OPENCPH_MAX_CONNECTIONS… in the README). */
 export interface ConnectionLimits {
@@ -8,6 +8,12 @@ export interface ConnectionLimits {
   maxConnections?: number;
   /** Open connections of one client address (an IPv6 /64) at most; 0 = no limit. */
   maxConnectionsPerAddress: number;
+  /**
+   * Reverse proxies in front of the server (addresses or CIDRs): their connections carry many clients, so
+   * the per-address limit does not count them, and a request through them comes from the last address
+   * before them in X-Forwarded-For (for the login lockout). Empty: no proxy is trusted.
+   */
+  trustedProxies: string[];
   /** How long a client has to send a request's head, from its connection or its previous request. */
   headersTimeoutMs: number;
   /** How long an idle keep-alive connection stays open. */
@@ -44,7 +50,7 @@ export function limitConnections(server: Server, limits: ConnectionLimits): () =
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
   // Read when the server starts listening, which starts the check.
   (server as Server & { connectionsCheckingInterval: number }).connectionsCheckingInterval = CONNECTIONS_CHECK_INTERVAL_MS;
-  if (limits.maxConnectionsPerAddress > 0) limitPerAddress(server, limits.maxConnectionsPerAddress);
+  if (limits.maxConnectionsPerAddress > 0) limitPerAddress(server, limits.maxConnectionsPerAddress, addressList(limits.trustedProxies));
   return closeWaitingConnections(server);
 }
 
@@ -71,10 +77,12 @@ function closeWaitingConnections(server: Server): () => void {
   };
 }
 
-function limitPerAddress(server: Server, limit: number): void {
+function limitPerAddress(server: Server, limit: number, proxies: BlockList): void {
   const open = new Map<string, number>();
   server.on('connection', (socket: Socket) => {
-    const key = addressKey(socket.remoteAddress ?? '');
+    const address = socket.remoteAddress ?? '';
+    if (isTrusted(proxies, address)) return;
+    const key = addressKey(address);
     const count = (open.get(key) ?? 0) + 1;
     if (count > limit) {
       socket.destroy();
@@ -87,6 +95,31 @@ function limitPerAddress(server: Server, limit: number): void {
       else open.set(key, left);
     });
   });
+}
+
+/** Whether `entry` is an IP address or a CIDR (`10.0.0.0/8`, `fd00::/8`), as OPENCPH_TRUSTED_PROXIES takes. */
+export function isAddressOrCidr(entry: string): boolean {
+  const [address, prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  return prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128));
+}
+
+function addressList(entries: string[]): BlockList {
+  const list = new BlockList();
+  for (const entry of entries) {
+    const [address, prefix] = entry.split('/');
+    const type = isIPv6(address) ? 'ipv6' : 'ipv4';
+    if (prefix === undefined) list.addAddress(address, type);
+    else list.addSubnet(address, Number(prefix), type);
+  }
+  return list;
+}
+
+function isTrusted(proxies: BlockList, address: string): boolean {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return proxies.check(mapped[1], 'ipv4');
+  return isIP(address) !== 0 && proxies.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
 }
 
 /**

@@ -184,6 +184,26 @@ function assertGatewayError(answer: { status: number; body: any; headers: Record
 /** `count` values `[[],[],…]`: the cheapest bytes for the most work JSON.parse can be given. */
 const emptyArrays = (count: number) => Buffer.from(`[${'[],'.repeat(count - 1)}[]]`);
 
+/** POST /v3/auth/tokens from `from` (a loopback address of its own), to `options.port` (default: the main server). */
+const login = (from: string, user: { domain: string; name: string; password: string }, options: { timeoutMs?: number; port?: number; headers?: Record<string, string> } = {}) =>
+  rawRequest({
+    from,
+    port: options.port,
+    timeoutMs: options.timeoutMs ?? 30_000,
+    method: 'POST',
+    path: '/v3/auth/tokens',
+    headers: { 'Content-Type': 'application/json', ...options.headers },
+    body: Buffer.from(JSON.stringify({
+      auth: { identity: { methods: ['password'], password: { user: { name: user.name, password: user.password, domain: { name: user.domain } } } }, scope: { project: { name: 'cn-north-4' } } },
+    })),
+  });
+const asUser = (tenant: Tenant, password = tenant.password) => ({ domain: tenant.domainName, name: tenant.userName, password });
+
+function assertLocked(answer: RawAnswer) {
+  assertGatewayError(answer, 401, 'APIGW.0301');
+  assert.equal(answer.body.error_msg, 'Incorrect IAM authentication information: The account is locked.');
+}
+
 describe('finding 7: work before authentication', () => {
   test('24 parallel 12 MB [[],[],…] bodies to POST /v3/auth/tokens: 413 APIGW.0201 at once, nothing parsed', async () => {
     // Just under the 12 MiB that Huawei's gateway (and this server, before) took.
@@ -274,25 +294,6 @@ describe('finding 7: work before authentication', () => {
 });
 
 describe('finding 8: password guessing', () => {
-  /** POST /v3/auth/tokens from `from` (a loopback address of its own). */
-  const login = (from: string, user: { domain: string; name: string; password: string }, timeoutMs = 30_000) =>
-    rawRequest({
-      from,
-      timeoutMs,
-      method: 'POST',
-      path: '/v3/auth/tokens',
-      headers: { 'Content-Type': 'application/json' },
-      body: Buffer.from(JSON.stringify({
-        auth: { identity: { methods: ['password'], password: { user: { name: user.name, password: user.password, domain: { name: user.domain } } } }, scope: { project: { name: 'cn-north-4' } } },
-      })),
-    });
-  const asUser = (tenant: Tenant, password = tenant.password) => ({ domain: tenant.domainName, name: tenant.userName, password });
-
-  function assertLocked(answer: RawAnswer) {
-    assertGatewayError(answer, 401, 'APIGW.0301');
-    assert.equal(answer.body.error_msg, 'Incorrect IAM authentication information: The account is locked.');
-  }
-
   test('5 wrong passwords lock the user for 15 minutes: the right one is refused meanwhile, accepted after', async () => {
     const victim = await t.createTenant('guessed');
     const attacker = address(10);
@@ -336,7 +337,7 @@ describe('finding 8: password guessing', () => {
 
   test('passwords are checked off the event loop, two at a time: a burst of 100 logins is answered, the excess at once with 429 APIGW.0308', async () => {
     const figures = await underAttack(() =>
-      Promise.all(Array.from({ length: 100 }, (_, i) => login(address(100 + i), { domain: 'burst', name: `user-${i}`, password: 'wrong-password' }, 120_000))),
+      Promise.all(Array.from({ length: 100 }, (_, i) => login(address(100 + i), { domain: 'burst', name: `user-${i}`, password: 'wrong-password' }, { timeoutMs: 120_000 }))),
     );
     const throttled = figures.result.filter((answer) => answer.status === 429);
     const checked = figures.result.filter((answer) => answer.status === 401);
@@ -352,6 +353,8 @@ describe('finding 8: password guessing', () => {
 });
 
 describe('finding 9: connection exhaustion', () => {
+  /** A reverse proxy this server trusts (OPENCPH_TRUSTED_PROXIES). */
+  const PROXY = address(60);
   /** The headers timeout of this server (10 s by default). */
   const HEADERS_TIMEOUT_MS = 3_000;
 
@@ -359,7 +362,9 @@ describe('finding 9: connection exhaustion', () => {
   let c: TestServer;
   let cPort: number;
   before(async () => {
-    c = await startTestServer({ env: { OPENCPH_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), OPENCPH_KEEP_ALIVE_TIMEOUT_MS: '1000', OPENCPH_MAX_CONNECTIONS: '600' } });
+    c = await startTestServer({
+      env: { OPENCPH_HEADERS_TIMEOUT_MS: String(HEADERS_TIMEOUT_MS), OPENCPH_KEEP_ALIVE_TIMEOUT_MS: '1000', OPENCPH_MAX_CONNECTIONS: '600', OPENCPH_TRUSTED_PROXIES: `${PROXY},10.0.0.0/8` },
+    });
     cPort = Number(new URL(c.url).port);
   });
   after(() => c?.close());
@@ -475,6 +480,23 @@ describe('finding 9: connection exhaustion', () => {
     assert.ok(mostHeld <= 600, `the server held ${mostHeld} connections`);
     await waitUntil('closing the idle connections', () => attack.closed === 800, HEADERS_TIMEOUT_MS + 5_000);
     assert.ok((await listPhones()) < NEIGHBOUR_BOUND_MS);
+  });
+
+  test('behind a trusted proxy: its connections are not limited per address, and logins lock per client it forwards', async () => {
+    const proxied = new IdleSockets();
+    await proxied.add(PROXY, 300);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(proxied.refused, 0);
+    await waitUntil('closing the idle connections', () => proxied.closed === 300, HEADERS_TIMEOUT_MS + 5_000);
+
+    const through = (client: string) => ({ port: cPort, headers: { 'X-Forwarded-For': client } });
+    for (let i = 0; i < 5; i++) await login(PROXY, asUser(c.tenant, `wrong-${i}`), through('198.51.100.7'));
+    assertLocked(await login(PROXY, asUser(c.tenant), through('198.51.100.7')));
+    assert.equal((await login(PROXY, asUser(c.tenant), through('198.51.100.8'))).status, 201);
+    // An address that is not a trusted proxy cannot choose whom it is counted as.
+    for (let i = 0; i < 5; i++) await login(address(61), asUser(c.tenant, `wrong-${i}`), through('198.51.100.9'));
+    assertLocked(await login(address(61), asUser(c.tenant), through('198.51.100.9')));
+    assert.equal((await login(PROXY, asUser(c.tenant), through('198.51.100.9'))).status, 201);
   });
 
   test('a KooPhone signalling WebSocket stays open past the headers and keep-alive timeouts', async () => {

@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_JSON_DEPTH, MAX_JSON_VALUES, parseJsonBody } from '../../src/api/body.ts';
-import { addressKey } from '../../src/api/connections.ts';
+import { addressKey, isAddressOrCidr } from '../../src/api/connections.ts';
 import { LoginGuard, MAX_TRACKED_LOGINS, WIDE_LOCK_FACTOR, type LoginAttempt } from '../../src/core/login-guard.ts';
 
 /** The front door's pieces on their own: bounded JSON, client addresses, the login lockout. */
@@ -36,6 +36,11 @@ describe('addressKey', () => {
     assert.equal(addressKey('fe80::1%eth0'), 'fe80:0:0:0::/64');
     assert.equal(addressKey('::1'), '0:0:0:0::/64');
     assert.equal(addressKey('64:ff9b::1.2.3.4'), '64:ff9b:0:0::/64');
+  });
+
+  test('trusted proxies are addresses or CIDRs', () => {
+    for (const entry of ['10.0.0.1', '10.0.0.0/8', 'fd00::/8', '::1', '0.0.0.0/0']) assert.ok(isAddressOrCidr(entry), entry);
+    for (const entry of ['proxy.local', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/8/1', '10.0.0.0/', '']) assert.ok(!isAddressOrCidr(entry), entry);
   });
 });
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, createDatabase, purchaseBody } from '../helpers/server.ts';
 import { defaultTenant, runCli, spawnServer, stop } from '../helpers/process.ts';
+import { DEFAULT_QUOTAS } from '../../src/config.ts';
 
 /**
  * `opencph iam quotas` and `opencph iam set-quota` run as operators run them: their own processes on the
@@ -46,9 +47,9 @@ describe('opencph iam quotas and set-quota', { concurrency: false }, () => {
     assert.deepEqual(acme, {
       account: 'acme',
       servers: { limit: 5, used: 0, default: true },
-      phones: { limit: 10_000, used: 0, default: true },
-      instances: { limit: 10_000, used: 0, default: true },
-      jobs: { limit: 20_000, used: 0, default: true },
+      phones: { limit: DEFAULT_QUOTAS.phones, used: 0, default: true },
+      instances: { limit: DEFAULT_QUOTAS.instances, used: 0, default: true },
+      jobs: { limit: DEFAULT_QUOTAS.jobs, used: 0, default: true },
       objectBytes: { limit: 1_000_000, used: 0, default: true },
     });
   });
@@ -58,7 +59,7 @@ describe('opencph iam quotas and set-quota', { concurrency: false }, () => {
     assert.deepEqual([set.servers, set.objectBytes, set.jobs], [
       { limit: 1, used: 0, default: false },
       { limit: 2_000_000, used: 0, default: false },
-      { limit: 20_000, used: 0, default: true },
+      { limit: DEFAULT_QUOTAS.jobs, used: 0, default: true },
     ]);
     const server = await spawnServer(env);
     try {
@@ -91,6 +92,6 @@ describe('opencph iam quotas and set-quota', { concurrency: false }, () => {
       assert.match(output, message);
     }
     const [acme] = await cli(['quotas', 'acme']);
-    assert.deepEqual([acme.servers.limit, acme.phones.limit, acme.instances.limit, acme.objectBytes.limit], [5, 10_000, 10_000, 2_000_000]);
+    assert.deepEqual([acme.servers.limit, acme.phones.limit, acme.instances.limit, acme.objectBytes.limit], [5, DEFAULT_QUOTAS.phones, DEFAULT_QUOTAS.instances, 2_000_000]);
   });
 });

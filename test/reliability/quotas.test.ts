@@ -2,15 +2,16 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, purchaseBody, startTestServer, type Target, type TestServer } from '../helpers/server.ts';
 import { assertCpsError } from '../helpers/cps.ts';
+import { DEFAULT_QUOTAS } from '../../src/config.ts';
 
 /**
- * Issue 13, finding 10: one tenant bought 3,030 phones in 12 s, and nothing stopped it going on. With a phone
- * quota (here OPENCPH_QUOTA_PHONES=1000), the same burst is stopped at the quota, however many
- * purchases run at once, while another tenant buys and lists its phones as usual (how fast it is served
+ * Issue 13, finding 10: one tenant bought 3,030 phones in 12 s, and nothing stopped it going on. With the
+ * default quotas of a fresh server, the same burst is stopped at the phone quota, however many purchases run
+ * at once, while another tenant buys and lists its phones as usual (how fast it is served
  * during the burst is printed, not held to a bound: on PGlite the accepted purchases' writes are queued
  * before its reads, and the machines running this are shared).
  */
-const PHONE_QUOTA = 1_000;
+const PHONE_QUOTA = DEFAULT_QUOTAS.phones;
 /** Purchases of 10 servers of 15 phones: 21 of them ask for 3,150 phones. */
 const PURCHASES = 21;
 const PHONES_PER_PURCHASE = 150;
@@ -20,7 +21,7 @@ let attacker: Target;
 let neighbour: Target;
 
 before(async () => {
-  t = await startTestServer({ env: { OPENCPH_QUOTA_PHONES: String(PHONE_QUOTA) } });
+  t = await startTestServer();
   attacker = t;
   neighbour = { url: t.url, tenant: await t.createTenant('neighbour') };
 });

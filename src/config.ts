@@ -24,6 +24,11 @@ export interface Config {
   jobRetentionHours: number;
   /** RunSyncCommand calls allowed per user per minute (0 = unlimited). */
   syncCommandsPerMinute: number;
+  /**
+   * Requests that change something (every method but GET and HEAD) one account may have in progress at
+   * once in this process; the next ones wait their turn (ACCOUNT_WRITES_WAITING of them, then 429).
+   */
+  accountWritesAtOnce: number;
   /** Wall-clock limit of an asynchronous shell command (RunShellCommand, KooPhone async commands). */
   commandTimeoutSeconds: number;
   /** Fixed first-start credentials (CI); generated when absent. */
@@ -138,6 +143,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     jobLeaseSeconds,
     jobRetentionHours,
     syncCommandsPerMinute: integer('OPENCPH_SYNC_COMMANDS_PER_MINUTE', env.OPENCPH_SYNC_COMMANDS_PER_MINUTE ?? '6', 0, 1_000_000),
+    accountWritesAtOnce: integer('OPENCPH_ACCOUNT_WRITES_AT_ONCE', env.OPENCPH_ACCOUNT_WRITES_AT_ONCE ?? '4', 1, 10_000),
     commandTimeoutSeconds: number('OPENCPH_COMMAND_TIMEOUT_SECONDS', env.OPENCPH_COMMAND_TIMEOUT_SECONDS ?? String(DEFAULT_COMMAND_TIMEOUT_SECONDS), 1, 86_400),
     bootstrap: {
       domainName: env.OPENCPH_DOMAIN_NAME || undefined,

@@ -9,6 +9,7 @@ import type { Principal } from '../core/iam.ts';
 import type { Clock } from '../core/runtime.ts';
 import { LoginGuard, type LoginPolicy } from '../core/login-guard.ts';
 import type { Services } from '../core/services.ts';
+import { GateFull } from '../core/rate-limit.ts';
 import { ApiError, codedError, gatewayError } from './errors.ts';
 import { ERROR_KEYWORDS, FINITE_KEYWORD } from './schema.ts';
 import { lazyCompilers } from './lazy-compilers.ts';
@@ -166,6 +167,21 @@ export async function buildApp(options: AppOptions): Promise<App> {
         return done(error as Error);
       }
       done();
+    });
+    // A request that changes something runs when its account has a turn (services.rateLimits.accountWrites):
+    // one tenant's burst of purchases waits in memory instead of holding every store connection, each
+    // waiting for the account's quota lock, while the other tenants' requests wait for a connection.
+    scope.addHook('onRoute', (route) => {
+      const methods = [route.method].flat();
+      if (methods.every((method) => method === 'GET' || method === 'HEAD')) return;
+      const handler = route.handler;
+      route.handler = function (request, reply) {
+        const principal = request.principal;
+        if (!principal) return handler.call(this, request, reply);
+        return services.rateLimits.accountWrites.run(principal.domainId, async () => handler.call(this, request, reply)).catch((error: unknown) => {
+          throw error instanceof GateFull ? gatewayError('APIGW.0308') : error;
+        });
+      };
     });
     iamRoutes(scope as App, services, options.publicUrl, new LoginGuard(options.login, services.clock));
     catalogueRoutes(scope as App, services);

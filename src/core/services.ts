@@ -22,7 +22,7 @@ import { PhoneDataService } from './phone-data.ts';
 import { ImageService } from './images.ts';
 import { TagService } from './tags.ts';
 import { ShareService } from './share.ts';
-import { SlidingWindowLimiter } from './rate-limit.ts';
+import { ACCOUNT_WRITES_WAITING, ConcurrencyGate, SlidingWindowLimiter } from './rate-limit.ts';
 import { createObjectStore } from '../objects/store.ts';
 import { AccountObjects } from './account-objects.ts';
 import type { CommandDeps } from '../jobs/commands.ts';
@@ -66,7 +66,11 @@ export interface Services {
   koophoneUsage: InstanceUsage;
   /** What command jobs run with; synchronous commands run them in the request. */
   commandDeps: CommandDeps;
-  rateLimits: { syncCommands: SlidingWindowLimiter };
+  /**
+   * Per user: RunSyncCommand calls a minute. Per account: requests that change something, at once, so that
+   * no tenant's burst holds every store connection while the others wait.
+   */
+  rateLimits: { syncCommands: SlidingWindowLimiter; accountWrites: ConcurrencyGate };
   /** Serialised pages of the phone list, valid until phones, servers or custom images change. */
   phoneListCache: ReadCache;
   engine: JobEngine;
@@ -127,7 +131,10 @@ export async function createServices(
     koophoneStreaming,
     koophoneUsage: new InstanceUsage(store.db, clock, instances, koophone.skus, koophoneStreaming),
     commandDeps,
-    rateLimits: { syncCommands: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock) },
+    rateLimits: {
+      syncCommands: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock),
+      accountWrites: new ConcurrencyGate(config.accountWritesAtOnce, ACCOUNT_WRITES_WAITING),
+    },
     phoneListCache: new ReadCache(store.changes),
     engine,
     admin,

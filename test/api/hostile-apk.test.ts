@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buyServers, call, startTestServer, waitForJob, type TestServer } from '../helpers/server.ts';
-import { createInstances, waitTask } from '../helpers/koophone.ts';
+import { createInstances, installApp } from '../helpers/koophone.ts';
 import { APK_BOMBS, CHUNK, nestedChunks, stringPoolBomb, xmlDocument, zipApk } from '../helpers/hostile-apk.ts';
 
 /**
@@ -37,22 +37,7 @@ async function cphInstall(url: string) {
 
 /** KooPhone InstallApp of `url` on the instance: the finished job. */
 async function koophoneInstall(url: string, objectName = 'com.opencph.hostile') {
-  const response = await call(t, 'POST', '/v1/instances/app/install', {
-    body: {
-      fast_install: 1,
-      object_name: objectName,
-      file_name: 'bomb.apk',
-      object_version: '1.0',
-      object_size: 1,
-      biz_type: 'apk',
-      content_type: 'application/octet-stream',
-      content_md5: '',
-      install_package_url: url,
-      instance_id_list: [instance],
-    },
-  });
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  const [job] = await waitTask(t, response.body.data.task_id, 30_000);
+  const [job] = await installApp(t, url, [instance], { object_name: objectName, file_name: 'bomb.apk' });
   return job;
 }
 

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { call, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
-import { assertKpError, createInstances, waitTask } from '../helpers/koophone.ts';
+import { assertKpError, createInstances, installAppBody, waitTask } from '../helpers/koophone.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/apk/', import.meta.url));
 const INSTALL = '/v1/instances/app/install';
@@ -47,21 +47,8 @@ after(async () => {
   await t.close();
 });
 
-function installBody(overrides: Record<string, unknown> = {}) {
-  return {
-    fast_install: 1,
-    object_name: 'com.opencph.hello',
-    file_name: 'hello-v1.apk',
-    object_version: '1.0',
-    object_size: 1,
-    biz_type: 'apk',
-    content_type: 'application/octet-stream',
-    content_md5: '',
-    install_package_url: `${base}/apk/hello-v1.apk?AccessKeyId=AK&Signature=secret`,
-    instance_id_list: [instances[0]],
-    ...overrides,
-  };
-}
+/** The default install: hello-v1.apk from the test's web server (a signed OBS URL's shape) on the first instance. */
+const installBody = (overrides: Record<string, unknown> = {}) => installAppBody(`${base}/apk/hello-v1.apk?AccessKeyId=AK&Signature=secret`, [instances[0]], overrides);
 
 async function install(overrides: Record<string, unknown> = {}) {
   const response = await call(t, 'POST', INSTALL, { body: installBody(overrides) });

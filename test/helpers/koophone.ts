@@ -51,6 +51,31 @@ export async function waitRunning(target: Target, ids: string[], timeoutMs = 10_
   }
 }
 
+/** An InstallApp body: hello-v1.apk (declared 1 MB) from `url` on the instances, with `overrides`. */
+export function installAppBody(url: string, instanceIds: string[], overrides: Record<string, unknown> = {}) {
+  return {
+    fast_install: 1,
+    object_name: 'com.opencph.hello',
+    file_name: 'hello-v1.apk',
+    object_version: '1.0',
+    object_size: 1,
+    biz_type: 'apk',
+    content_type: 'application/octet-stream',
+    content_md5: '',
+    install_package_url: url,
+    instance_id_list: instanceIds,
+    ...overrides,
+  };
+}
+
+/** InstallApp (see installAppBody), which must be accepted; its jobs once they ended. */
+export async function installApp(target: Target, url: string, instanceIds: string[], overrides: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<any[]> {
+  const response = await call(target, 'POST', '/v1/instances/app/install', { body: installAppBody(url, instanceIds, overrides) });
+  assert.equal(response.status, 200, JSON.stringify(response.body));
+  assert.equal(response.body.error_code, '0', JSON.stringify(response.body));
+  return waitTask(target, response.body.data.task_id, timeoutMs);
+}
+
 /** Polls GetTask until no job is running (status 1); the jobs. */
 export async function waitTask(target: Target, taskId: string, timeoutMs = 10_000): Promise<any[]> {
   const deadline = Date.now() + timeoutMs;

@@ -117,6 +117,23 @@ export async function getToken(url: string, domain: string, user: string, passwo
   return response.headers.get('x-subject-token')!;
 }
 
+/**
+ * Puts an object in a bucket of the tenant's account, as `opencph objects put` does: `data` itself, or
+ * what `write` writes to the file it is given. Its obs:// URL.
+ */
+export async function putObject(target: TestServer, tenant: Tenant, bucket: string, key: string, data: Buffer | ((file: string) => Promise<unknown>)): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), 'opencph-test-object-'));
+  try {
+    const file = join(dir, 'object');
+    if (Buffer.isBuffer(data)) writeFileSync(file, data);
+    else await data(file);
+    await (await target.server.services.commandDeps.objects.forProject(tenant.projectId)).upload(bucket, key, file);
+    return `obs://${bucket}/${key}`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** Who calls: a test server and the tenant whose token and project are used. */
 export type Target = { url: string; tenant: Tenant };
 

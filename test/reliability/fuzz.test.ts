@@ -1,11 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { buyServers, call, startTestServer, waitForJob, type TestServer } from '../helpers/server.ts';
-import { createInstances, waitTask } from '../helpers/koophone.ts';
+import { buyServers, call, putObject, startTestServer, waitForJob, type Target, type TestServer } from '../helpers/server.ts';
+import { createInstances, installApp } from '../helpers/koophone.ts';
 import { APK_BOMBS, mutatedApk, mutation } from '../helpers/hostile-apk.ts';
 import { hostileShellCommand } from '../helpers/hostile-shell.ts';
 import { TAR_BOMBS } from '../helpers/hostile-tar.ts';
@@ -65,15 +62,13 @@ const HUGE_BODY_BYTES = 13 * 1024 * 1024;
 let t: TestServer;
 let operations: Operation[];
 let dictionary: Dictionary;
-let phones: string[];
-let instanceId: string;
 
 before(async () => {
   t = await startTestServer({ env: { OPENCPH_SYNC_COMMANDS_PER_MINUTE: '0' } });
   // Something for the ids to point at: a server with its phones, a KooPhone instance, and a finished command job.
-  phones = (await buyServers(t)).phoneIds;
-  [instanceId] = await createInstances(t);
-  await call(t, 'POST', '/v1/{project_id}/cloud-phone/phones/sync-commands', { body: { command: 'shell', content: 'echo hello', phone_ids: [phones[0]] } });
+  const { phoneIds } = await buyServers(t);
+  await createInstances(t);
+  await call(t, 'POST', '/v1/{project_id}/cloud-phone/phones/sync-commands', { body: { command: 'shell', content: 'echo hello', phone_ids: [phoneIds[0]] } });
   operations = await loadOperations(t.url);
   dictionary = await harvestAll(t.url, t.tenant, operations);
 });
@@ -343,21 +338,11 @@ test(`fuzzing every documented operation: no 5xx, documented error envelopes, re
 });
 
 /** Jobs of a batch answer once finished (refused items: none). */
-async function finishedJobs(answer: { status: number; body: any }, timeoutMs = 300_000) {
+async function finishedJobs(target: Target, answer: { status: number; body: any }, timeoutMs = 300_000) {
   assert.equal(answer.status, 200, JSON.stringify(answer.body));
-  return Promise.all((answer.body.jobs as Array<{ job_id?: string }>).filter((job) => job.job_id).map((job) => waitForJob(t, job.job_id!, timeoutMs)));
+  return Promise.all((answer.body.jobs as Array<{ job_id?: string }>).filter((job) => job.job_id).map((job) => waitForJob(target, job.job_id!, timeoutMs)));
 }
 
-/** Puts `data` in the tenant's bucket `hostile`; its obs:// URL. */
-async function hostileObject(key: string, data: Buffer | ((file: string) => Promise<string>)): Promise<string> {
-  const file = join(hostileDir, key.replaceAll('/', '_'));
-  if (Buffer.isBuffer(data)) writeFileSync(file, data);
-  else await data(file);
-  await (await t.server.services.commandDeps.objects.forProject(t.tenant.projectId)).upload('hostile', key, file);
-  return `obs://hostile/${key}`;
-}
-
-const hostileDir = mkdtempSync(join(tmpdir(), 'opencph-fuzz-hostile-'));
 /** How many of each generated kind of hostile payload (the catalogues of bombs are sent whole). */
 const HOSTILE_SAMPLES = 24;
 /** What a job may end with when it ran a hostile payload: success, or the operation's documented failure. */
@@ -367,45 +352,43 @@ const HOSTILE_OUTCOMES = {
 };
 
 test('hostile payloads: archive bombs, shell bombs and internal URLs end their jobs as documented; the server stays up', { timeout: 900_000 }, async () => {
+  // A tenant of its own, with phones and an instance the generated requests above have not touched.
+  const tenant = { url: t.url, tenant: await t.createTenant('hostile') };
+  const phones = (await buyServers(tenant)).phoneIds;
+  const [instanceId] = await createInstances(tenant);
   const outcomes = new Map<string, number>();
   const expect = (what: string, job: { status: number; error_code?: string | null }, failures: string[]) => {
     outcomes.set(`${what} ${job.status === 2 ? 'ok' : job.error_code}`, (outcomes.get(`${what} ${job.status === 2 ? 'ok' : job.error_code}`) ?? 0) + 1);
     assert.ok(job.status === 2 || (job.status === -1 && failures.includes(job.error_code!)), `${what}: ${JSON.stringify(job)}`);
   };
   const commands = (command: string, content: string, phoneIds = phones.slice(0, 3)) =>
-    call(t, 'POST', '/v1/{project_id}/cloud-phone/phones/commands', { body: { command, content, phone_ids: phoneIds } }).then((answer) => finishedJobs(answer));
-  const installApp = async (url: string) => {
-    const answer = await call(t, 'POST', '/v1/instances/app/install', {
-      body: { object_name: 'com.opencph.hello', file_name: 'x.apk', object_version: '1', object_size: '1', biz_type: 'apk', content_type: 'application/octet-stream', install_package_url: url, instance_id_list: [instanceId] },
-    });
-    assert.equal(answer.body.error_code, '0', `${url}: ${JSON.stringify(answer.body)}`);
-    return waitTask(t, answer.body.data.task_id, 300_000);
-  };
+    call(tenant, 'POST', '/v1/{project_id}/cloud-phone/phones/commands', { body: { command, content, phone_ids: phoneIds } }).then((answer) => finishedJobs(tenant, answer));
+  const install = (url: string) => installApp(tenant, url, [instanceId], {}, 300_000);
 
   // APKs: the catalogue of bombs, and valid APKs with numbers changed at random (seeded).
   const mutated = fc.sample(fc.array(mutation, { minLength: 1, maxLength: 4 }), { numRuns: HOSTILE_SAMPLES, seed: SEED });
   const apks = [...Object.values(APK_BOMBS).map((make) => make()), ...mutated.map((mutations) => mutatedApk(mutations))];
   for (const [index, apk] of apks.entries()) {
-    const url = await hostileObject(`apk/${index}.apk`, await apk);
+    const url = await putObject(t, tenant.tenant, 'hostile', `apk/${index}.apk`, await apk);
     for (const job of await commands('install', url)) expect('install APK', job, HOSTILE_OUTCOMES.command);
-    for (const job of await installApp(url)) expect('InstallApp APK', job, HOSTILE_OUTCOMES.install);
+    for (const job of await install(url)) expect('InstallApp APK', job, HOSTILE_OUTCOMES.install);
   }
   // Tars: every bomb of the catalogue pushed to a phone.
   for (const [name, make] of Object.entries(TAR_BOMBS)) {
-    const url = await hostileObject(`tar/${name.replaceAll(' ', '-')}.tar`, make);
+    const url = await putObject(t, tenant.tenant, 'hostile', `tar/${name.replaceAll(' ', '-')}.tar`, make);
     for (const job of await commands('push', url, [phones[3]])) expect(`push ${name}`, job, HOSTILE_OUTCOMES.command);
   }
   // Shell: generated bombs, asynchronous on three phones and synchronous on one.
   for (const script of fc.sample(hostileShellCommand, { numRuns: HOSTILE_SAMPLES, seed: SEED })) {
     for (const job of await commands('shell', script)) expect('shell', job, HOSTILE_OUTCOMES.command);
-    const sync = await call(t, 'POST', '/v1/{project_id}/cloud-phone/phones/sync-commands', { body: { command: 'shell', content: script, phone_ids: [phones[4]] } });
+    const sync = await call(tenant, 'POST', '/v1/{project_id}/cloud-phone/phones/sync-commands', { body: { command: 'shell', content: script, phone_ids: [phones[4]] } });
     assert.equal(sync.status, 200, JSON.stringify(sync.body));
     for (const job of sync.body.jobs) expect('sync shell', job, HOSTILE_OUTCOMES.command);
   }
   // URLs: generated download targets aimed at the server's own port, every one refused alike.
   const port = Number(new URL(t.url).port);
   for (const url of fc.sample(hostileUrl(port), { numRuns: HOSTILE_SAMPLES, seed: SEED })) {
-    for (const job of await installApp(url)) expect('InstallApp URL', job, ['KOOPHONE.API.62017']);
+    for (const job of await install(url)) expect('InstallApp URL', job, ['KOOPHONE.API.62017']);
   }
   console.log(`# R2 hostile payload outcomes: ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}`);
   assert.equal((await fetch(`${t.url}/health`)).status, 200);

@@ -4,19 +4,16 @@
 // measured), each of B's restarts must succeed, and each attack must end the way the documents say.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { APK_BOMBS } from '../helpers/hostile-apk.ts';
 import { fanOutBomb, recursionBomb, REGEX_BOMBS, regexBombCommand } from '../helpers/hostile-shell.ts';
 import { manyFiles, writeTar } from '../helpers/hostile-tar.ts';
 import { loopbackUrls } from '../helpers/hostile-urls.ts';
 import { rawRequest } from '../helpers/raw-http.ts';
-import { createBody, createInstances, waitTask } from '../helpers/koophone.ts';
+import { createBody, createInstances, installApp } from '../helpers/koophone.ts';
 import { underAttack, type NeighbourReport } from '../helpers/neighbour.ts';
-import { buyServers, call, purchaseBody, startTestServer, waitForJob, type Target, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, purchaseBody, putObject, startTestServer, waitForJob, type Target, type TestServer } from '../helpers/server.ts';
 
 const PHONES = '/v1/{project_id}/cloud-phone/phones';
 /** Long jobs (50,000 files, a command's time limit) on a loaded machine. */
@@ -30,7 +27,6 @@ let victim: Target;
 let attackerPhones: string[];
 let victimPhones: string[];
 let instanceId: string;
-const dir = mkdtempSync(join(tmpdir(), 'opencph-noisy-'));
 const figures: Array<{ attack: string } & NeighbourReport> = [];
 
 before(async () => {
@@ -80,13 +76,7 @@ async function whileNeighbourWorks<T>(ctx: TestContext, name: string, attack: ()
 }
 
 /** Puts a file in A's bucket; its obs:// URL. */
-async function putObject(key: string, data: Buffer | ((file: string) => Promise<unknown>)): Promise<string> {
-  const file = join(dir, key.replaceAll('/', '_'));
-  if (Buffer.isBuffer(data)) writeFileSync(file, data);
-  else await data(file);
-  await (await t.server.services.commandDeps.objects.forProject(attacker.tenant.projectId)).upload('attack', key, file);
-  return `obs://attack/${key}`;
-}
+const putAttackObject = (key: string, data: Buffer | ((file: string) => Promise<unknown>)) => putObject(t, attacker.tenant, 'attack', key, data);
 
 /** An asynchronous command on A's phones; every job once finished. */
 async function commandJobs(command: string, content: string, phoneIds = attackerPhones) {
@@ -96,18 +86,14 @@ async function commandJobs(command: string, content: string, phoneIds = attacker
 }
 
 test('APK bombs through CPH install and KooPhone InstallApp end as invalid APKs', { timeout: 600_000 }, async (ctx) => {
-  const urls = await Promise.all(Object.values(APK_BOMBS).map(async (make, i) => putObject(`apk/${i}.apk`, await make())));
+  const urls = await Promise.all(Object.values(APK_BOMBS).map(async (make, i) => putAttackObject(`apk/${i}.apk`, await make())));
   await whileNeighbourWorks(ctx, 'APK bombs (22, CPH install on 15 phones each, and KooPhone InstallApp)', async () => {
     // One bomb at a time on every phone (15 jobs followed at once: the test's client stays under the
     // server's connections per address).
     for (const url of urls) {
       for (const job of await commandJobs('install', url)) assert.deepEqual([job.status, job.error_code], [-1, 'CPS.0191'], JSON.stringify(job));
     }
-    const task = await call(attacker, 'POST', '/v1/instances/app/install', {
-      body: { object_name: 'com.bomb', file_name: 'bomb.apk', object_version: '1', object_size: '1', biz_type: 'apk', content_type: 'application/octet-stream', install_package_url: urls[0], instance_id_list: [instanceId] },
-    });
-    assert.equal(task.body.error_code, '0', JSON.stringify(task.body));
-    const [job] = await waitTask(attacker, task.body.data.task_id, JOB_WAIT_MS);
+    const [job] = await installApp(attacker, urls[0], [instanceId], {}, JOB_WAIT_MS);
     assert.deepEqual([job.status, job.error_code], [-1, 'KOOPHONE.API.62019']);
   });
 });
@@ -133,7 +119,7 @@ test('recursion and fan-out bombs end failed within the command time limit', { t
 });
 
 test('a push of 50,000 files is unpacked while the neighbour is served', { timeout: 600_000 }, async (ctx) => {
-  const url = await putObject('many-files.tar', (file) => writeTar(file, manyFiles(50_000)));
+  const url = await putAttackObject('many-files.tar', (file) => writeTar(file, manyFiles(50_000)));
   await whileNeighbourWorks(ctx, 'push of 50,000 one-byte files', async () => {
     const [job] = await commandJobs('push', url, [attackerPhones[0]]);
     assert.equal(job.status, 2, JSON.stringify(job));
@@ -146,11 +132,7 @@ test('InstallApp of internal URLs is refused with one message for every target',
   await whileNeighbourWorks(ctx, `InstallApp of ${urls.length} loopback URLs`, async () => {
     const messages = new Set<string>();
     for (const url of urls) {
-      const task = await call(attacker, 'POST', '/v1/instances/app/install', {
-        body: { object_name: 'com.x', file_name: 'x.apk', object_version: '1', object_size: '1', biz_type: 'apk', content_type: 'application/octet-stream', install_package_url: url, instance_id_list: [instanceId] },
-      });
-      assert.equal(task.body.error_code, '0', `${url}: ${JSON.stringify(task.body)}`);
-      const [job] = await waitTask(attacker, task.body.data.task_id, JOB_WAIT_MS);
+      const [job] = await installApp(attacker, url, [instanceId], {}, JOB_WAIT_MS);
       assert.equal(job.error_code, 'KOOPHONE.API.62017', `${url}: ${JSON.stringify(job)}`);
       messages.add(`${job.error_msg} | ${job.execute_msg}`);
     }

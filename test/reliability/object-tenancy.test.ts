@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { buyServers, call, startTestServer, waitForJob, type ApiResponse, type Target, type TestServer } from '../helpers/server.ts';
 import { assertCpsError, phoneError } from '../helpers/cps.ts';
-import { assertKpError, createInstances, instanceRows, waitTask } from '../helpers/koophone.ts';
+import { assertKpError, createInstances, installApp, installAppBody, instanceRows, waitTask } from '../helpers/koophone.ts';
 import { readyInstance, waitDataState } from '../helpers/koophone-stream.ts';
 
 /**
@@ -110,25 +110,8 @@ async function shared(target: Target, path: string, body: Record<string, unknown
   return waitForJob(target, response.body.jobs[0].job_id);
 }
 
-const installBody = (url: string, instanceId: string) => ({
-  fast_install: 1,
-  object_name: 'com.opencph.hello',
-  file_name: 'hello-v1.apk',
-  object_version: '1.0',
-  object_size: 1,
-  biz_type: 'apk',
-  content_type: 'application/octet-stream',
-  content_md5: '',
-  install_package_url: url,
-  instance_id_list: [instanceId],
-});
-
 /** KooPhone InstallApp of one URL on one instance, accepted; its finished job. */
-async function installApp(target: Target, url: string, instanceId: string) {
-  const response = await call(target, 'POST', INSTALL_APP, { body: installBody(url, instanceId) });
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  return (await waitTask(target, response.body.data.task_id))[0];
-}
+const installOne = async (target: Target, url: string, instanceId: string) => (await installApp(target, url, [instanceId]))[0];
 
 const failedWith = (job: { status: number; error_code: string | null }) => [job.status, job.error_code];
 
@@ -150,12 +133,12 @@ describe('objects belong to an account (finding 4)', () => {
     assert.deepEqual(failedWith(await command(b, 'install', 'obs://a-apps/hello.apk', phone)), [-1, 'CPS.0104']);
     assert.doesNotMatch(await sh(b, phone, 'pm list packages -3'), /com\.opencph\.hello/);
     const [instance] = await createInstances(b, { instanceNamePrefix: 'tenancy-b' });
-    const job = await installApp(b, 'obs://a-apps/hello.apk', instance);
+    const job = await installOne(b, 'obs://a-apps/hello.apk', instance);
     assert.deepEqual(failedWith(job), [-1, 'KOOPHONE.API.62017']);
     // Said as for an object that does not exist: nothing about A.
     assert.equal(job.execute_msg, 'obs://a-apps/hello.apk does not exist');
     const [mine] = await createInstances(a, { instanceNamePrefix: 'tenancy-a' });
-    assert.equal((await installApp(a, 'obs://a-apps/hello.apk', mine)).status, 2);
+    assert.equal((await installOne(a, 'obs://a-apps/hello.apk', mine)).status, 2);
   });
 
   test("another account's tars cannot go to B's shared storage: PushShareFiles and PushShareApps CPS.0104", async () => {
@@ -244,7 +227,7 @@ describe('one object-name rule (finding 11)', () => {
       assertCpsError(await call(a, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${response.body.request_id}`), 400, 'CPS.0050');
     }
     const [instance] = await createInstances(a, { instanceNamePrefix: 'tenancy-long' });
-    assertKpError(await call(a, 'POST', INSTALL_APP, { body: installBody(`obs://a-apps/${LONG}.apk`, instance) }), 400, 'KOOPHONE.API.1000');
+    assertKpError(await call(a, 'POST', INSTALL_APP, { body: installAppBody(`obs://a-apps/${LONG}.apk`, [instance]) }), 400, 'KOOPHONE.API.1000');
     assert.deepEqual(await bucketsOf(a).list('a-private', 'long/'), []);
   });
 

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { call, startTestServer, type TestServer } from '../helpers/server.ts';
-import { createInstances, waitTask } from '../helpers/koophone.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { createInstances, installApp } from '../helpers/koophone.ts';
 import { ADMIN_ENV } from '../helpers/admin.ts';
 import { hostileUrl, Origin, rebindingResolver, sendBytes, staticResolver } from '../helpers/hostile-urls.ts';
 
@@ -60,22 +60,7 @@ after(async () => {
 
 /** InstallApp of hello-v1.apk (1 MB declared) from `url`; its job once it ended. */
 async function installFrom(url: string, overrides: Record<string, unknown> = {}) {
-  const response = await call(t, 'POST', '/v1/instances/app/install', {
-    body: {
-      object_name: 'com.opencph.hello',
-      file_name: 'hello-v1.apk',
-      object_version: `1.0.${version++}`,
-      object_size: 1,
-      biz_type: 'apk',
-      content_type: 'application/octet-stream',
-      install_package_url: url,
-      instance_id_list: [instance],
-      ...overrides,
-    },
-  });
-  assert.equal(response.status, 200, JSON.stringify(response.body));
-  assert.equal(response.body.error_code, '0', JSON.stringify(response.body));
-  const [job] = await waitTask(t, response.body.data.task_id, 30_000);
+  const [job] = await installApp(t, url, [instance], { object_version: `1.0.${version++}`, ...overrides });
   return job;
 }
 

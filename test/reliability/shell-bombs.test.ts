@@ -5,8 +5,7 @@
 // asynchronous one with its job failed with the documented code within the command time limit.
 import { after, before, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { underAttack } from '../helpers/neighbour.ts';
 import { buyServers, call, startTestServer, waitForJob, type Target, type TestServer } from '../helpers/server.ts';
 import {
   BIG_FILE, EXPANSION_BOMB, FILE_FLOOD, GLOB_BOMB, OUTPUT_FLOOD, PIPE_FLOOD, REGEX_BOMBS, fanOutBomb, recursionBomb, regexBombCommand, substitutionNest,
@@ -16,7 +15,6 @@ const COMMANDS = '/v1/{project_id}/cloud-phone/phones/commands';
 const SYNC = '/v1/{project_id}/cloud-phone/phones/sync-commands';
 /** Asynchronous commands end after this long here (OPENCPH_COMMAND_TIMEOUT_SECONDS; 120 by default). */
 const COMMAND_TIMEOUT_S = 3;
-const NEIGHBOUR_BOUND_MS = 2000;
 /** Slack over a documented time limit for the job to be closed and seen. */
 const SLACK_MS = 1500;
 
@@ -32,40 +30,8 @@ before(async () => {
 });
 after(() => t?.close());
 
-/**
- * Runs `attack` while the neighbour calls ListCloudPhones in a loop; reports its latencies and the event
- * loop's delay, and checks that every answer came within the bound.
- */
-async function underAttack<T>(ctx: TestContext, attack: () => Promise<T>): Promise<T> {
-  const delay = monitorEventLoopDelay({ resolution: 1 });
-  const latencies: number[] = [];
-  let attacking = true;
-  const lister = (async () => {
-    while (attacking) {
-      const start = performance.now();
-      const response = await call(neighbour, 'GET', '/v1/{project_id}/cloud-phone/phones?limit=1');
-      latencies.push(performance.now() - start);
-      assert.equal(response.status, 200);
-      await sleep(20);
-    }
-  })();
-  delay.enable();
-  const rssBefore = process.memoryUsage().rss;
-  try {
-    return await attack();
-  } finally {
-    attacking = false;
-    await lister;
-    delay.disable();
-    latencies.sort((x, y) => x - y);
-    const ms = (n: number) => `${n.toFixed(0)} ms`;
-    ctx.diagnostic(
-      `neighbour ListCloudPhones: ${latencies.length} calls, p50 ${ms(latencies[Math.floor(latencies.length / 2)])}, p99 ${ms(latencies[Math.floor(latencies.length * 0.99)])}, max ${ms(latencies.at(-1)!)}; ` +
-        `event loop delay p99 ${ms(delay.percentile(99) / 1e6)}, max ${ms(delay.max / 1e6)}; rss +${((process.memoryUsage().rss - rssBefore) / 2 ** 20).toFixed(0)} MiB`,
-    );
-    assert.ok(latencies.at(-1)! < NEIGHBOUR_BOUND_MS, `the neighbour waited ${ms(latencies.at(-1)!)}`);
-  }
-}
+/** Runs `attack` while the neighbour is served (test/helpers/neighbour.ts: every answer within 2 s). */
+const whileNeighbourServed = async <T>(ctx: TestContext, attack: () => Promise<T>): Promise<T> => (await underAttack(ctx, neighbour, attack)).result;
 
 async function runSync(content: string) {
   const start = performance.now();
@@ -88,7 +54,7 @@ async function runAsync(...contents: string[]) {
 const seconds = (job: { begin_time: string; end_time: string }) => (Date.parse(job.end_time) - Date.parse(job.begin_time)) / 1000;
 
 test('regular expressions that backtrack for ever in JavaScript answer at once, synchronous or not', async (ctx) => {
-  await underAttack(ctx, async () => {
+  await whileNeighbourServed(ctx, async () => {
     for (const bomb of REGEX_BOMBS) {
       const { job, ms } = await runSync(regexBombCommand(bomb));
       assert.deepEqual([job.status, job.execute_msg], [2, '1\n'], `${bomb.pattern}: ${JSON.stringify(job)}`);
@@ -99,7 +65,7 @@ test('regular expressions that backtrack for ever in JavaScript answer at once, 
 });
 
 test('a script that runs itself stops at the nesting limit, as fork stops at a pid limit', async (ctx) => {
-  await underAttack(ctx, async () => {
+  await whileNeighbourServed(ctx, async () => {
     const [job, nested] = await runAsync(recursionBomb(), substitutionNest(120));
     assert.equal(job.status, -1);
     assert.equal(job.error_code, 'CPS.0191');
@@ -110,7 +76,7 @@ test('a script that runs itself stops at the nesting limit, as fork stops at a p
 });
 
 test('a script that fans out without end is stopped by the time limit: 2 s synchronous, the configured limit asynchronous', async (ctx) => {
-  await underAttack(ctx, async () => {
+  await whileNeighbourServed(ctx, async () => {
     const { job, ms } = await runSync(fanOutBomb('sync.sh'));
     assert.deepEqual([job.status, job.error_code], [-1, 'CPS.0054'], JSON.stringify(job));
     assert.ok(ms < 2000 + SLACK_MS, `the call took ${ms} ms`);
@@ -121,7 +87,7 @@ test('a script that fans out without end is stopped by the time limit: 2 s synch
 });
 
 test('floods of output, pipes, expansions and files are cut or stopped, and memory stays bounded', async (ctx) => {
-  await underAttack(ctx, async () => {
+  await whileNeighbourServed(ctx, async () => {
     const rss = process.memoryUsage().rss;
     const [made, output, pipe, expansion, file, glob] = await runAsync(BIG_FILE, OUTPUT_FLOOD, PIPE_FLOOD, EXPANSION_BOMB, FILE_FLOOD, GLOB_BOMB);
     assert.equal(made.status, 2, JSON.stringify(made));

@@ -18,11 +18,11 @@
 import { createReadStream } from 'node:fs';
 import { once } from 'node:events';
 import { pipeline } from 'node:stream/promises';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGunzip } from 'node:zlib';
 import * as tar from 'tar';
 import type { CommandResult } from '../driver.ts';
 import { baseName, FsError, joinPath, MAX_OWN_ENTRIES, parentOf, type DeviceFs, type Mount } from './fs.ts';
+import { Slices } from './slices.ts';
 import type { Cred } from './users.ts';
 
 /** What one archive may hold, whoever unpacks it (PushFile, PushShareFiles and PushShareApps, data restores). */
@@ -47,8 +47,6 @@ const STORES_AT_ONCE = 8;
 const READ_BYTES = 64 * 1024;
 /** Bytes of refusals kept for the output (a job's execute_msg keeps 1,024); tar goes on counting the rest. */
 const MAX_OUTPUT = 4096;
-/** Longest run of unpacking before the event loop gets a turn. */
-const SLICE_MS = 4;
 
 export interface PushTarget {
   fs: DeviceFs;
@@ -107,18 +105,6 @@ function shown(path: string): string {
   return path.length > 256 ? `${path.slice(0, 256)}...` : path;
 }
 
-/** Gives the event loop a turn whenever SLICE_MS of work ran since the last one. */
-class Slices {
-  private start = performance.now();
-
-  /** True when the event loop had a turn: anything (the phone's file system) may have changed meanwhile. */
-  async next(): Promise<boolean> {
-    if (performance.now() - this.start < SLICE_MS) return false;
-    await nextTurn();
-    this.start = performance.now();
-    return true;
-  }
-}
 
 /**
  * Reads the archive's members, storing file bodies as they come. Past the first refusal bodies are skipped

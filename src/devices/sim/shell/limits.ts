@@ -1,7 +1,7 @@
 // What one command (one `adb shell` call) may cost the server that simulates the phone: tenants are
 // untrusted, so their scripts run in short slices between which the event loop serves everyone else,
 // and stop when their time, CPU or memory is spent, as cgroups and rlimits stop a real phone's processes.
-import { setImmediate as nextTurn } from 'node:timers/promises';
+import { Slices } from '../slices.ts';
 
 /** Nested shells (`sh FILE`, `sh -c`, `su`, scripts, `$(…)`) one command may have at once, like a pid limit. */
 export const MAX_SHELL_DEPTH = 64;
@@ -14,8 +14,6 @@ export const MAX_OUTPUT_BYTES = 1024 * 1024;
 export const MAX_DATA_BYTES = 16 * 1024 * 1024;
 /** Largest file a command reads into memory or writes (RLIMIT_FSIZE): beyond, EFBIG "File too large". */
 export const MAX_FILE_BYTES = 16 * 1024 * 1024;
-/** Longest run of shell work before the event loop gets a turn. */
-export const SLICE_MS = 4;
 /** CPU time a command may use, whatever its wall-clock limit: past it, it stops as timed out. */
 export const CPU_BUDGET_MS = 10_000;
 
@@ -28,32 +26,29 @@ export class CommandAborted extends Error {}
 export class OutOfMemory extends Error {}
 
 /** Time and memory accounting of one command, shared by every shell nested in it. */
-export class Budget {
-  private sliceStart = performance.now();
+export class Budget extends Slices {
   private cpuMs = 0;
   private dataBytes = 0;
 
   constructor(
     readonly signal: AbortSignal,
     private readonly cpuBudgetMs = CPU_BUDGET_MS,
-  ) {}
+  ) {
+    super();
+  }
 
   /**
-   * Called between steps of work: once the current slice has run SLICE_MS, gives the event loop a turn.
-   * Throws CommandAborted once the caller's deadline or the CPU budget has passed.
+   * Called between steps of work: gives the event loop a turn at the end of each slice (src/devices/sim/
+   * slices.ts). Throws CommandAborted once the caller's deadline or the CPU budget has passed.
    */
   async tick(): Promise<void> {
     this.check();
-    if (performance.now() - this.sliceStart < SLICE_MS) return;
-    this.endSlice();
-    await nextTurn();
-    this.sliceStart = performance.now();
-    this.check();
+    if (await this.next()) this.check();
   }
 
   /** Waits for something that uses no CPU of this thread (a timer, a worker): not counted as CPU time. */
   async idle<T>(wait: Promise<T>): Promise<T> {
-    this.endSlice();
+    this.sliceEnded();
     try {
       return await wait;
     } finally {
@@ -81,7 +76,7 @@ export class Budget {
     return `Command used more than ${this.cpuBudgetMs / 1000} s of CPU time.`;
   }
 
-  private endSlice(): void {
+  protected override sliceEnded(): void {
     this.cpuMs += performance.now() - this.sliceStart;
   }
 }

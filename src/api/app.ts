@@ -108,6 +108,15 @@ export async function buildApp(options: AppOptions): Promise<App> {
     reply.header('X-Request-Id', request.id);
     done();
   });
+  // A client that sent `Expect: 100-continue` waits for "100 Continue" before it sends its body. Node would
+  // say it at once; instead such requests go to Fastify unanswered, and are told to go on only when their
+  // body is about to be read, after every onRequest hook (the credential checks) let them through: a
+  // refused client never uploads its body.
+  app.server.on('checkContinue', (request, response) => app.server.emit('request', request, response));
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    if (/^100-continue$/i.test(request.headers.expect ?? '')) reply.raw.writeContinue();
+    done(null, payload);
+  });
 
   app.setErrorHandler((error: FastifyError, request, reply) => sendError(toApiError(error, request), request, reply));
   app.setNotFoundHandler((request, reply) => sendError(gatewayError('APIGW.0101'), request, reply));
@@ -200,6 +209,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
   });
   return app;
 }
+
 
 /** The caller is `principal`; on a CPH route with `{project_id}`, that must be its project. */
 function admit(request: FastifyRequest, principal: Principal): void {

@@ -189,6 +189,22 @@ describe('finding 7: work before authentication', () => {
     assertNeighbourServed(figures.neighbourMs);
   });
 
+  test('Expect: 100-continue: "100 Continue" only once the credentials passed; a refused client is answered without it', async () => {
+    /** The first bytes the server sends after a head that asks before sending its body. */
+    const firstAnswer = (token: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = connect({ port, host: '127.0.0.1' });
+        socket.once('data', (chunk) => (socket.destroy(), resolve(chunk.toString())));
+        socket.once('error', reject);
+        socket.write(
+          `POST ${BATCH_RESTART.replace('{project_id}', t.tenant.projectId)} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+            `Content-Length: 1000000\r\nExpect: 100-continue\r\nX-Auth-Token: ${token}\r\n\r\n`,
+        );
+      });
+    assert.match(await firstAnswer(t.tenant.token), /^HTTP\/1\.1 100 Continue\r\n/);
+    assert.match(await firstAnswer('forged'), /^HTTP\/1\.1 401 /);
+  });
+
   test('a signed body is parsed only once its signature checks out: a tampered one that is not JSON is 401, not 400', async () => {
     const url = `${t.url}${BATCH_RESTART.replace('{project_id}', t.tenant.projectId)}`;
     const headers = signWithOfficialSigner({ method: 'POST', url, headers: { 'Content-Type': 'application/json' }, body: '{"phones":[]}', ak: t.tenant.ak, sk: t.tenant.sk });

@@ -79,6 +79,25 @@ test('traversal, links out of the root, links in the path and /system are refuse
   assert.equal(await sh('ls /data/local/tmp; ls /system/bin/evil'), 'ls: /system/bin/evil: No such file or directory\n');
 });
 
+test('".." anywhere in a member path is refused, and a link may climb to the root but not past it', async () => {
+  const { sim, spec, sh } = await onePhone();
+  const dir = await dataDir();
+  const push = async (members: Member[]) => sim.pushTar(spec, await writeTar(join(dir, 'climb.tar'), members));
+  // A link in /data/local/tmp climbing exactly its three levels reaches /, then goes down: allowed.
+  assert.deepEqual(await push([{ path: 'data/local/tmp/to-system', type: '2', linkpath: '../../../system' }]), { output: '', exitCode: 0 });
+  assert.match(await sh('ls -l /data/local/tmp/to-system'), /\/data\/local\/tmp\/to-system -> \.\.\/\.\.\/\.\.\/system\n$/);
+  // One level more leaves the phone's root.
+  assert.deepEqual(await push([{ path: 'data/local/tmp/past-root', type: '2', linkpath: '../../../../system' }]), {
+    output: "tar: data/local/tmp/past-root: link target '../../../../system' is outside the phone's root\n",
+    exitCode: 1,
+  });
+  // ".." in the middle of a path, even one that would stay inside, is refused as GNU tar refuses it.
+  for (const path of ['data/local/tmp/a/../../x', 'data/../data/local/tmp/y']) {
+    assert.deepEqual(await push([{ path, body: 'z' }]), { output: `tar: ${path}: path contains '..'\n`, exitCode: 1 });
+  }
+  assert.equal(await sh('ls /data/local/tmp; ls /data/local/x 2>&1'), 'to-system\nls: /data/local/x: No such file or directory\n');
+});
+
 test('a file that is not a tar is refused', async () => {
   const { sim, spec } = await onePhone();
   const dir = await dataDir();

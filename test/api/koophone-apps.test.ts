@@ -5,8 +5,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { call, startTestServer, type Tenant, type TestServer } from '../helpers/server.ts';
-import { assertKpError, createInstances, installAppBody, waitTask } from '../helpers/koophone.ts';
+import { call, startTestServer, waitForJob, type Tenant, type TestServer } from '../helpers/server.ts';
+import { assertKpError, createInstances, installApp, installAppBody, instanceRows, kpMessage, waitTask } from '../helpers/koophone.ts';
+import { readyInstance } from '../helpers/koophone-stream.ts';
 
 const fixtures = fileURLToPath(new URL('../fixtures/apk/', import.meta.url));
 const INSTALL = '/v1/instances/app/install';
@@ -176,5 +177,42 @@ describe('ListInstanceApp', () => {
     }
     assertKpError(await appList('unknown1'), 401, 'KOOPHONE.API.1001');
     assertKpError(await appList(instances[0], 'page_no=1&page_size=10', other), 401, 'KOOPHONE.API.1001');
+  });
+});
+
+describe('instances that cannot take an app', () => {
+  const PHONES = '/v1/{project_id}/cloud-phone/phones';
+  const phoneOf = async (instanceId: string): Promise<string> => (await instanceRows(t, [instanceId])).get(instanceId).phone_id;
+  const installOn = async (instanceId: string) => (await installApp(t, `${base}/apk/hello-v1.apk`, [instanceId], { object_version: `state-${instanceId}` }))[0];
+
+  test('a full data volume: the install fails with 62021 "not enough space."', async () => {
+    const [id] = await createInstances(t, { instanceNamePrefix: 'full' });
+    // A 1 GiB data volume holds less than Android itself takes there (1.1 GiB): nothing more fits.
+    await t.server.store.db.updateTable('phones').set({ data_volume_size: 1 }).where('id', '=', await phoneOf(id)).execute();
+    const job = await installOn(id);
+    assert.deepEqual([job.status, job.error_code, job.error_msg], [-1, 'KOOPHONE.API.62021', kpMessage('KOOPHONE.API.62021')]);
+    assert.match(job.execute_msg, /INSTALL_FAILED_INSUFFICIENT_STORAGE/);
+  });
+
+  test('a phone that is not running: InstallApp\'s job and ListInstanceApp are 62010', async () => {
+    const [id] = await createInstances(t, { instanceNamePrefix: 'stopped' });
+    const stop = await call(t, 'POST', `${PHONES}/batch-stop`, { body: { phone_ids: [await phoneOf(id)] } });
+    await waitForJob(t, stop.body.jobs[0].job_id);
+    const job = await installOn(id);
+    assert.deepEqual([job.status, job.error_code, job.error_msg], [-1, 'KOOPHONE.API.62010', kpMessage('KOOPHONE.API.62010')]);
+    assertKpError(await appList(id), 200, 'KOOPHONE.API.62010');
+  });
+
+  test('an instance whose phone a backup released: InstallApp\'s job, ListInstanceApp and SyncCommand are 3009', async () => {
+    const id = await readyInstance(t, 'user-released', 'released');
+    const backup = await call(t, 'POST', '/v1/instances/backup', { body: { instance_ids: [id] } });
+    assert.equal(backup.body.error_code, '0', JSON.stringify(backup.body));
+    await waitTask(t, backup.body.data.task_id);
+    assert.equal(await phoneOf(id), 'null');
+    const job = await installOn(id);
+    assert.deepEqual([job.status, job.error_code, job.error_msg], [-1, 'KOOPHONE.API.3009', kpMessage('KOOPHONE.API.3009')]);
+    assertKpError(await appList(id), 200, 'KOOPHONE.API.3009');
+    const sync = await call(t, 'POST', '/v1/instances/sync-command', { body: { command: 'id', instance_ids: [id] } });
+    assert.deepEqual(sync.body.data.cmd_results.map((result: { status: number; error_code: string }) => [result.status, result.error_code]), [[-1, 'KOOPHONE.API.3009']]);
   });
 });

@@ -15,6 +15,7 @@ import * as phoneCounts from './migrations/009-phone-counts.ts';
 import * as jobRetention from './migrations/010-job-retention.ts';
 import * as objectAccounts from './migrations/011-object-accounts.ts';
 import * as quotas from './migrations/012-quotas.ts';
+import * as tokensBeforePreparing from './migrations/013-tokens-before-preparing.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { pgliteWasmModule } from './pglite-wasm.ts';
@@ -67,6 +68,7 @@ const migrations: Record<string, Migration> = {
   '010-job-retention': jobRetention,
   '011-object-accounts': objectAccounts,
   '012-quotas': quotas,
+  '013-tokens-before-preparing': tokensBeforePreparing,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {

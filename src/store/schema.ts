@@ -188,9 +188,12 @@ export type InstanceUpdate = Updateable<InstanceTable>;
 export interface InstanceSessionTable {
   instance_id: string;
   project_id: string;
-  /** The assigned user and the phone the token was issued for: it is void once either changes. */
-  user_id: string;
-  phone_id: string;
+  /**
+   * The assigned user and the phone the token was issued for (none yet: migration 013): it is void once
+   * either changes.
+   */
+  user_id: string | null;
+  phone_id: string | null;
   device_token: string;
   streaming_id: string;
   expires_at: Timestamp;

@@ -111,22 +111,35 @@ describe('GetDeviceToken', () => {
     assertKpError(await call(t, 'POST', `/v1/instances/${'x'.repeat(33)}/auth`), 400, 'KOOPHONE.API.1000');
   });
 
-  test('the instance must be prepared (1000), not frozen (2004), restoring (2005) or backing up (2006)', async () => {
-    const [idle] = await createInstances(t, { instanceNamePrefix: 'tokenstate' });
-    assertKpError(await call(t, 'POST', `/v1/instances/${idle}/auth`), 400, 'KOOPHONE.API.1000');
-    const id = await readyInstance(t, 'user-state');
+  test('a token needs no preparation (the documents set none): the stream refuses it until the instance is prepared', async () => {
+    const [id] = await createInstances(t, { instanceNamePrefix: 'tokenstate' });
+    const assigned = await call(t, 'POST', '/v1/instances/assign', { body: { user_instances: [{ user_id: 'user-state', instance_id: id }] } });
+    assert.equal(assigned.body.error_code, '0', JSON.stringify(assigned.body));
+    const early = await deviceToken(t, id);
+    assert.equal(early.deviceId, (await instanceRows(t, [id])).get(id).phone_id);
+    const refused = await StreamClient.refusal(early.url);
+    assert.deepEqual([refused.status, refused.body.error_code], [401, 'KOOPHONE.API.6001']);
+    assert.match(refused.body.error_msg, /not ready for streaming/);
+    // Prepared, the instance streams with the token it already had.
+    const prepared = await call(t, 'POST', '/v1/instances/prepare', { body: { user_id: 'user-state', instance_ids: [id] } });
+    assert.deepEqual(prepared.body.data.status_list, [{ instance_id: id, status: 0 }]);
+    const client = await StreamClient.open(early.url);
+    await client.waitFrames(1);
+    client.close();
+    await waitDataState(t, id, 2);
+  });
+
+  test('restoring, backing up or unassigned, an instance still gets a token; frozen, it is 2004', async () => {
+    const id = await readyInstance(t, 'user-frozen', 'tokenfrozen');
     const db = t.server.store.db;
-    for (const [change, code, status] of [
-      [{ frozen: true }, 'KOOPHONE.API.2004', 200],
-      [{ data_state: 1 }, 'KOOPHONE.API.2005', 200],
-      [{ data_state: 4 }, 'KOOPHONE.API.2006', 200],
-      [{ data_state: 5 }, 'KOOPHONE.API.1000', 400],
-    ] as const) {
+    for (const change of [{ data_state: 1 }, { data_state: 4 }, { data_state: 5 }, { assigned_user: null }]) {
       await db.updateTable('instances').set(change).where('id', '=', id).execute();
-      assertKpError(await call(t, 'POST', `/v1/instances/${id}/auth`), status, code);
-      await db.updateTable('instances').set({ frozen: false, data_state: 2 }).where('id', '=', id).execute();
+      assert.equal((await call(t, 'POST', `/v1/instances/${id}/auth`)).body.error_code, '0', JSON.stringify(change));
+      await db.updateTable('instances').set({ data_state: 2, assigned_user: 'user-frozen' }).where('id', '=', id).execute();
     }
-    assert.equal((await call(t, 'POST', `/v1/instances/${id}/auth`)).body.error_code, '0');
+    await db.updateTable('instances').set({ frozen: true }).where('id', '=', id).execute();
+    assertKpError(await call(t, 'POST', `/v1/instances/${id}/auth`), 200, 'KOOPHONE.API.2004');
+    await db.updateTable('instances').set({ frozen: false }).where('id', '=', id).execute();
   });
 });
 

@@ -61,7 +61,7 @@ const DeviceToken = Type.Object({
       external: Type.Object({ address: Nullable(Type.String()), aport: Nullable(Type.Integer()), atype: Nullable(Type.Integer()), address_ipv6: Nullable(Type.String()) }),
     }),
     rtc: Type.Object({ ice_signaling: Type.Object({ signaling_url: Type.String(), expired_time: Nullable(Type.String()), ice_servers: Type.Array(Type.String()) }) }),
-    device_id: Type.String(),
+    device_id: Nullable(Type.String()),
     kp_id: Type.String(),
   }),
   device_token: Type.String(),

@@ -81,7 +81,7 @@ export type CloseReason = (typeof STREAM_CLOSE)[keyof typeof STREAM_CLOSE];
 
 export interface IssuedToken {
   device_token: string;
-  device_id: string;
+  device_id: string | null;
   streaming_id: string;
   instance_id: string;
   expires_in: number;
@@ -159,8 +159,10 @@ export class StreamingService {
   }
 
   /**
-   * GetDeviceToken: a fresh token for an instance whose data is on its phone (BatchPrepareInstances done).
-   * It replaces the instance's previous token; a stream open with that one is closed.
+   * GetDeviceToken: a fresh token for any instance that is not frozen. The documents set no other
+   * precondition (spec koophone-api.md §2.7, "do not invent an error"): a token issued before the instance
+   * is prepared is refused by the signalling endpoint until it is, and ends if the instance's user or phone
+   * changes meanwhile. It replaces the instance's previous token; a stream open with that one is closed.
    */
   async issue(projectId: string, instanceId: string): Promise<IssuedToken> {
     const now = this.clock.now();
@@ -169,11 +171,6 @@ export class StreamingService {
     const { replaced, phoneId } = await this.db.transaction().execute(async (trx) => {
       const instance = await this.instances.requireOne(projectId, instanceId, { db: trx, lock: true });
       if (instance.frozen) throw kpError('KOOPHONE.API.2004');
-      if (instance.data_state === DATA_STATE.restoring) throw kpError('KOOPHONE.API.2005');
-      if (instance.data_state === DATA_STATE.backingUp) throw kpError('KOOPHONE.API.2006');
-      if (!isLoaded(instance) || instance.assigned_user === null || instance.phone_id === null) {
-        throw kpError('KOOPHONE.API.1000', 'The instance is not prepared for streaming: call BatchPrepareInstances first.');
-      }
       const session = {
         project_id: projectId,
         user_id: instance.assigned_user,
@@ -194,7 +191,8 @@ export class StreamingService {
       return { replaced: await this.leaveStreaming(trx, instance), phoneId: instance.phone_id };
     });
     if (replaced) this.closeLocal(instanceId, STREAM_CLOSE.replaced);
-    // The device is the phone the instance runs on: its CPH phone id (32 hex), as ListInstances shows it.
+    // The device is the phone the instance runs on: its CPH phone id (32 hex), as ListInstances shows it;
+    // null (the documents' value for what is not known) while it has none.
     return { device_token: token, device_id: phoneId, streaming_id: streamingId, instance_id: instanceId, expires_in: TOKEN_TTL_SECONDS };
   }
 
@@ -257,7 +255,7 @@ export class StreamingService {
       await trx.updateTable('instances').set({ data_state: DATA_STATE.streaming, updated_at: now }).where('id', '=', instance!.id).execute();
       return {
         instanceId: instance!.id,
-        phoneId: session!.phone_id,
+        phoneId: deviceId,
         deviceToken,
         streamingId: session!.streaming_id,
         connectionId,

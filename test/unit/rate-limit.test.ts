@@ -33,10 +33,33 @@ test('a gate runs `limit` calls of a key at once, the next in order, and refuses
   assert.ok(calls[3].started);
 });
 
+test('a call that ends with no one waiting leaves its place to one new call, not two', async () => {
+  const gate = new ConcurrencyGate(2, 5);
+  const [a, b, c, d] = Array.from({ length: 4 }, held);
+  const runs = [gate.run('k', a.work), gate.run('k', b.work)];
+  await turn();
+  a.release();
+  await runs[0];
+  runs.push(gate.run('k', c.work), gate.run('k', d.work));
+  await turn();
+  assert.deepEqual([c.started, d.started], [true, false], 'b and c run; d waits');
+  b.release();
+  c.release();
+  await turn();
+  assert.ok(d.started);
+  d.release();
+  await Promise.all(runs);
+});
+
 test('a call that fails hands its turn on', async () => {
   const gate = new ConcurrencyGate(1, 5);
   await assert.rejects(gate.run('a', async () => Promise.reject(new Error('boom'))), /boom/);
   assert.equal(await gate.run('a', async () => 42), 42);
+});
+
+test('a limit of 0 means no limit', () => {
+  const limiter = new SlidingWindowLimiter(0, 1000, { now: () => new Date(0) });
+  assert.ok(Array.from({ length: 100 }, () => limiter.take('a')).every(Boolean));
 });
 
 test('the sliding window counts each key apart and frees a call once it is older than the window', () => {

@@ -2,10 +2,11 @@
 // DeleteImageMember). A custom image is made from a phone and belongs to the phone's project; it carries
 // the system of the catalogue image the phone runs (its base), under its own id and name. Phone data is
 // not captured: a phone created or reset from a custom image starts as a fresh phone of the base image.
-// The owner may share it with other projects (members), which then see it and may use it as if it
-// were theirs; to anyone else it does not exist.
+// The owner may share it with other projects (members), of its account or another. A member sees the image
+// at once but may use it only once it has accepted the share (UpdateImageMember: "shared images that are
+// not accepted cannot be used"); then it may use it as if it were its own. To anyone else it does not exist.
 import type { Db } from '../store/db.ts';
-import type { CustomImage } from '../store/schema.ts';
+import type { CustomImage, ImageMemberTable } from '../store/schema.ts';
 import { cpsError, notFound } from '../api/errors.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
 import { PHONE_STATUS } from './model.ts';
@@ -17,6 +18,9 @@ export const IMAGE_STATUS = { creating: 0, production: 1, failed: 2 } as const;
 
 /** ListImages `image_type`: the caller's own images, or images shared with it. */
 export type ImageType = 'private' | 'share';
+
+/** A member's answer to a share: `pending` until UpdateImageMember, which sets one of the other two. */
+export type MemberStatus = ImageMemberTable['status'];
 
 export interface ImageFilters {
   offset: number;
@@ -38,7 +42,7 @@ export interface VisibleImage {
   type: ImageType;
 }
 
-type Owned = CustomImage & { domain_id: string };
+type Listed = CustomImage & { domain_id: string; member_status: MemberStatus | null };
 
 /**
  * The image a phone runs, for its driver: a catalogue image, or any custom image that was ever made
@@ -52,13 +56,15 @@ export async function phoneImage(db: Db, catalogue: Catalogue, imageId: string):
 }
 
 /**
- * An image the project may put on phones (ResetCloudPhone, RestartCloudPhone, purchases): a catalogue
- * image, a usable custom image of its own, or one shared with it.
+ * An image the project may put on phones (purchases, ChangeCloudPhoneServer, ResetCloudPhone,
+ * RestartCloudPhone): a catalogue image, a usable custom image of its own, or one shared with it that it
+ * accepted. Anything else, a pending or rejected share included, is no image of the project's: each
+ * operation answers it as it answers an unknown image.
  */
 export async function usableImage(db: Db, catalogue: Catalogue, projectId: string, imageId: string): Promise<PhoneImage | undefined> {
   const image = catalogue.image(imageId);
   if (image || !HEX32.test(imageId)) return image;
-  const custom = await visibleTo(db, projectId).selectAll().where('id', '=', imageId).where('status', '=', IMAGE_STATUS.production).executeTakeFirst();
+  const custom = await visibleTo(db, projectId, 'accepted').selectAll().where('id', '=', imageId).where('status', '=', IMAGE_STATUS.production).executeTakeFirst();
   return custom && asPhoneImage(custom, catalogue);
 }
 
@@ -68,17 +74,19 @@ function asPhoneImage(custom: CustomImage, catalogue: Catalogue): PhoneImage | u
   return base && { ...base, image_id: custom.id, image_name: custom.name, is_public: 2 };
 }
 
-/** Custom images of the project and those shared with it, not deleted (nothing selected yet). */
-function visibleTo(db: Db, projectId: string) {
+/**
+ * Custom images of the project and those shared with it (`shares`: whatever the project answered, or only
+ * those it accepted), not deleted (nothing selected yet).
+ */
+function visibleTo(db: Db, projectId: string, shares: 'any' | 'accepted') {
   return db
     .selectFrom('custom_images')
     .where('deleted_at', 'is', null)
-    .where((eb) =>
-      eb.or([
-        eb('custom_images.project_id', '=', projectId),
-        eb.exists(eb.selectFrom('image_members').select('image_members.image_id').whereRef('image_members.image_id', '=', 'custom_images.id').where('image_members.member_id', '=', projectId)),
-      ]),
-    );
+    .where((eb) => {
+      let membership = eb.selectFrom('image_members').select('image_members.image_id').whereRef('image_members.image_id', '=', 'custom_images.id').where('image_members.member_id', '=', projectId);
+      if (shares === 'accepted') membership = membership.where('image_members.status', '=', 'accepted');
+      return eb.or([eb('custom_images.project_id', '=', projectId), eb.exists(membership)]);
+    });
 }
 
 export class ImageService {
@@ -110,10 +118,14 @@ export class ImageService {
     return id;
   }
 
-  /** ListImages: the project's custom images and those shared with it, newest first, and how many match. */
+  /**
+   * ListImages: the project's custom images and those shared with it, newest first, and how many match.
+   * Shares are listed whatever the member answered, so that it finds those it has yet to accept, or accepts
+   * one it rejected.
+   */
   async list(projectId: string, filters: ImageFilters) {
     if (filters.image_type === 'public') return { images: [], total: 0 };
-    let matching = visibleTo(this.db, projectId);
+    let matching = visibleTo(this.db, projectId, 'any');
     // A project is never a member of its own image, so what is not its own was shared with it.
     if (filters.image_type) matching = matching.where('project_id', filters.image_type === 'private' ? '=' : '<>', projectId);
     if (filters.status !== undefined) matching = matching.where('status', '=', filters.status);
@@ -126,6 +138,9 @@ export class ImageService {
       matching
         .selectAll()
         .select((eb) => eb.selectFrom('projects').select('projects.domain_id').whereRef('projects.id', '=', 'custom_images.project_id').$asScalar().$notNull().as('domain_id'))
+        .select((eb) =>
+          eb.selectFrom('image_members').select('image_members.status').whereRef('image_members.image_id', '=', 'custom_images.id').where('image_members.member_id', '=', projectId).$asScalar().as('member_status'),
+        )
         .orderBy('seq', 'desc')
         .offset(filters.offset)
         .limit(filters.limit)
@@ -135,9 +150,9 @@ export class ImageService {
     return { images: rows.map((row) => this.view(row, projectId)), total: Number(total.count) };
   }
 
-  /** The project's usable custom images and those shared with it, for ListCloudPhoneImages. */
+  /** The project's usable custom images and those shared with it that it accepted, for ListCloudPhoneImages. */
   async phoneImages(projectId: string): Promise<VisibleImage[]> {
-    const rows = await visibleTo(this.db, projectId).selectAll().where('status', '=', IMAGE_STATUS.production).orderBy('seq', 'desc').execute();
+    const rows = await visibleTo(this.db, projectId, 'accepted').selectAll().where('status', '=', IMAGE_STATUS.production).orderBy('seq', 'desc').execute();
     return rows.flatMap((row) => {
       const image = asPhoneImage(row, this.catalogue);
       return image ? [{ image, type: row.project_id === projectId ? ('private' as const) : ('share' as const) }] : [];
@@ -160,7 +175,10 @@ export class ImageService {
     });
   }
 
-  /** AddImageMember: shares the image with another existing project; sharing it again changes nothing. */
+  /**
+   * AddImageMember: shares the image with another existing project, of any account, which has yet to accept
+   * it; sharing it again changes nothing (the member's answer stands).
+   */
   async addMember(projectId: string, imageId: string, memberId: string): Promise<void> {
     await this.owned(projectId, imageId);
     if (!HEX32.test(memberId) || memberId === projectId) throw cpsError('CPS.0046');
@@ -169,9 +187,27 @@ export class ImageService {
     const now = this.clock.now();
     await this.db
       .insertInto('image_members')
-      .values({ image_id: imageId, member_id: memberId, created_at: now, updated_at: now })
+      .values({ image_id: imageId, member_id: memberId, status: 'pending', created_at: now, updated_at: now })
       .onConflict((oc) => oc.columns(['image_id', 'member_id']).doNothing())
       .execute();
+  }
+
+  /**
+   * UpdateImageMember: the member project accepts the image shared with it, or rejects it; it may change its
+   * answer later. The owner is no member of its image (as AddImageMember refuses it: CPS.0046); an image not
+   * shared with the project, deleted or unknown is not found.
+   */
+  async updateMember(projectId: string, imageId: string, status: Exclude<MemberStatus, 'pending'>): Promise<void> {
+    const updated = await this.db
+      .updateTable('image_members')
+      .set({ status, updated_at: this.clock.now() })
+      .where('image_id', '=', imageId)
+      .where('member_id', '=', projectId)
+      .executeTakeFirst();
+    if (updated.numUpdatedRows > 0n) return;
+    // Not a member: the owner (its own image is found) or as good as nobody (CPS.0166 from owned()).
+    await this.owned(projectId, imageId);
+    throw cpsError('CPS.0046');
   }
 
   /** ListImageMembers: the projects the image is shared with, in the order they were added. */
@@ -195,8 +231,11 @@ export class ImageService {
     if (!image) throw notFound('CPS.0166');
   }
 
-  /** One element of ListImages `image_infos`; `project_id` only on own images, `src_project_id` only on shared ones. */
-  private view(row: Owned, projectId: string) {
+  /**
+   * One element of ListImages `image_infos`; `project_id` only on own images, `src_project_id` only on shared
+   * ones, and on those (OpenCPH's addition: the SDK's ListImagesView has no field for it) `member_status`.
+   */
+  private view(row: Listed, projectId: string) {
     const own = row.project_id === projectId;
     return {
       domain_id: row.domain_id,
@@ -210,7 +249,7 @@ export class ImageService {
       image_version: this.catalogue.image(row.base_image_id)?.opencph.image_version ?? '',
       image_type: own ? ('private' as const) : ('share' as const),
       status: row.status,
-      ...(!own && { src_project_id: row.project_id }),
+      ...(!own && { src_project_id: row.project_id, member_status: row.member_status! }),
     };
   }
 }

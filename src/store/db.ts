@@ -16,6 +16,7 @@ import * as jobRetention from './migrations/010-job-retention.ts';
 import * as objectAccounts from './migrations/011-object-accounts.ts';
 import * as quotas from './migrations/012-quotas.ts';
 import * as tokensBeforePreparing from './migrations/013-tokens-before-preparing.ts';
+import * as imageMemberStatus from './migrations/014-image-member-status.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { pgliteWasmModule } from './pglite-wasm.ts';
@@ -69,6 +70,7 @@ const migrations: Record<string, Migration> = {
   '011-object-accounts': objectAccounts,
   '012-quotas': quotas,
   '013-tokens-before-preparing': tokensBeforePreparing,
+  '014-image-member-status': imageMemberStatus,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {

@@ -237,6 +237,8 @@ export interface CustomImageTable {
 export interface ImageMemberTable {
   image_id: string;
   member_id: string;
+  /** The member's answer (UpdateImageMember, migrations/014-image-member-status.ts): only `accepted` may be used. */
+  status: 'pending' | 'accepted' | 'rejected';
   created_at: Timestamp;
   updated_at: Timestamp;
 }

@@ -1,9 +1,10 @@
 // Custom images over HTTP: OpenCPH's CreateImage (`POST …/cloud-phone/images`, a phone's image), Huawei's
-// ListImages, DeleteImage, AddImageMember, ListImageMembers and DeleteImageMember, custom images in
-// ListCloudPhoneImages, and custom images as the image of ResetCloudPhone, RestartCloudPhone and purchases.
+// ListImages, DeleteImage, AddImageMember, UpdateImageMember, ListImageMembers and DeleteImageMember, custom
+// images in ListCloudPhoneImages, and custom images as the image of ResetCloudPhone, RestartCloudPhone,
+// purchases and ChangeCloudPhoneServer.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { buyServers, call, phoneDetail, phoneStatus, purchaseBody, serverDetail, startTestServer, waitForJob, type ApiResponse, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
+import { buyServers, call, getToken, phoneDetail, phoneStatus, purchaseBody, serverDetail, startTestServer, waitForJob, type ApiResponse, type Target, type Tenant, type TestServer } from '../helpers/server.ts';
 import { ADMIN_ENV, addFault } from '../helpers/admin.ts';
 import { assertCpsError, phoneError } from '../helpers/cps.ts';
 
@@ -61,6 +62,8 @@ async function phoneImages(query = '', target: Target = t) {
 }
 
 const addMember = (imageId: string, member: unknown, target: Target = t) => call(target, 'POST', `${IMAGES}/${imageId}/members`, { body: { member } });
+/** UpdateImageMember, sent by the member. */
+const answer = (imageId: string, status: unknown, target: Target = t) => call(target, 'PUT', `${IMAGES}/${imageId}/members`, { body: { status } });
 
 /** ResetCloudPhone (or RestartCloudPhone) of one phone onto an image: the response, and the finished job when there is one. */
 async function onImage(action: 'batch-reset' | 'batch-restart', phoneId: string, imageId: string, target: Target = t) {
@@ -204,13 +207,15 @@ describe('sharing with members', () => {
     assert.equal(member.update_time, member.create_time);
   });
 
-  test('a member sees the image as shared, beside the public images, and may reset and restart its phones onto it', async () => {
+  test('a member that accepted it sees the image as shared, beside the public images, and may reset and restart its phones onto it', async () => {
+    assertRequestIdOnly(await answer(shared, 'accepted', as(b)));
     const seen = await listImages('', as(b));
     assert.equal(seen.total, 1);
     const [info] = seen.image_infos;
     assert.equal(info.image_id, shared);
     assert.equal(info.image_type, 'share');
     assert.equal(info.src_project_id, t.tenant.projectId);
+    assert.equal(info.member_status, 'accepted');
     assert.ok(!('project_id' in info), 'project_id belongs to private images only');
     assert.equal((await listImages('?image_type=private', as(b))).total, 0);
     assert.equal((await listImages(`?image_type=share&src_project_id=${t.tenant.projectId}`, as(b))).total, 1);
@@ -271,6 +276,163 @@ describe('sharing with members', () => {
   });
 });
 
+describe('UpdateImageMember', () => {
+  const V2_SERVERS = '/v2/{project_id}/cloud-phone/servers';
+  /** A v2 network set-up (seed 003's example values). */
+  const V2_NETWORK = {
+    tenant_vpc_id: 'fca063f6-b942-42a8-9004-e5545f58d6a2',
+    nics: [{ subnet_id: 'f1cbfc37-eb42-4357-a0ec-9e4f11950908' }],
+    public_ip: { eip: { type: '5_bgp' } },
+    band_width: { band_width_share_type: 0, band_width_size: 10, band_width_charge_mode: 1 },
+  };
+  /** ChangeCloudPhoneServer onto `imageId`, on a phone flavor the image's base runs on. */
+  const changeBody = (imageId: string) => ({ ...V2_NETWORK, phone_model_name: 'rx1.cp.c15.d46.e1v1', image_id: imageId });
+  /** Shared with B, which answers it test after test. */
+  let image: string;
+  before(async () => {
+    image = await createImage(phonesA[11], 'to-answer');
+    assertRequestIdOnly(await addMember(image, b.projectId));
+  });
+
+  const memberStatus = async (imageId: string, target: Target) => (await listImages(`?image_id=${imageId}`, target)).image_infos[0]?.member_status;
+  /** Whether ListCloudPhoneImages offers the image, with image_type all (the default) and share alike. */
+  async function offered(imageId: string, target: Target): Promise<boolean> {
+    const all = (await phoneImages('', target)).some((i) => i.image_id === imageId);
+    const share = (await phoneImages('?image_type=share', target)).some((i) => i.image_id === imageId);
+    assert.equal(all, share, 'image_type all and share agree');
+    return all;
+  }
+
+  /** A v2 purchase whose jobs all succeed: its server ids. */
+  async function buyV2(target: Target, overrides: Record<string, unknown>): Promise<string[]> {
+    const bought = await call(target, 'POST', V2_SERVERS, { body: purchaseBody({ ...V2_NETWORK, ...overrides }) });
+    assert.equal(bought.status, 200, JSON.stringify(bought.body));
+    const jobs = await call(target, 'GET', `/v1/{project_id}/cloud-phone/jobs?request_id=${bought.body.request_id}`);
+    for (const job of jobs.body.jobs) assert.equal((await waitForJob(target, job.job_id)).status, 2);
+    return bought.body.server_ids;
+  }
+
+  /** What a refused request must leave unchanged: B's servers, its phone count, and the phone `phoneId`. */
+  async function snapshot(phoneId: string) {
+    const [servers, phones, phone] = await Promise.all([call(as(b), 'GET', '/v1/{project_id}/cloud-phone/servers?limit=100'), call(as(b), 'GET', `${PHONES}?limit=1`), phoneDetail(as(b), phoneId)]);
+    return { servers: servers.body.servers.map((s: { server_id: string }) => s.server_id), phones: phones.body.count, phone: [phone.status, phone.image_id] };
+  }
+
+  /** B tries every operation that puts `image` on phones: each answers as for an image it does not know, and nothing changes. */
+  async function assertUnusable(context: string) {
+    const phoneId = phonesB[3];
+    const before = await snapshot(phoneId);
+    assertCpsError((await onImage('batch-reset', phoneId, image, as(b))).response, 400, 'CPS.0166', `${context}: reset`);
+    assertCpsError((await onImage('batch-restart', phoneId, image, as(b))).response, 400, 'CPS.0166', `${context}: restart`);
+    assertCpsError(await call(as(b), 'POST', PHONES, { body: purchaseBody({ image_id: image }) }), 400, 'CPS.0030', `${context}: v1 purchase`);
+    assertCpsError(await call(as(b), 'POST', V2_SERVERS, { body: purchaseBody({ ...V2_NETWORK, image_id: image }) }), 400, 'CPS.0030', `${context}: v2 purchase`);
+    const serverId = (await phoneDetail(as(b), phoneId)).server_id;
+    assertCpsError(await call(as(b), 'POST', `/v2/{project_id}/cloud-phone/servers/${serverId}/change`, { body: changeBody(image) }), 400, 'CPS.0030', `${context}: change`);
+    assert.deepEqual(await snapshot(phoneId), before, `${context}: nothing was written`);
+  }
+
+  test('a new share is pending: the member lists it as such but cannot use it (ListCloudPhoneImages leaves it out; purchases, ChangeCloudPhoneServer, reset and restart refuse it as an unknown image)', async () => {
+    const [info] = (await listImages(`?image_id=${image}&image_type=share`, as(b))).image_infos;
+    assert.deepEqual([info.image_type, info.src_project_id, info.member_status, info.status], ['share', t.tenant.projectId, 'pending', 1]);
+    assert.equal(await offered(image, as(b)), false);
+    await assertUnusable('pending');
+    const [member] = (await call(t, 'GET', `${IMAGES}/${image}/members`)).body.members;
+    assert.equal(member.update_time, member.create_time, 'not answered yet');
+  });
+
+  test('accepted by a project of another account: listed as accepted and offered; reset, restart, v1 and v2 purchases and ChangeCloudPhoneServer take it; the owner sees the answer\'s time', async () => {
+    const started = Date.now();
+    assertRequestIdOnly(await answer(image, 'accepted', as(b)));
+    assert.equal(await memberStatus(image, as(b)), 'accepted');
+    assert.equal(await offered(image, as(b)), true);
+    const [member] = (await call(t, 'GET', `${IMAGES}/${image}/members`)).body.members;
+    assert.deepEqual(Object.keys(member).sort(), ['create_time', 'image_id', 'member_id', 'update_time'], 'ListImageMembersView has no status field');
+    assert.ok(member.create_time < started && member.update_time >= started, JSON.stringify(member));
+
+    assert.equal((await onImage('batch-reset', phonesB[4], image, as(b))).job?.status, 2);
+    assert.equal(await imageOf(phonesB[4], as(b)), image);
+    assert.equal((await onImage('batch-restart', phonesB[5], image, as(b))).job?.status, 2);
+    assert.equal(await imageOf(phonesB[5], as(b)), image);
+    const v1 = await buyServers(as(b), { server_name: 'accepted-v1', image_id: image });
+    assert.equal(await imageOf(v1.phoneIds[0], as(b)), image);
+    const [v2] = await buyV2(as(b), { server_name: 'accepted-v2', image_id: image });
+    assert.equal((await serverDetail(as(b), v2)).status, 5);
+    const changed = await call(as(b), 'POST', `/v2/{project_id}/cloud-phone/servers/${v2}/change`, { body: changeBody(image) });
+    assert.equal(changed.status, 200, JSON.stringify(changed.body));
+    assert.equal((await waitForJob(as(b), changed.body.job_id)).status, 2);
+    const phones = (await call(as(b), 'GET', `${PHONES}?server_id=${v2}`)).body.phones;
+    assert.ok(phones.length > 0 && phones.every((p: { image_id: string }) => p.image_id === image));
+  });
+
+  test('rejected: listed as rejected and refused like a pending share; its phones already on it keep running it; accepted again, usable again; the same answer twice changes nothing', async () => {
+    assertRequestIdOnly(await answer(image, 'rejected', as(b)));
+    assertRequestIdOnly(await answer(image, 'rejected', as(b)));
+    assert.equal(await memberStatus(image, as(b)), 'rejected');
+    assert.equal(await offered(image, as(b)), false);
+    await assertUnusable('rejected');
+    const restarted = await call(as(b), 'POST', `${PHONES}/batch-restart`, { body: { phones: [{ phone_id: phonesB[4] }] } });
+    assert.equal((await waitForJob(as(b), restarted.body.jobs[0].job_id)).status, 2);
+    assert.equal(await imageOf(phonesB[4], as(b)), image);
+
+    // As the SDKs send it: signed with an access key, their content type.
+    const signed = await call(as(b), 'PUT', `${IMAGES}/${image}/members`, { body: { status: 'accepted' }, sign: b, headers: { 'Content-Type': 'application/json;charset=UTF-8' } });
+    assertRequestIdOnly(signed);
+    assertRequestIdOnly(await answer(image, 'accepted', as(b)));
+    assert.equal(await memberStatus(image, as(b)), 'accepted');
+    assert.equal(await offered(image, as(b)), true);
+    assert.equal((await onImage('batch-reset', phonesB[6], image, as(b))).job?.status, 2);
+  });
+
+  test('AddImageMember again keeps the answer; removed and shared again, the member must accept anew', async () => {
+    assertRequestIdOnly(await addMember(image, b.projectId));
+    assert.equal(await memberStatus(image, as(b)), 'accepted');
+    assertRequestIdOnly(await call(t, 'DELETE', `${IMAGES}/${image}/members/${b.projectId}`));
+    assertRequestIdOnly(await addMember(image, b.projectId));
+    assert.equal(await memberStatus(image, as(b)), 'pending');
+    assert.equal(await offered(image, as(b)), false);
+    assertCpsError((await onImage('batch-reset', phonesB[7], image, as(b))).response, 400, 'CPS.0166');
+    assertRequestIdOnly(await answer(image, 'accepted', as(b)));
+    assert.equal((await onImage('batch-reset', phonesB[7], image, as(b))).job?.status, 2);
+  });
+
+  test('a bad status is CPS.0010; an unknown, malformed, public, deleted or unshared image is 404 CPS.0166; the owner is CPS.0046; another project\'s path is 403 CPS.0001; none changes an answer', async () => {
+    assertRequestIdOnly(await answer(image, 'rejected', as(b)));
+    const bodies: unknown[] = [{ status: 'pending' }, { status: 'ACCEPTED' }, { status: 'accept' }, { status: '' }, { status: 1 }, { status: null }, { status: ['accepted'] }, {}, 'accepted', []];
+    for (const body of bodies) assertCpsError(await call(as(b), 'PUT', `${IMAGES}/${image}/members`, { body }), 400, 'CPS.0010', JSON.stringify(body));
+
+    for (const id of [UNKNOWN_ID, 'abc', BASE.id]) assertCpsError(await answer(id, 'accepted', as(b)), 404, 'CPS.0166', id);
+    const deleted = await createImage(phonesA[11], 'deleted-share');
+    assertRequestIdOnly(await addMember(deleted, b.projectId));
+    assertRequestIdOnly(await call(t, 'DELETE', `${IMAGES}/${deleted}`));
+    assertCpsError(await answer(deleted, 'accepted', as(b)), 404, 'CPS.0166', 'deleted');
+    // C was never a member: the image does not exist for it, and answering does not make it one.
+    assertCpsError(await answer(image, 'accepted', as(c)), 404, 'CPS.0166', 'not a member');
+    assert.equal((await listImages(`?image_id=${image}`, as(c))).total, 0);
+    assertCpsError(await answer(image, 'accepted'), 400, 'CPS.0046', 'the owner');
+    assert.equal((await listImages(`?image_id=${image}`)).image_infos[0].image_type, 'private');
+    for (const projectId of [t.tenant.projectId, c.projectId]) {
+      const response = await call(as(b), 'PUT', `/v1/${projectId}/cloud-phone/images/${image}/members`, { body: { status: 'accepted' } });
+      assert.deepEqual([response.status, response.body.error_code], [403, 'CPS.0001'], projectId);
+    }
+    assert.equal(await memberStatus(image, as(b)), 'rejected');
+    assert.deepEqual((await call(t, 'GET', `${IMAGES}/${image}/members`)).body.members.map((m: { member_id: string }) => m.member_id), [b.projectId]);
+  });
+
+  test('a project of the owner\'s own account must accept too before it buys with the image', async () => {
+    const { iam } = t.server.services;
+    const a = t.tenant;
+    const project = await iam.createProject(a.domainName, 'sibling');
+    const key = await iam.createAccessKey(a.domainName, a.userName, project.name);
+    const sibling: Target = { url: t.url, tenant: { ...a, projectId: project.id, projectName: project.name, ...key, token: await getToken(t.url, a.domainName, a.userName, a.password, project.name) } };
+    assertRequestIdOnly(await addMember(image, project.id));
+    assert.equal(await memberStatus(image, sibling), 'pending');
+    assertCpsError(await call(sibling, 'POST', PHONES, { body: purchaseBody({ image_id: image }) }), 400, 'CPS.0030');
+    assertRequestIdOnly(await answer(image, 'accepted', sibling));
+    const bought = await buyServers(sibling, { server_name: 'sibling', image_id: image });
+    assert.equal(await imageOf(bought.phoneIds[0], sibling), image);
+  });
+});
+
 describe('using custom images', () => {
   test('the owner resets a phone onto its image: a fresh phone of the base system, data of the source phone not included', async () => {
     assert.equal((await shell(phonesA[3], 'touch /sdcard/marker && ls /sdcard/marker')).status, 2);
@@ -309,6 +471,7 @@ describe('using custom images', () => {
 
     assertCpsError(await call(as(c), 'POST', PHONES, { body: purchaseBody({ image_id: imageId }) }), 400, 'CPS.0030', 'not shared');
     assertRequestIdOnly(await addMember(imageId, c.projectId));
+    assertRequestIdOnly(await answer(imageId, 'accepted', as(c)));
     const theirs = await buyServers(as(c), { server_name: 'shared-purchase', image_id: imageId });
     assert.equal(await imageOf(theirs.phoneIds[0], as(c)), imageId);
   });

@@ -21,6 +21,11 @@ const ImageInfo = Type.Object({
   image_type: Type.Union([Type.Literal('private'), Type.Literal('share')]),
   status: Type.Integer({ description: '0 creating, 1 usable, 2 creation failed' }),
   src_project_id: Type.Optional(Type.String({ description: 'shared images only: the owner project' })),
+  member_status: Type.Optional(
+    Type.Union([Type.Literal('pending'), Type.Literal('accepted'), Type.Literal('rejected')], {
+      description: 'OpenCPH, shared images only: the caller\'s answer to the share (UpdateImageMember); only an accepted image may be used',
+    }),
+  ),
 });
 
 /** One element of ListImageMembers `members` (SDK ListImageMembersView); times are epoch milliseconds. */
@@ -31,6 +36,9 @@ const RequestId = Type.Object({ request_id: Type.String() });
 // Unix seconds, or milliseconds above 1e11 (epochTime); at most the last millisecond of year 9999, the last
 // instant both a Date and the store's timestamp text can hold.
 const Time = coded(Type.Integer({ minimum: 0, maximum: 253_402_300_799_999, [FINITE_KEYWORD]: true }), 'CPS.0174');
+
+/** UpdateImageMember `status` (SDK UpdateImageMemberRequestBody): one node with `enum`, carrying the code. */
+const MemberAnswer = coded(Type.Unsafe<'accepted' | 'rejected'>({ type: 'string', enum: ['accepted', 'rejected'] }), 'CPS.0010');
 
 /** Custom images: ListImages, DeleteImage, image members, and (OpenCPH's own) making an image of a phone. */
 export function imageRoutes(app: App, { images }: Services) {
@@ -98,6 +106,21 @@ export function imageRoutes(app: App, { images }: Services) {
     },
   }, async (request) => {
     await images.addMember(request.params.project_id, request.params.image_id, request.body.member);
+    return { request_id: request.id };
+  });
+
+  // Sent by the project the image is shared with, not by its owner.
+  app.put(`${base}/:image_id/members`, {
+    schema: {
+      tags: ['Images'],
+      summary: 'UpdateImageMember',
+      description: 'The project an image is shared with accepts or rejects it; a shared image that is not accepted cannot be used.',
+      params: ImageParams,
+      body: coded(Type.Object({ status: MemberAnswer }), 'CPS.0010'),
+      response: { 200: RequestId },
+    },
+  }, async (request) => {
+    await images.updateMember(request.params.project_id, request.params.image_id, request.body.status);
     return { request_id: request.id };
   });
 

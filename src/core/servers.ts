@@ -29,12 +29,42 @@ export interface ServerSetupInput {
   availability_zone?: string;
 }
 
+/** How a purchase is billed: `extend_param` of both buy APIs, `order_param` of CreateCloudPhoneSingleServer. */
+export interface BillingInput {
+  charging_mode: number;
+  period_type: number;
+  period_num: number;
+  is_auto_pay?: number;
+  is_auto_renew?: number;
+  enterprise_project_id?: string;
+}
+
 /** A purchase as both buy APIs describe it. */
 export interface PurchaseInput extends ServerSetupInput {
   server_name: string;
   server_model_name: string;
   count: number;
-  extend_param: { charging_mode: number; period_type: number; period_num: number; is_auto_pay?: number; is_auto_renew?: number; enterprise_project_id?: string };
+  extend_param: BillingInput;
+}
+
+/**
+ * CreateCloudPhoneSingleServer (v2.1, Huawei's SDK model CreateCloudPhoneSingleServerRequestBody): servers
+ * bought with their own image and no phones, on the tenant's subnet.
+ */
+export interface BareServerInput {
+  server_name: string;
+  server_model_name: string;
+  count: number;
+  order_param: BillingInput;
+  nics: Array<{ subnet_id: string; ipv6_enable?: boolean; ipv6_band_width_id?: string }>;
+  /** An existing EIP by id (then `type` and `count` do not apply), or `count` (0 by default, or 1) new ones of `type`. */
+  public_ip: { ids?: string[]; type?: string; count?: number; band_width: ServerSetupInput['band_width'] };
+  availability_zone?: string;
+  data_volume?: { volume_type: string; size: number; count?: number };
+  keypair_name: string;
+  enterprise_project_id?: string;
+  /** The server's own image (not a phone image); absent: the default one. */
+  image_id?: string;
 }
 
 export interface VolumeInput {
@@ -75,6 +105,9 @@ export type ServerBatchEntry = { server_id: string; job_id: string } | ({ server
 /** Most servers one batch request may name (spec §8 row 41). */
 export const MAX_BATCH_SERVERS = 100;
 
+/** Data disks a bare server may be bought with: a BMS holds at most 60 EVS disks, one of them its system disk. */
+export const MAX_BARE_DATA_VOLUMES = 59;
+
 /** Server statuses a restart starts from: normal, and the ends of a power cycle that went wrong. */
 const RESTARTABLE_SERVERS: number[] = [SERVER_STATUS.normal, SERVER_STATUS.stopped, SERVER_STATUS.stopFailed];
 /** Phones a server restart restarts: those a phone restart takes, except the ones stopped on purpose. */
@@ -113,12 +146,11 @@ export class ServerService {
     const vpcId = input.tenant_vpc_id ?? this.ids.uuid();
     for (let index = 1; index <= input.count; index++) {
       const serverId = this.ids.hex32();
-      const name = input.count > 1 ? `${input.server_name}-${String(index).padStart(4, '0')}` : input.server_name;
       servers.push({
         id: serverId,
         project_id: projectId,
         request_id: requestId,
-        name,
+        name: serverName(input.server_name, index, input.count),
         ...this.setupColumns(plan, input, network, vpcId, this.volumes(plan.phoneModel)),
         keypair_name: input.keypair_name ?? null,
         status: SERVER_STATUS.ordered,
@@ -131,7 +163,7 @@ export class ServerService {
       phones.push(...this.newPhones(projectId, serverId, plan.phoneModel, input.image_id, '{}', now));
       jobs.push(serverJob(this.ids.hex32(), projectId, requestId, serverId, 'server.create', {}, now));
     }
-    const bandwidths = this.bandwidths(projectId, input.band_width, plan, servers.map((server) => server.id), now);
+    const bandwidths = this.bandwidths(projectId, input.band_width, plan.bandwidthSize, plan.serverModel.opencph.address_count, servers.map((server) => server.id), now);
     await this.db.transaction().execute(async (trx) => {
       await chargeAccount(trx, projectId, { servers: servers.length, phones: phones.length, jobs: jobs.length }, family);
       await trx.insertInto('servers').values(servers).execute();
@@ -141,6 +173,68 @@ export class ServerService {
       await trx.insertInto('jobs').values(jobs).execute();
     });
     this.noteBulkWrite();
+    return { ...order, server_ids: servers.map((s) => s.id) };
+  }
+
+  /**
+   * CreateCloudPhoneSingleServer (v2.1): `count` servers with their own image and no phones, on the tenant's
+   * subnet, each with its data disks and, when asked, one EIP; one provisioning job per server (0 → 1 → 5).
+   * Validated first, so a refused purchase writes nothing; the account is charged servers and jobs, no phones.
+   */
+  async purchaseBare(projectId: string, requestId: string, input: BareServerInput) {
+    const plan = this.validateBare(input);
+    const bandwidth = input.public_ip.band_width;
+    if (bandwidth.band_width_id) await this.assertBandwidth(projectId, bandwidth.band_width_id);
+    const now = this.clock.now();
+    const order = newOrder(now);
+    const subnetId = input.nics[0].subnet_id;
+    // The API names no VPC: the subnet's is the one the project's servers on it already have.
+    const neighbour = await this.db.selectFrom('servers').select('vpc_id').where('project_id', '=', projectId).where('subnet_id', '=', subnetId).limit(1).executeTakeFirst();
+    const vpcId = neighbour?.vpc_id ?? this.ids.uuid();
+    const servers: NewServer[] = [];
+    const jobs: NewJob[] = [];
+    for (let index = 1; index <= input.count; index++) {
+      const serverId = this.ids.hex32();
+      const dataVolume = input.data_volume;
+      const volumes = dataVolume ? Array.from({ length: dataVolume.count ?? 1 }, () => this.newVolume(dataVolume.size, dataVolume.volume_type)) : [];
+      servers.push({
+        id: serverId,
+        project_id: projectId,
+        request_id: requestId,
+        name: serverName(input.server_name, index, input.count),
+        server_model_name: plan.serverModel.server_model_name,
+        // No phones, hence no phone flavor; the image is the server's own.
+        phone_model_name: '',
+        image_id: input.image_id ?? '',
+        network_version: 'v2',
+        availability_zone: plan.availabilityZone,
+        vpc_id: vpcId,
+        vpc_cidr: V2_VPC_CIDR,
+        subnet_id: subnetId,
+        subnet_cidr: V2_SUBNET_CIDR,
+        // Its primary NIC's address, with the EIP if it has one.
+        addresses: JSON.stringify(this.addresses(1, 'v2', V2_SUBNET_CIDR, plan.withEip)),
+        security_groups: JSON.stringify([this.ids.uuid()]),
+        ports: '[]',
+        volumes: JSON.stringify(volumes),
+        keypair_name: input.keypair_name,
+        status: SERVER_STATUS.ordered,
+        ...order,
+        enterprise_project_id: input.enterprise_project_id ?? '0',
+        extend_param: JSON.stringify(input.order_param),
+        created_at: now,
+        updated_at: now,
+      });
+      jobs.push(serverJob(this.ids.hex32(), projectId, requestId, serverId, 'server.create', {}, now));
+    }
+    // A bandwidth serves an EIP: servers without one get none.
+    const bandwidths = plan.withEip ? this.bandwidths(projectId, bandwidth, plan.bandwidthSize, 1, servers.map((server) => server.id), now) : NO_BANDWIDTHS;
+    await this.db.transaction().execute(async (trx) => {
+      await chargeAccount(trx, projectId, { servers: servers.length, jobs: jobs.length });
+      await trx.insertInto('servers').values(servers).execute();
+      await insertBandwidths(trx, bandwidths);
+      await trx.insertInto('jobs').values(jobs).execute();
+    });
     return { ...order, server_ids: servers.map((s) => s.id) };
   }
 
@@ -160,7 +254,8 @@ export class ServerService {
       const server = await lockServer(trx, projectId, input.server_id);
       if (!server) throw cpsError('CPS.0159');
       const current = this.catalogue.serverModel(server.server_model_name);
-      if (!current?.opencph.special || !(await isIdle(trx, server))) throw cpsError('CPS.0245');
+      // A bare server (CreateCloudPhoneSingleServer) has no phones whose flavor the change could carry over.
+      if (!current?.opencph.special || !server.phone_model_name || !(await isIdle(trx, server))) throw cpsError('CPS.0245');
       if (target.server_model_name === current.server_model_name) throw cpsError('CPS.0250');
       if (target.opencph.generation !== current.opencph.generation) throw cpsError('CPS.0247');
       const phoneModel = this.phoneModelOn(target, input.phone_model_name);
@@ -213,7 +308,7 @@ export class ServerService {
         status: SERVER_STATUS.ordered,
         updated_at: now,
       }, plan.phoneModel, this.ids);
-      await insertBandwidths(trx, this.bandwidths(projectId, input.band_width, plan, [serverId], now));
+      await insertBandwidths(trx, this.bandwidths(projectId, input.band_width, plan.bandwidthSize, plan.serverModel.opencph.address_count, [serverId], now));
       const phones = this.newPhones(projectId, serverId, plan.phoneModel, input.image_id, input.property ?? '{}', now);
       await insertPhones(trx, phones);
       // The new flavor may hold more phones than the old one.
@@ -421,6 +516,20 @@ export class ServerService {
     return plan;
   }
 
+  /** CreateCloudPhoneSingleServer's body, in the order of the other purchases' checks. */
+  private validateBare(input: BareServerInput) {
+    const serverModel = this.catalogue.serverModel(input.server_model_name);
+    if (!serverModel) throw cpsError('CPS.0089');
+    validateBilling(input.order_param);
+    validateEnterpriseProject(input.enterprise_project_id);
+    if (input.nics.length === 0) throw cpsError('CPS.0226');
+    if (input.nics.some((nic) => !UUID.test(nic.subnet_id))) throw cpsError('CPS.0224');
+    const withEip = validateBareEip(input.public_ip, input.count);
+    const bandwidthSize = validateV2Bandwidth(input.public_ip.band_width);
+    if (input.data_volume && !VOLUME_TYPES.includes(input.data_volume.volume_type)) throw cpsError('CPS.0116');
+    return { serverModel, withEip, bandwidthSize, availabilityZone: zoneOf(serverModel, input.availability_zone) };
+  }
+
   /** What a purchase of `count` servers and a change share: flavors, image, key pair, ports, bandwidth, network. */
   private async validateSetup(projectId: string, input: ServerSetupInput, serverModel: ServerModel, network: 'v1' | 'v2', count: number) {
     const phoneModel = this.phoneModelOn(serverModel, input.phone_model_name);
@@ -438,10 +547,7 @@ export class ServerService {
       if (!input.nics || input.nics.length === 0) throw cpsError('CPS.0226');
       if (input.nics.some((nic) => !UUID.test(nic.subnet_id))) throw cpsError('CPS.0224');
       validatePublicIp(input.public_ip, count, phoneModel);
-      if (input.availability_zone) {
-        if (!serverModel.opencph.availability_zones.includes(input.availability_zone)) throw cpsError('CPS.0211');
-        availabilityZone = input.availability_zone;
-      }
+      availabilityZone = zoneOf(serverModel, input.availability_zone);
     }
     return { serverModel, phoneModel, ports, bandwidthSize, availabilityZone };
   }
@@ -465,10 +571,10 @@ export class ServerService {
       network_version: network,
       availability_zone: plan.availabilityZone,
       vpc_id: vpcId,
-      vpc_cidr: network === 'v1' ? '192.168.0.0/16' : '172.16.0.0/12',
+      vpc_cidr: network === 'v1' ? '192.168.0.0/16' : V2_VPC_CIDR,
       subnet_id: input.nics?.[0]?.subnet_id ?? this.ids.uuid(),
-      subnet_cidr: network === 'v1' ? subnetCidr : '172.16.0.0/16',
-      addresses: JSON.stringify(this.addresses(plan.serverModel, network, subnetCidr, input.public_ip?.count !== 0)),
+      subnet_cidr: network === 'v1' ? subnetCidr : V2_SUBNET_CIDR,
+      addresses: JSON.stringify(this.addresses(plan.serverModel.opencph.address_count, network, subnetCidr, input.public_ip?.count !== 0)),
       security_groups: JSON.stringify(network === 'v2' ? [this.ids.uuid()] : []),
       ports: JSON.stringify(plan.ports),
       volumes: JSON.stringify(volumes),
@@ -480,11 +586,14 @@ export class ServerService {
    * phones), and the shared-storage disk a change may ask for.
    */
   private volumes(phoneModel: PhoneModel, phoneData?: VolumeInput, shared?: VolumeInput): ServerVolume[] {
-    const volume = (size: number, type: string) => ({ volume_id: this.ids.uuid(), volume_name: `VOLUME_${this.ids.hex32()}`, volume_size: size, volume_type: type });
     const type = /GPSSD/.test(phoneModel.phone_model_name) ? 'GPSSD' : 'SSD';
-    const volumes = [volume((phoneData?.size ?? phoneModel.disk) * phoneModel.phone_capacity, phoneData?.volume_type ?? type)];
-    if (shared) volumes.push(volume(shared.size, shared.volume_type));
+    const volumes = [this.newVolume((phoneData?.size ?? phoneModel.disk) * phoneModel.phone_capacity, phoneData?.volume_type ?? type)];
+    if (shared) volumes.push(this.newVolume(shared.size, shared.volume_type));
     return volumes;
+  }
+
+  private newVolume(size: number, type: string): ServerVolume {
+    return { volume_id: this.ids.uuid(), volume_name: `VOLUME_${this.ids.hex32()}`, volume_size: size, volume_type: type };
   }
 
   /** The phones of a server being set up: one per slot of the flavor, named mobile-0001…, waiting to be created (1). */
@@ -514,14 +623,14 @@ export class ServerService {
    * The bandwidths servers being set up use: the existing shared one they name, or one new shared one for
    * all of them, or a dedicated one per server address (each public IP has its own, as in the §3.2 v2 example).
    */
-  private bandwidths(projectId: string, input: ServerSetupInput['band_width'], plan: { serverModel: ServerModel; bandwidthSize: number }, serverIds: string[], now: Date): BandwidthPlan {
+  private bandwidths(projectId: string, input: ServerSetupInput['band_width'], size: number, addressesPerServer: number, serverIds: string[], now: Date): BandwidthPlan {
     const existing = input.band_width_id;
     if (existing) return { rows: [], links: serverIds.map((server_id) => ({ server_id, bandwidth_id: existing })) };
     const newBandwidth = (shareType: number) => ({
       id: this.ids.uuid(),
       project_id: projectId,
       name: `BANDWIDTH_${this.ids.hex32()}`,
-      size: plan.bandwidthSize,
+      size,
       charge_mode: input.band_width_charge_mode ?? 1,
       share_type: shareType,
       created_at: now,
@@ -532,7 +641,7 @@ export class ServerService {
       return { rows: [shared], links: serverIds.map((server_id) => ({ server_id, bandwidth_id: shared.id })) };
     }
     const perAddress = serverIds.flatMap((server_id) =>
-      Array.from({ length: plan.serverModel.opencph.address_count }, () => ({ server_id, bandwidth: newBandwidth(0) })),
+      Array.from({ length: addressesPerServer }, () => ({ server_id, bandwidth: newBandwidth(0) })),
     );
     return { rows: perAddress.map((entry) => entry.bandwidth), links: perAddress.map((entry) => ({ server_id: entry.server_id, bandwidth_id: entry.bandwidth.id })) };
   }
@@ -542,10 +651,10 @@ export class ServerService {
     if (!bandwidth || bandwidth.share_type !== 1) throw cpsError('CPS.0033');
   }
 
-  /** The server's addresses; without public IPs (a change asking for no EIP) `public_ip` is empty. */
-  private addresses(serverModel: ServerModel, network: 'v1' | 'v2', subnetCidr: string, withPublicIp: boolean) {
+  /** The server's addresses; without public IPs (no EIP asked for) `public_ip` is empty. */
+  private addresses(count: number, network: 'v1' | 'v2', subnetCidr: string, withPublicIp: boolean) {
     const prefix = network === 'v1' ? subnetCidr.split('.').slice(0, 3).join('.') : `172.16.${randomInt(256)}`;
-    return Array.from({ length: serverModel.opencph.address_count }, () => ({
+    return Array.from({ length: count }, () => ({
       server_ip: `${prefix}.${randomInt(2, 255)}`,
       public_ip: withPublicIp ? `100.${randomInt(64, 128)}.${randomInt(256)}.${randomInt(1, 255)}` : '',
     }));
@@ -554,6 +663,16 @@ export class ServerService {
 
 type SetupPlan = Awaited<ReturnType<ServerService['validateSetup']>>;
 type BandwidthPlan = { rows: Array<Insertable<BandwidthTable>>; links: Array<{ server_id: string; bandwidth_id: string }> };
+const NO_BANDWIDTHS: BandwidthPlan = { rows: [], links: [] };
+
+/** The networks a custom-network (v2) server shows. */
+const V2_VPC_CIDR = '172.16.0.0/12';
+const V2_SUBNET_CIDR = '172.16.0.0/16';
+
+/** The name of the `index`th of `count` servers bought at once: `-0001`, `-0002`… when there are several. */
+function serverName(base: string, index: number, count: number): string {
+  return count > 1 ? `${base}-${String(index).padStart(4, '0')}` : base;
+}
 
 /** An order as the buy and change APIs answer it: `CS…` order id, `OFFI…` product id (spec §1.4). */
 function newOrder(now: Date) {
@@ -565,7 +684,7 @@ function newOrder(now: Date) {
 
 async function insertBandwidths(trx: Db, bandwidths: BandwidthPlan) {
   if (bandwidths.rows.length) await trx.insertInto('bandwidths').values(bandwidths.rows).execute();
-  await trx.insertInto('server_bandwidths').values(bandwidths.links).execute();
+  if (bandwidths.links.length) await trx.insertInto('server_bandwidths').values(bandwidths.links).execute();
 }
 
 async function insertPhones(trx: Db, phones: NewPhone[]) {
@@ -667,7 +786,7 @@ function validatePorts(ports: NonNullable<ServerSetupInput['ports']>): ServerPor
   });
 }
 
-function validateBilling(param: PurchaseInput['extend_param']) {
+function validateBilling(param: BillingInput) {
   if (param.charging_mode !== 0) throw cpsError('CPS.0056');
   if (param.period_type !== 2 && param.period_type !== 3) throw cpsError('CPS.0057');
   const maxPeriods = param.period_type === 2 ? 9 : 10;
@@ -737,6 +856,30 @@ function validatePublicIp(publicIp: ServerSetupInput['public_ip'], count: number
   if (!Array.isArray(ids) || ids.length !== 1 || typeof ids[0] !== 'string' || !UUID.test(ids[0])) throw cpsError('CPS.0253');
   if (count > 1) throw cpsError('CPS.0251');
   if (Catalogue.extendSpec(phoneModel).eip_count > 1) throw cpsError('CPS.0252');
+}
+
+/**
+ * A bare server's `public_ip` (v2.1): an existing EIP by id, which cannot go to several servers (CPS.0251), or
+ * `count` new EIPs of `type`, 0 (the default) or 1. Whether each server gets an EIP.
+ */
+function validateBareEip(publicIp: BareServerInput['public_ip'], serverCount: number): boolean {
+  if (publicIp.ids !== undefined && publicIp.ids.length > 0) {
+    if (publicIp.ids.length !== 1 || !UUID.test(publicIp.ids[0])) throw cpsError('CPS.0253');
+    if (serverCount > 1) throw cpsError('CPS.0251');
+    return true;
+  }
+  if (publicIp.type !== undefined && !EIP_TYPES.includes(publicIp.type)) throw cpsError('CPS.0239');
+  const eips = publicIp.count ?? 0;
+  if (eips !== 0 && eips !== 1) throw cpsError('CPS.0238');
+  if (eips === 1 && publicIp.type === undefined) throw cpsError('CPS.0239');
+  return eips === 1;
+}
+
+/** The zone asked for, which must be one of the flavor's (CPS.0211), else the flavor's first. */
+function zoneOf(serverModel: ServerModel, requested: string | undefined): string {
+  if (!requested) return serverModel.opencph.availability_zones[0];
+  if (!serverModel.opencph.availability_zones.includes(requested)) throw cpsError('CPS.0211');
+  return requested;
 }
 
 function isPrivateCidr(cidr: string): boolean {

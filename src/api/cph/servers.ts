@@ -5,9 +5,11 @@ import type { Server } from '../../store/schema.ts';
 import { wireTime } from '../../core/runtime.ts';
 import { ProjectParams, coded, jobEntry, paging } from '../schema.ts';
 import { BandwidthWire, bandwidthWire } from './bandwidth.ts';
+import { MAX_BARE_DATA_VOLUMES } from '../../core/servers.ts';
 
 const v1 = '/v1/:project_id/cloud-phone';
 const v2 = '/v2/:project_id/cloud-phone';
+const v21 = '/v2.1/:project_id/cloud-phone';
 
 /** Server names as purchases and UpdateServerName take them (spec §3.13). */
 const ServerName = coded(Type.String({ minLength: 1, maxLength: 60, pattern: '^[A-Za-z0-9_-]+$' }), 'CPS.0087');
@@ -21,24 +23,32 @@ const Port = coded(
   'CPS.0037',
 );
 
-const ExtendParam = coded(
-  Type.Object({
-    charging_mode: coded(Type.Integer(), 'CPS.0056'),
-    period_type: coded(Type.Integer(), 'CPS.0057'),
-    period_num: coded(Type.Integer(), 'CPS.0058'),
-    is_auto_pay: Type.Optional(coded(Type.Integer(), 'CPS.0060')),
-    is_auto_renew: Type.Optional(coded(Type.Integer(), 'CPS.0059')),
-    enterprise_project_id: Type.Optional(coded(Type.String(), 'CPS.0316')),
-  }),
-  'CPS.0055',
-);
+/** How a purchase is billed: `extend_param` of both buy APIs, `order_param` of CreateCloudPhoneSingleServer. */
+const billingFields = {
+  charging_mode: coded(Type.Integer(), 'CPS.0056'),
+  period_type: coded(Type.Integer(), 'CPS.0057'),
+  period_num: coded(Type.Integer(), 'CPS.0058'),
+  is_auto_pay: Type.Optional(coded(Type.Integer(), 'CPS.0060')),
+  is_auto_renew: Type.Optional(coded(Type.Integer(), 'CPS.0059')),
+};
 
+const EnterpriseProjectId = coded(Type.String(), 'CPS.0316');
+
+const ExtendParam = coded(Type.Object({ ...billingFields, enterprise_project_id: Type.Optional(EnterpriseProjectId) }), 'CPS.0055');
+
+const bandwidthFields = {
+  band_width_id: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0033')),
+  band_width_share_type: coded(Type.Integer(), 'CPS.0034'),
+  band_width_size: Type.Optional(coded(Type.Integer(), 'CPS.0036')),
+  band_width_charge_mode: coded(Type.Integer(), 'CPS.0035'),
+};
+
+/** The purchases' `band_width`: what each needs of it is checked by the service (v1 and v2 differ). */
 const BandWidth = coded(
   Type.Object({
-    band_width_id: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0033')),
-    band_width_share_type: Type.Optional(coded(Type.Integer(), 'CPS.0034')),
-    band_width_size: Type.Optional(coded(Type.Integer(), 'CPS.0036')),
-    band_width_charge_mode: Type.Optional(coded(Type.Integer(), 'CPS.0035')),
+    ...bandwidthFields,
+    band_width_share_type: Type.Optional(bandwidthFields.band_width_share_type),
+    band_width_charge_mode: Type.Optional(bandwidthFields.band_width_charge_mode),
   }),
   'CPS.0031',
 );
@@ -98,6 +108,57 @@ const CreateV1Body = coded(
 );
 
 const CreateV2Body = coded(Type.Object({ ...purchaseFields, ...customNetworkFields }), 'CPS.0055');
+
+/**
+ * CreateCloudPhoneSingleServer (v2.1): the fields and requiredness of Huawei's SDK models
+ * (CreateCloudPhoneSingleServerRequestBody, …OrderParam, NicForSingleServer, …PublicIp, …PublicIpBandWidth,
+ * …DataVolume). Fields without a documented code of their own (the disk's size and count) answer the
+ * body's code, as the other purchases do.
+ */
+const CreateBareBody = coded(
+  Type.Object({
+    server_name: ServerName,
+    server_model_name: purchaseFields.server_model_name,
+    count: purchaseFields.count,
+    order_param: coded(Type.Object(billingFields), 'CPS.0055'),
+    nics: coded(
+      Type.Array(
+        coded(
+          Type.Object({
+            subnet_id: coded(Type.String(), 'CPS.0224'),
+            ipv6_enable: Type.Optional(coded(Type.Boolean(), 'CPS.0226')),
+            ipv6_band_width_id: Type.Optional(coded(Type.String({ maxLength: 64 }), 'CPS.0033')),
+          }),
+          'CPS.0226',
+        ),
+        { minItems: 1 },
+      ),
+      'CPS.0226',
+    ),
+    public_ip: coded(
+      Type.Object({
+        ids: Type.Optional(coded(Type.Array(coded(Type.String(), 'CPS.0253')), 'CPS.0253')),
+        type: Type.Optional(coded(Type.String(), 'CPS.0239')),
+        count: Type.Optional(coded(Type.Integer(), 'CPS.0238')),
+        band_width: coded(Type.Object(bandwidthFields), 'CPS.0031'),
+      }),
+      'CPS.0238',
+    ),
+    availability_zone: customNetworkFields.availability_zone,
+    data_volume: Type.Optional(
+      Type.Object({
+        volume_type: coded(Type.String(), 'CPS.0116'),
+        size: Type.Integer({ minimum: 1, maximum: 32_768 }),
+        count: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_BARE_DATA_VOLUMES })),
+      }),
+    ),
+    keypair_name: coded(Type.String({ minLength: 1, maxLength: 64 }), 'CPS.0067', 'CPS.0068'),
+    enterprise_project_id: Type.Optional(EnterpriseProjectId),
+    // The server's own image (an IMS id: up to 36 bytes), not a phone image.
+    image_id: Type.Optional(coded(Type.String({ minLength: 1, maxLength: 36, pattern: '^[A-Za-z0-9-]+$' }), 'CPS.0030', 'CPS.0029')),
+  }),
+  'CPS.0055',
+);
 
 /** A disk of ChangeCloudPhoneServer: `volume_type` SSD or GPSSD, checked by the service (spec §3.39). */
 const Volume = Type.Object({ volume_type: coded(Type.String(), 'CPS.0116'), size: Type.Integer({ minimum: 10, maximum: 32_768 }) });
@@ -184,7 +245,7 @@ const ServerIdParams = Type.Object({ project_id: Type.String(), server_id: Type.
 
 const ServerJobs = Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('server_id')) });
 
-/** Servers: both purchase APIs, list, detail, rename, restart, flavor and server changes, key pairs, delete. */
+/** Servers: the purchase APIs (v1, v2, and v2.1 without phones), list, detail, rename, restart, flavor and server changes, key pairs, delete. */
 export function serverRoutes(app: App, { servers, engine }: Services) {
   const purchase = (network: 'v1' | 'v2') => async (request: { id: string; params: { project_id: string }; body: Static<typeof CreateV2Body> | Static<typeof CreateV1Body> }) => {
     const result = await servers.purchase(request.params.project_id, request.id, request.body, network);
@@ -199,6 +260,14 @@ export function serverRoutes(app: App, { servers, engine }: Services) {
   app.post(`${v2}/servers`, {
     schema: { tags: ['Servers'], summary: 'CreateNet2CloudPhoneServer', params: ProjectParams, body: CreateV2Body, response: { 200: PurchaseResponse } },
   }, purchase('v2'));
+
+  app.post(`${v21}/servers`, {
+    schema: { tags: ['Servers'], summary: 'CreateCloudPhoneSingleServer', params: ProjectParams, body: CreateBareBody, response: { 200: PurchaseResponse } },
+  }, async (request) => {
+    const result = await servers.purchaseBare(request.params.project_id, request.id, request.body);
+    engine.wake();
+    return { request_id: request.id, ...result };
+  });
 
   app.get(`${v1}/servers`, {
     schema: {

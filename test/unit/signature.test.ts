@@ -170,7 +170,7 @@ describe('requests signed by the official Node signer and sent over HTTP', () =>
 
     test('a missing or malformed date', () => {
       assertFails(check(withHeaders(req, { 'x-sdk-date': undefined })), /x-sdk-date is missing/);
-      for (const date of ['2025-03-01T12:00:00Z', '20250301T120000', '20250301t120000z', '20250230T120000Z', '20250301T246000Z', '']) {
+      for (const date of ['2025-03-01T12:00:00Z', '20250301T120000', '20250301t120000z', '20250230T120000Z', '20250301T246000Z', '', 'x20250301T120000Z', '20250301T120000Zx']) {
         assertFails(check(withHeaders(req, { 'x-sdk-date': date })), /x-sdk-date is invalid/);
       }
     });
@@ -338,8 +338,20 @@ describe('parseAuthorization', () => {
       `SDK-HMAC-SHA256 Access=${AK}, SignedHeaders=host;;x-sdk-date, Signature=${signature}`,
       `SDK-HMAC-SHA256 Access=${AK}, SignedHeaders=host;x-sdk-date, Signature=not-hex`,
       `SDK-HMAC-SHA256 Access=${AK}, Signature=${signature}, SignedHeaders=host;x-sdk-date`,
+      // Anything before or after the whole of it, or a header name that is not a token.
+      `x SDK-HMAC-SHA256 Access=${AK}, SignedHeaders=host;x-sdk-date, Signature=${signature}`,
+      `SDK-HMAC-SHA256 Access=${AK}, SignedHeaders=host;x-sdk-date, Signature=${signature} x`,
+      `SDK-HMAC-SHA256 Access=${AK}, SignedHeaders=host;x-sdk-date, Signature=${signature}, Extra=1`,
+      `SDK-HMAC-SHA256 Access=${AK}, SignedHeaders=host;x sdk date, Signature=${signature}`,
+      `SDK-HMAC-SHA256 Access=${AK}, SignedHeaders=host;x-sdk-date(1), Signature=${signature}`,
     ]) {
       assert.equal(parseAuthorization(value), undefined, value);
     }
+  });
+
+  test('the separators may be any run of white space, as the SDKs write them', () => {
+    const signature = 'ab'.repeat(32);
+    const parsed = parseAuthorization(`  SDK-HMAC-SHA256   Access=${AK},   SignedHeaders=host;x-sdk-date,\tSignature=${signature}  `);
+    assert.deepEqual(parsed?.signedHeaders, ['host', 'x-sdk-date']);
   });
 });

@@ -10,7 +10,6 @@ import type { Clock } from '../core/runtime.ts';
 import { LoginGuard, type LoginPolicy } from '../core/login-guard.ts';
 import type { Services } from '../core/services.ts';
 import { GateFull } from '../core/rate-limit.ts';
-import { ApiError, codedError, gatewayError } from './errors.ts';
 import { ERROR_KEYWORDS, FINITE_KEYWORD } from './schema.ts';
 import { lazyCompilers } from './lazy-compilers.ts';
 import { assertProject, pendingSignature, signaturePrincipal, tokenPrincipal, type PendingSignature } from './auth/authenticate.ts';
@@ -31,6 +30,8 @@ import { phoneDataRoutes } from './cph/phone-data.ts';
 import { koophoneRoutes } from './koophone/index.ts';
 import { signalingRoutes } from './koophone/streaming.ts';
 import { adminFaultRoutes } from './admin/faults.ts';
+import { DomainError, codedError, gatewayError } from '../core/errors.ts';
+import { httpStatus } from './errors.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -74,7 +75,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     // What the router refuses before any route runs (a broken percent-escape), as Huawei's gateway does.
     frameworkErrors: (error, request, reply) => {
       reply.header('X-Request-Id', request.id);
-      sendError(error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? requestError(414, 'Request URI too large') : requestError(400, 'Bad request'), request, reply);
+      sendError(error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? requestError('uri-too-large', 'Request URI too large') : requestError('invalid', 'Bad request'), request, reply);
     },
     clientErrorHandler: (error, socket) => refuseUnparsable(error, socket, services.ids.hex32()),
     ajv: {
@@ -118,7 +119,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     done(null, payload);
   });
 
-  app.setErrorHandler((error: FastifyError, request, reply) => sendError(toApiError(error, request), request, reply));
+  app.setErrorHandler((error: FastifyError, request, reply) => sendError(toDomainError(error, request), request, reply));
   app.setNotFoundHandler((request, reply) => sendError(gatewayError('APIGW.0101'), request, reply));
 
   await app.register(swagger, {
@@ -285,8 +286,8 @@ function nulPath(root: unknown): Array<string | number> | undefined {
 const MAX_URI_BYTES = 32 * 1024;
 
 /** A request refused before any route runs: Huawei's gateway answers all of them with APIGW.0201, the status saying why. */
-function requestError(status: 400 | 408 | 414 | 494, message: string): ApiError {
-  return new ApiError(status, 'APIGW.0201', message);
+function requestError(kind: 'invalid' | 'timeout' | 'uri-too-large' | 'headers-too-large', message: string): DomainError {
+  return new DomainError('APIGW.0201', kind, message);
 }
 
 /**
@@ -298,14 +299,14 @@ function refuseUnparsable(error: NodeJS.ErrnoException, socket: Socket, requestI
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const refusal =
     error.code === 'HPE_HEADER_OVERFLOW'
-      ? requestError(494, 'Request headers too large')
+      ? requestError('headers-too-large', 'Request headers too large')
       : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
-        ? requestError(408, 'Request timeout')
-        : requestError(400, 'Bad request');
-  const body = JSON.stringify({ request_id: requestId, error_code: refusal.errorCode, error_msg: refusal.message });
+        ? requestError('timeout', 'Request timeout')
+        : requestError('invalid', 'Bad request');
+  const body = JSON.stringify({ request_id: requestId, error_code: refusal.code, error_msg: refusal.message });
   if (socket.writable) {
     socket.write(
-      `HTTP/1.1 ${refusal.statusCode} ${refusal.message}\r\nX-Request-Id: ${requestId}\r\nContent-Type: application/json\r\n` +
+      `HTTP/1.1 ${httpStatus(refusal)} ${refusal.message}\r\nX-Request-Id: ${requestId}\r\nContent-Type: application/json\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }
@@ -318,26 +319,27 @@ function registerErrorKeywords<T extends { addKeyword(definition: string | { key
   return ajv;
 }
 
-function sendError(error: ApiError, request: FastifyRequest, reply: FastifyReply) {
-  if (error.statusCode >= 500) request.log.error(error);
-  return reply.status(error.statusCode).send({ request_id: request.id, error_code: error.errorCode, error_msg: error.message });
+function sendError(error: DomainError, request: FastifyRequest, reply: FastifyReply) {
+  const status = httpStatus(error);
+  if (status >= 500) request.log.error(error);
+  return reply.status(status).send({ request_id: request.id, error_code: error.code, error_msg: error.message });
 }
 
-function toApiError(error: FastifyError, request: FastifyRequest): ApiError {
-  if (error instanceof ApiError) return error;
+function toDomainError(error: FastifyError, request: FastifyRequest): DomainError {
+  if (error instanceof DomainError) return error;
   if (error.validation) return validationError(error.validation as ErrorObject[], request);
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return gatewayError('APIGW.0201');
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return malformedBody(request);
   if (error.statusCode && error.statusCode < 500) return malformedBody(request);
   request.log.error(error);
-  return new ApiError(500, 'CPS.0003', 'Service internal error.');
+  return new DomainError('CPS.0003', 'internal', 'Service internal error.');
 }
 
 /**
  * The documented code of the schema node that failed (see `coded`), else the route's body code. A failed
  * union reports its branches first and itself last, so the first error that carries a code wins.
  */
-function validationError(errors: ErrorObject[], request: FastifyRequest): ApiError {
+function validationError(errors: ErrorObject[], request: FastifyRequest): DomainError {
   for (const error of errors) {
     const code = errorCode(error);
     if (code) return codedError(code);
@@ -364,7 +366,7 @@ function isEmpty(value: unknown): boolean {
 }
 
 /** A body that is not JSON, or a value no field rule covers: the route body's own code (else its query's). */
-function malformedBody(request: FastifyRequest): ApiError {
+function malformedBody(request: FastifyRequest): DomainError {
   const { body, querystring } = (request.routeOptions.schema ?? {}) as Record<string, Record<string, unknown> | undefined>;
   return codedError((body?.['x-code'] ?? querystring?.['x-code'] ?? 'CPS.0003') as string);
 }

@@ -1,5 +1,5 @@
 import { Type, type TSchema, type TString } from '@sinclair/typebox';
-import type { CpsCode } from './errors.ts';
+import type { CpsCode, KooPhoneCode } from '../core/errors.ts';
 
 /**
  * Schema keywords that carry the documented error of a field: `x-code` when the value is invalid,
@@ -7,7 +7,10 @@ import type { CpsCode } from './errors.ts';
  */
 export const ERROR_KEYWORDS = ['x-code', 'x-empty-code', 'x-finite'] as const;
 
-export function coded<T extends TSchema>(schema: T, code: CpsCode | 'IAM.0011', emptyCode?: CpsCode): T {
+/** The codes a field may carry: its API family's (a KooPhone route's field, KooPhone codes; a CPH route's, CPS). */
+type FieldCode = CpsCode | KooPhoneCode | 'IAM.0011';
+
+export function coded<T extends TSchema>(schema: T, code: FieldCode, emptyCode?: FieldCode): T {
   return Object.assign(schema, { 'x-code': code }, emptyCode ? { 'x-empty-code': emptyCode } : {});
 }
 

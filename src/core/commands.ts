@@ -1,11 +1,11 @@
 import type { Db } from '../store/db.ts';
 import type { NewJob, Phone } from '../store/schema.ts';
-import { cpsError, itemError, type CpsCode } from '../api/errors.ts';
 import { parseObsUrl } from '../objects/store.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { PHONE_STATUS } from './model.ts';
 import type { BatchEntry } from './phones.ts';
 import { admitJobs } from './quotas.ts';
+import { cpsError, itemError, type CpsCode } from './errors.ts';
 
 /** The ADB commands of `POST …/phones/commands` (spec §3.34–3.37); sync-commands takes `shell` only. */
 export const COMMANDS = ['push', 'install', 'install-multiple', 'uninstall', 'shell'] as const;

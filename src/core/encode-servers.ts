@@ -5,11 +5,11 @@ import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from '../store/db.ts';
 import type { NewEncodeServer, NewJob, NewServer, ServerAddress } from '../store/schema.ts';
-import { cpsError, itemError, type CpsCode, type ItemError } from '../api/errors.ts';
 import { Catalogue, type PhoneModel } from './catalogue.ts';
 import { ENCODE_SERVER_STATUS, SERVER_STATUS } from './model.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { admitJobs } from './quotas.ts';
+import { cpsError, itemError, type CpsCode, type ItemError } from './errors.ts';
 
 export const ENCODE_RESTART_JOB = 'encode-server.restart';
 

@@ -7,11 +7,11 @@
 // not accepted cannot be used"); then it may use it as if it were its own. To anyone else it does not exist.
 import type { Db } from '../store/db.ts';
 import type { CustomImage, ImageMemberTable } from '../store/schema.ts';
-import { cpsError, notFound } from '../api/errors.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
 import { PHONE_STATUS } from './model.ts';
 import { HEX32, wireTime, type Clock, type Ids } from './runtime.ts';
 import { escapeLike } from './servers.ts';
+import { cpsError, notFound } from './errors.ts';
 
 /** ListImages `status`. */
 export const IMAGE_STATUS = { creating: 0, production: 1, failed: 2 } as const;

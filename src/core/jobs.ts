@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../store/db.ts';
-import { cpsError, notFound } from '../api/errors.ts';
 import { HEX32, type Clock } from './runtime.ts';
+import { cpsError, notFound } from './errors.ts';
 
 export const MAX_REQUEST_IDS = 20;
 /** How often finished jobs past the retention period are deleted. */

@@ -1,6 +1,6 @@
 /** The phone state machine (spec §4.2): which operations each status allows, and where they lead. */
-import type { CpsCode } from '../api/errors.ts';
 import { PHONE_STATUS } from './model.ts';
+import type { CpsCode } from './errors.ts';
 
 const S = PHONE_STATUS;
 

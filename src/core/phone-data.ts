@@ -4,7 +4,6 @@
 // jobs (with any status change) are written in one transaction.
 import type { Db } from '../store/db.ts';
 import type { NewJob, Phone } from '../store/schema.ts';
-import { cpsError, itemError, type CpsCode, type ItemError } from '../api/errors.ts';
 import { isValidBucketName, isValidObjectKey, type ObjectStore } from '../objects/store.ts';
 import type { AccountObjects } from './account-objects.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
@@ -14,6 +13,7 @@ import { PHONE_STATUS } from './model.ts';
 import { MAX_BATCH_PHONES, type BatchEntry } from './phones.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { admitJobs } from './quotas.ts';
+import { cpsError, itemError, type CpsCode, type ItemError } from './errors.ts';
 
 export interface StorageInfo {
   phone_id: string;

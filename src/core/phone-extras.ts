@@ -2,13 +2,13 @@
 // (`POST …/phones/batch-connection`) and ExpandPhoneDataVolumeSize (`POST …/phones/expand-volume`).
 import type { Db } from '../store/db.ts';
 import type { NewJob } from '../store/schema.ts';
-import { cpsError, itemError, type CpsCode, type ItemError } from '../api/errors.ts';
 import type { Catalogue } from './catalogue.ts';
 import { encodeServerRefusal, encodeServerRows, STREAM_PORTS } from './encode-servers.ts';
 import { PHONE_STATUS } from './model.ts';
 import { MAX_BATCH_PHONES, type BatchEntry } from './phones.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { admitJobs } from './quotas.ts';
+import { cpsError, itemError, type CpsCode, type ItemError } from './errors.ts';
 
 export const EXPAND_VOLUME_JOB = 'phone.expand-volume';
 

@@ -1,12 +1,12 @@
 import { inTransaction, type Db } from '../store/db.ts';
 import type { NewJob, Phone } from '../store/schema.ts';
-import { cpsError, cpsMessage, itemError, notFound, type CpsCode, type ItemError } from '../api/errors.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
 import { PHONE_TRANSITIONS, phoneRefusal, type PhoneOperation } from './lifecycle.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { escapeLike } from './servers.ts';
 import { usableImage } from './images.ts';
 import { admitJobs } from './quotas.ts';
+import { cpsError, cpsMessage, itemError, notFound, type CpsCode, type ItemError } from './errors.ts';
 
 export interface PhoneFilters {
   offset: number;

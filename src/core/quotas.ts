@@ -2,9 +2,8 @@ import { sql, type Transaction } from 'kysely';
 import { DEFAULT_QUOTAS, type QuotaLimits } from '../config.ts';
 import type { Db } from '../store/db.ts';
 import type { Database, NewJob } from '../store/schema.ts';
-import { cpsError, gatewayError, type ApiError } from '../api/errors.ts';
-import { kpError } from '../api/koophone/errors.ts';
 import { IamError } from './iam.ts';
+import { cpsError, gatewayError, kpError, type DomainError } from './errors.ts';
 
 /**
  * Per-account (IAM domain) quotas: what an account may hold (servers, phones, KooPhone instances, object
@@ -52,7 +51,7 @@ const DEFAULTS_KEY = 'quota_defaults';
  * CreateInstance cannot get is "out of stock" (40010), stored bytes past the tenant's limit are 62016, and
  * work it cannot take now gets the gateway's throttling answer (429), as its rate-limited commands do.
  */
-const REFUSALS: Record<QuotaFamily, Record<QuotaResource, () => ApiError>> = {
+const REFUSALS: Record<QuotaFamily, Record<QuotaResource, () => DomainError>> = {
   cph: {
     servers: () => cpsError('CPS.0065'),
     phones: () => cpsError('CPS.0196'),

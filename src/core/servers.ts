@@ -2,7 +2,6 @@ import { randomInt } from 'node:crypto';
 import { inTransaction, type Db } from '../store/db.ts';
 import type { Insertable } from 'kysely';
 import type { BandwidthTable, NewJob, NewPhone, NewServer, Server, ServerPort, ServerVolume } from '../store/schema.ts';
-import { ApiError, cpsError, itemError, notFound, type CpsCode, type ItemError } from '../api/errors.ts';
 import { Catalogue, type PhoneModel, type ServerModel } from './catalogue.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { PHONE_STATUS, SERVER_STATUS } from './model.ts';
@@ -11,6 +10,7 @@ import { phoneImage, usableImage } from './images.ts';
 import { PHONE_TRANSITIONS } from './lifecycle.ts';
 import { checkProperty } from './phones.ts';
 import { admitJobs, chargeAccount, type QuotaFamily } from './quotas.ts';
+import { DomainError, cpsError, itemError, notFound, type CpsCode, type ItemError } from './errors.ts';
 
 /** What a server is set up with: by both buy APIs (v1: system network, v2: custom network) and by ChangeCloudPhoneServer (v2). */
 export interface ServerSetupInput {
@@ -511,7 +511,7 @@ export class ServerService {
     }
     if (input.property !== undefined) {
       const refusal = checkProperty(input.property, phoneModel.phone_model_name);
-      if (refusal) throw new ApiError(400, refusal.error_code, refusal.error_msg);
+      if (refusal) throw new DomainError(refusal.error_code, 'invalid', refusal.error_msg);
     }
     return plan;
   }

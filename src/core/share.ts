@@ -2,7 +2,6 @@
 // they queue (one per server, run in order with the server's other jobs) and ListShareFiles' result text.
 import type { Db } from '../store/db.ts';
 import type { NewJob } from '../store/schema.ts';
-import { cpsError, itemError, type CpsCode } from '../api/errors.ts';
 import { isValidBucketName, isValidObjectKey } from '../objects/store.ts';
 import type { ShareEntry, ShareUsage } from '../devices/shared-storage.ts';
 import { Catalogue, type PhoneModel } from './catalogue.ts';
@@ -10,6 +9,7 @@ import { SERVER_STATUS } from './model.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { MAX_BATCH_SERVERS, serverJob, type ServerBatchEntry } from './servers.ts';
 import { admitJobs } from './quotas.ts';
+import { cpsError, itemError, type CpsCode } from './errors.ts';
 
 /** What each share job does, as its `params`. */
 export interface ShareJobs {

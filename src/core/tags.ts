@@ -4,8 +4,8 @@
 import type { ExpressionBuilder } from 'kysely';
 import type { Db } from '../store/db.ts';
 import type { Database } from '../store/schema.ts';
-import { cpsError, notFound, type CpsCode } from '../api/errors.ts';
 import { HEX32, type Clock } from './runtime.ts';
+import { cpsError, notFound, type CpsCode } from './errors.ts';
 
 /** The `resource_type` path values the SDK documents. */
 export const TAG_RESOURCE_TYPES = ['cph-server'] as const;

@@ -3,8 +3,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../store/db.ts';
 import type { Job, NewJob } from '../store/schema.ts';
 import type { Clock, Ids } from '../core/runtime.ts';
-import { cpsMessage, type CpsCode } from '../api/errors.ts';
-import { isKooPhoneCode, kpMessage, type KooPhoneCode } from '../api/koophone/errors.ts';
+import { cpsMessage, isKooPhoneCode, kpMessage, type CpsCode, type KooPhoneCode } from '../core/errors.ts';
 
 /** How a job ended. Status effects are applied in the same transaction that closes the job. */
 export interface JobResult {

@@ -3,7 +3,6 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { KooPhoneCode } from '../api/koophone/errors.ts';
 import { INSTALL_JOB, type InstallParams } from '../core/koophone/apps.ts';
 import { PHONE_STATUS } from '../core/model.ts';
 import { ApkParseError, readApk } from '../devices/sim/apk.ts';
@@ -14,6 +13,7 @@ import type { Job } from '../store/schema.ts';
 import type { CommandDeps } from './commands.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { phoneSpec } from './handlers.ts';
+import type { KooPhoneCode } from '../core/errors.ts';
 
 /** The largest package InstallApp takes (spec §5.2, 62015). */
 const MAX_PACKAGE_BYTES = 2 * 1024 ** 3;

@@ -2,7 +2,6 @@
 // migration of a whole phone, and traffic routing.
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ApiError, type CpsCode } from '../api/errors.ts';
 import { addObjectBytes, removeObjectBytes } from '../core/quotas.ts';
 import { PHONE_STATUS } from '../core/model.ts';
 import { MIGRATION, type ExportPlan, type MigratePlan } from '../core/phone-data.ts';
@@ -11,6 +10,7 @@ import type { Job } from '../store/schema.ts';
 import { CommandRefused, withDownloads, type CommandDeps } from './commands.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { phoneSpec } from './handlers.ts';
+import { DomainError, type CpsCode } from '../core/errors.ts';
 
 /** Each job can simply run again after a crash: it rewrites the same object, files or disks. */
 export function phoneDataHandlers(deps: CommandDeps): Record<string, JobHandler> {
@@ -55,7 +55,7 @@ async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
     try {
       await addObjectBytes(deps.db, account.id, size);
     } catch (error) {
-      if (error instanceof ApiError) return { ok: false, errorCode: error.errorCode as CpsCode };
+      if (error instanceof DomainError) return { ok: false, errorCode: error.code as CpsCode };
       throw error;
     }
     try {

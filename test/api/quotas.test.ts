@@ -4,8 +4,8 @@ import { buyServers, call, purchaseBody, startTestServer, waitForJob, waitForJob
 import { assertCpsError } from '../helpers/cps.ts';
 import { assertKpError, createBody, createInstances } from '../helpers/koophone.ts';
 import { addFault, admin, ADMIN_ENV } from '../helpers/admin.ts';
-import { ApiError } from '../../src/api/errors.ts';
 import { accountQuotas, addObjectBytes, removeObjectBytes, setAccountQuotas, type QuotaResource } from '../../src/core/quotas.ts';
+import { DomainError } from '../../src/core/errors.ts';
 
 /**
  * Per-account quotas (src/core/quotas.ts) as tenants meet them: every purchase path and every request that
@@ -197,7 +197,7 @@ describe('object bytes', () => {
     const target = await account('objects', { objectBytes: 1000 });
     const db = t.server.store.db;
     const { id } = await db.selectFrom('domains').select('id').where('name', '=', 'objects').executeTakeFirstOrThrow();
-    const refusedWith = (code: string) => (error: unknown) => error instanceof ApiError && error.errorCode === code;
+    const refusedWith = (code: string) => (error: unknown) => error instanceof DomainError && error.code === code;
     await addObjectBytes(db, id, 600);
     await assert.rejects(addObjectBytes(db, id, 401), refusedWith('CPS.0196'));
     await assert.rejects(addObjectBytes(db, id, 401, 'koophone'), refusedWith('KOOPHONE.API.62016'));

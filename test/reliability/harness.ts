@@ -4,8 +4,8 @@
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import type { Db } from '../../src/store/db.ts';
-import { CPS_CODES, GATEWAY_ERRORS, IAM_ERRORS } from '../../src/api/errors.ts';
 import type { Tenant } from '../helpers/server.ts';
+import { CPS_CODES, IAM_CODES } from '../../src/core/errors.ts';
 
 export type JsonSchema = {
   type?: string | string[];
@@ -384,8 +384,16 @@ export const tokenHeaders = (tenant: Tenant): Record<string, string> => ({ 'X-Au
 // ---------------------------------------------------------------------------------------------------
 // Error envelopes
 
-/** Huawei's gateway answers every request it cannot take with APIGW.0201: bad request, body, URI or headers too large. */
-const GATEWAY_BAD_REQUEST_STATUSES = [400, 413, 414, 494];
+/**
+ * The HTTP statuses each gateway code comes with. Huawei's gateway answers every request it cannot take with
+ * APIGW.0201: bad request, a request too slow, body, URI or headers too large.
+ */
+const GATEWAY_STATUSES: Record<string, number[]> = {
+  'APIGW.0101': [404],
+  'APIGW.0201': [400, 408, 413, 414, 494],
+  'APIGW.0301': [401],
+  'APIGW.0308': [429],
+};
 
 const KOOPHONE_CODE = /^(KOOPHONE\.API\.\d{4,5}|KPAPI\.\d{4})$/;
 
@@ -401,9 +409,8 @@ export function envelopeProblem(family: Family, answer: ApiAnswer): string | und
   if (!body || typeof body !== 'object' || Array.isArray(body)) return 'the body is not a JSON object';
   const code = body.error_code;
   if (typeof code !== 'string' || typeof body.error_msg !== 'string') return 'error_code or error_msg missing or not a string';
-  const gateway = GATEWAY_ERRORS[code as keyof typeof GATEWAY_ERRORS];
-  const statuses = code === 'APIGW.0201' ? GATEWAY_BAD_REQUEST_STATUSES : [gateway?.status];
-  if (gateway && !statuses.includes(answer.status)) return `${code} answered with HTTP ${answer.status}, documented ${statuses.join(' or ')}`;
+  const gateway = GATEWAY_STATUSES[code];
+  if (gateway && !gateway.includes(answer.status)) return `${code} answered with HTTP ${answer.status}, documented ${gateway.join(' or ')}`;
   // The gateway's own refusals carry its request id; on KooPhone routes they may come in KooPhone's envelope.
   const allowedKeys = family === 'koophone' ? ['error_code', 'error_msg', 'data', 'error_info', ...(gateway ? ['request_id'] : [])] : ['request_id', 'error_code', 'error_msg'];
   const extra = Object.keys(body).filter((key) => !allowedKeys.includes(key));
@@ -411,7 +418,7 @@ export function envelopeProblem(family: Family, answer: ApiAnswer): string | und
   if (family !== 'koophone' && typeof body.request_id !== 'string') return 'no request_id';
   if (gateway) return undefined;
   if (family === 'cph' && !(code in CPS_CODES)) return `${code} is not a catalogued CPS code`;
-  if (family === 'iam' && !(code in IAM_ERRORS)) return `${code} is not an IAM code`;
+  if (family === 'iam' && !(code in IAM_CODES)) return `${code} is not an IAM code`;
   if (family === 'koophone' && !KOOPHONE_CODE.test(code)) return `${code} is not a KooPhone code`;
   return undefined;
 }

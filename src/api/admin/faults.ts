@@ -5,12 +5,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import { ApiError, gatewayError } from '../errors.ts';
 import { FAULT_OPERATIONS, TIMED_OPERATIONS, type FaultInjector } from '../../devices/faults.ts';
+import { DomainError, gatewayError } from '../../core/errors.ts';
 
 /** Admin API errors; their codes are OpenCPH's own, in the same envelope as every other error. */
-const invalidBody = (detail: string) => new ApiError(400, 'OPENCPH.ADMIN.0001', `Invalid request body: ${detail}`);
-const ruleNotFound = () => new ApiError(404, 'OPENCPH.ADMIN.0002', 'Fault rule not found.');
+const invalidBody = (detail: string) => new DomainError('OPENCPH.ADMIN.0001', 'invalid', `Invalid request body: ${detail}`);
+const ruleNotFound = () => new DomainError('OPENCPH.ADMIN.0002', 'not-found', 'Fault rule not found.');
 
 const Hex32 = Type.String({ pattern: '^[0-9a-f]{32}$' });
 /** Ten minutes: longer than any lease or client timeout worth testing. */

@@ -1,8 +1,8 @@
 import type { FastifyRequest } from 'fastify';
 import type { Iam, Principal } from '../../core/iam.ts';
 import type { Clock } from '../../core/runtime.ts';
-import { cpsError, gatewayError } from '../errors.ts';
 import { checkSignedHeaders, parseAuthorization, verifySignature, type ParsedAuthorization } from './signature.ts';
+import { cpsError, gatewayError } from '../../core/errors.ts';
 
 /**
  * An AK/SK request whose headers checked out (the key exists, X-Sdk-Date is in the window, the signed
@@ -58,7 +58,7 @@ export function signaturePrincipal(request: FastifyRequest, pending: PendingSign
   if (!check.ok) throw gatewayError('APIGW.0301', check.reason);
   const projectHeader = request.headers['x-project-id'];
   if (typeof projectHeader === 'string' && projectHeader !== key.project_id) {
-    throw cpsError('CPS.0001', { status: 403 });
+    throw cpsError('CPS.0001', { kind: 'forbidden' });
   }
   return {
     userId: key.user_id,
@@ -72,5 +72,5 @@ export function signaturePrincipal(request: FastifyRequest, pending: PendingSign
 
 /** A CPH path's `{project_id}` must be the credential's own project. */
 export function assertProject(principal: Principal, projectId: string): void {
-  if (principal.projectId !== projectId) throw cpsError('CPS.0001', { status: 403 });
+  if (principal.projectId !== projectId) throw cpsError('CPS.0001', { kind: 'forbidden' });
 }

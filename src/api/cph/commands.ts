@@ -3,8 +3,8 @@ import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
 import { planCommand } from '../../core/commands.ts';
 import { runCommandJob } from '../../jobs/commands.ts';
-import { cpsError } from '../errors.ts';
 import { ProjectParams, coded, jobEntry } from '../schema.ts';
+import { cpsError } from '../../core/errors.ts';
 
 const base = '/v1/:project_id/cloud-phone';
 

@@ -1,8 +1,8 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
-import { cpsError } from '../errors.ts';
 import { coded, paging } from '../schema.ts';
+import { cpsError } from '../../core/errors.ts';
 
 const base = '/v1/:project_id/:resource_type';
 

@@ -5,8 +5,8 @@ import { LoginsBusy } from '../../core/iam.ts';
 import type { LoginGuard } from '../../core/login-guard.ts';
 import { TOKEN_BODY_LIMIT } from '../body.ts';
 import { addressKey } from '../connections.ts';
-import { codedError, gatewayError } from '../errors.ts';
 import { coded } from '../schema.ts';
+import { codedError, gatewayError } from '../../core/errors.ts';
 
 const NameOrId = Type.Object({ name: Type.Optional(Type.String()), id: Type.Optional(Type.String()) });
 

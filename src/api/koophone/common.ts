@@ -1,17 +1,8 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { MAX_ID_LENGTH, MAX_INSTANCE_IDS } from '../../core/koophone/instances.ts';
-import type { KooPhoneCode } from './errors.ts';
 
 /** IAM actions are `koophone:cloudphoneResource:<name>` (spec §4.2). */
 export const action = (name: string) => `koophone:cloudphoneResource:${name}`;
-
-/**
- * A field whose failure has its own documented code (read by the plugin's validation mapper through the
- * same `x-code` / `x-empty-code` keywords the CPH routes use). Unmarked fields fail with KOOPHONE.API.1000.
- */
-export function kpCoded<T extends TSchema>(schema: T, code: KooPhoneCode, emptyCode?: KooPhoneCode): T {
-  return Object.assign(schema, { 'x-code': code }, emptyCode ? { 'x-empty-code': emptyCode } : {});
-}
 
 /** The success envelope's schema: `{error_code: "0", error_msg, data}`. */
 export function Envelope<T extends TSchema>(data: T) {

@@ -3,11 +3,11 @@ import type { ErrorObject } from 'ajv';
 import type { App } from '../app.ts';
 import { errorCode } from '../app.ts';
 import type { Services } from '../../core/services.ts';
-import { ApiError, gatewayError } from '../errors.ts';
-import { isKooPhoneCode, kpError } from './errors.ts';
 import { instanceRoutes } from './instances.ts';
 import { streamingRoutes } from './streaming.ts';
 import { usageRoutes } from './usage.ts';
+import { DomainError, gatewayError, isKooPhoneCode, kpError, type CpsCode, type KooPhoneCode } from '../../core/errors.ts';
+import { httpStatus } from '../errors.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -72,20 +72,32 @@ function requestIdOf(request: FastifyRequest): string | undefined {
   return typeof query === 'string' ? query : undefined;
 }
 
-function sendKooPhoneError(error: ApiError, request: FastifyRequest, reply: FastifyReply) {
-  if (error.statusCode >= 500) request.log.error(error);
-  const body: Record<string, string> = { error_code: error.errorCode, error_msg: error.message };
+function sendKooPhoneError(error: DomainError, request: FastifyRequest, reply: FastifyReply) {
+  const status = httpStatus(error);
+  if (status >= 500) request.log.error(error);
+  const body: Record<string, string> = { error_code: error.code, error_msg: error.message };
   if (request.routeOptions.config.errorInfo) body.error_info = error.message;
   // Business errors may be HTTP 200: bypass the route's success schema.
-  return reply.status(error.statusCode).serializer(JSON.stringify).send(body);
+  return reply.status(status).serializer(JSON.stringify).send(body);
 }
 
-function toKooPhoneError(error: FastifyError, request: FastifyRequest): ApiError {
-  if (error instanceof ApiError) {
-    if (isKooPhoneCode(error.errorCode) || error.errorCode.startsWith('APIGW.')) return error;
-    // The shared body parser's code: the body is not JSON. Any other CPS code is a rule of reused CPH code
-    // that KooPhone's own checks should have met first.
-    if (error.errorCode === 'CPS.0003' && error.statusCode < 500) return kpError('KOOPHONE.API.6000');
+/**
+ * The CPS codes a KooPhone request can meet in the CPH code it shares, and what KooPhone answers instead:
+ * the body parser's (the body is not JSON) and the command checks (KooPhone checks a command's length and
+ * characters first, so these are a backstop).
+ */
+const KOOPHONE_FOR_CPS: Partial<Record<CpsCode, KooPhoneCode>> = {
+  'CPS.0003': 'KOOPHONE.API.6000',
+  'CPS.0118': 'KOOPHONE.API.1000',
+  'CPS.0190': 'KOOPHONE.API.1000',
+};
+
+function toKooPhoneError(error: FastifyError, request: FastifyRequest): DomainError {
+  if (error instanceof DomainError) {
+    if (isKooPhoneCode(error.code) || error.code.startsWith('APIGW.')) return error;
+    const translated = error.kind === 'internal' ? undefined : KOOPHONE_FOR_CPS[error.code as CpsCode];
+    if (translated) return kpError(translated);
+    // A CPS code the table lacks is a rule of the shared CPH code that KooPhone's own checks should have met first.
     request.log.error(error);
     return kpError('KOOPHONE.API.9999');
   }

@@ -4,12 +4,12 @@ import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
 import type { Job, NewJob } from '../../store/schema.ts';
 import { runCommandJob } from '../../jobs/commands.ts';
-import { gatewayError } from '../errors.ts';
-import { FINITE_KEYWORD } from '../schema.ts';
+import { FINITE_KEYWORD, coded } from '../schema.ts';
 import { SYNC_PHONE_TIMEOUT_MS } from '../cph/commands.ts';
 import { SkuWire } from '../../core/koophone/skus.ts';
 import type { CreateInput } from '../../core/koophone/orders.ts';
-import { CmdJob, EmptyEnvelope, Envelope, InstanceId, InstanceIds, TaskData, UserId, action, kpCoded, ok, okEmpty } from './common.ts';
+import { CmdJob, EmptyEnvelope, Envelope, InstanceId, InstanceIds, TaskData, UserId, action, ok, okEmpty } from './common.ts';
+import { gatewayError } from '../../core/errors.ts';
 
 const tags = ['KooPhone'];
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -92,7 +92,7 @@ const ChargeParam = Type.Object({
 
 const CreateBody = Type.Object({
   // Missing or empty: 3003; another value: 1000 (spec §2.13 validation order).
-  os: kpCoded(Type.String({ minLength: 1, pattern: '^(AOSP9|AOSP11)$' }), 'KOOPHONE.API.1000', 'KOOPHONE.API.3003'),
+  os: coded(Type.String({ minLength: 1, pattern: '^(AOSP9|AOSP11)$' }), 'KOOPHONE.API.1000', 'KOOPHONE.API.3003'),
   instanceSkuId: Type.String({ minLength: 1, maxLength: 64 }),
   bandSkuId: Type.String({ minLength: 1, maxLength: 64 }),
   regionId: Type.String({ minLength: 1, maxLength: 64 }),
@@ -113,11 +113,11 @@ const CREATE_ALIASES: Array<[string, string]> = [
 
 const InstallBody = Type.Object({
   // The example sends numbers; they arrive here as their text.
-  fast_install: Type.Optional(kpCoded(Type.String({ pattern: '^[01]$' }), 'KOOPHONE.API.3008')),
+  fast_install: Type.Optional(coded(Type.String({ pattern: '^[01]$' }), 'KOOPHONE.API.3008')),
   object_name: Type.String({ minLength: 1, maxLength: 100 }),
   file_name: Type.String({ minLength: 1, maxLength: 100 }),
   object_version: Type.String({ minLength: 1, maxLength: 100 }),
-  object_size: kpCoded(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$' }), 'KOOPHONE.API.62006', 'KOOPHONE.API.1000'),
+  object_size: coded(Type.String({ pattern: '^[0-9]+(\\.[0-9]+)?$' }), 'KOOPHONE.API.62006', 'KOOPHONE.API.1000'),
   biz_type: Type.String({ minLength: 1, maxLength: 64 }),
   content_type: Type.String({ minLength: 1, maxLength: 64 }),
   content_md5: Type.Optional(Type.String({ maxLength: 200 })),

@@ -3,7 +3,6 @@ import websocket from '@fastify/websocket';
 import type { FastifyError, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import type { Services } from '../../core/services.ts';
-import { ApiError } from '../errors.ts';
 import {
   DEFINITIONS,
   ENCODING_TYPES,
@@ -18,7 +17,8 @@ import {
   type VideoChoice,
 } from '../../core/koophone/streaming.ts';
 import { EmptyEnvelope, Envelope, InstanceId, InstanceIds, action, okEmpty, ok } from './common.ts';
-import { isKooPhoneCode, kpError } from './errors.ts';
+import { DomainError, isKooPhoneCode, kpError } from '../../core/errors.ts';
+import { httpStatus } from '../errors.ts';
 
 const tags = ['KooPhone'];
 const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
@@ -168,10 +168,10 @@ export async function signalingRoutes(app: App, services: Services) {
   });
 
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const known = error instanceof ApiError && isKooPhoneCode(error.errorCode) ? error : error.validation ? kpError('KOOPHONE.API.1000') : undefined;
+    const known = error instanceof DomainError && isKooPhoneCode(error.code) ? error : error.validation ? kpError('KOOPHONE.API.1000') : undefined;
     if (!known) request.log.error(error);
     const failure = known ?? kpError('KOOPHONE.API.9999');
-    return reply.status(failure.statusCode).send({ error_code: failure.errorCode, error_msg: failure.message });
+    return reply.status(httpStatus(failure)).send({ error_code: failure.code, error_msg: failure.message });
   });
 
   app.route({
@@ -234,8 +234,8 @@ class StreamConnection {
       this.stream = await this.connecting;
     } catch (error) {
       // The session ended between the check before the upgrade and now.
-      if (!(error instanceof ApiError)) this.warn(error);
-      return this.end({ code: 1008, reason: error instanceof ApiError ? error.message.slice(0, 120) : 'refused' });
+      if (!(error instanceof DomainError)) this.warn(error);
+      return this.end({ code: 1008, reason: error instanceof DomainError ? error.message.slice(0, 120) : 'refused' });
     }
     if (this.socket.readyState !== OPEN || this.closing) return this.end();
     this.schedule(this.stream.settings);

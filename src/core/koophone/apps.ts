@@ -5,13 +5,13 @@
 import { sql } from 'kysely';
 import type { Db } from '../../store/db.ts';
 import type { NewJob } from '../../store/schema.ts';
-import { kpError } from '../../api/koophone/errors.ts';
 import { parseObsUrl } from '../../objects/store.ts';
 import type { CommandDeps } from '../../jobs/commands.ts';
 import { phoneSpec } from '../../jobs/handlers.ts';
 import { PHONE_STATUS } from '../model.ts';
 import type { InstanceService } from './instances.ts';
 import type { TaskData } from './operations.ts';
+import { kpError } from '../errors.ts';
 
 export interface InstallInput {
   fast_install?: string;

@@ -4,10 +4,9 @@
  */
 import type { Db } from '../../store/db.ts';
 import type { NewJob } from '../../store/schema.ts';
-import { ApiError } from '../../api/errors.ts';
-import { kpError } from '../../api/koophone/errors.ts';
 import { planCommand, type CommandPlan, type CommandService } from '../commands.ts';
 import type { BoundInstance, InstanceService } from './instances.ts';
+import { DomainError, kpError } from '../errors.ts';
 
 export type ShellPlan = Extract<CommandPlan, { command: 'shell' }>;
 
@@ -30,7 +29,7 @@ export class InstanceCommands {
     try {
       return planCommand('shell', command) as ShellPlan;
     } catch (error) {
-      if (error instanceof ApiError) throw kpError('KOOPHONE.API.1000');
+      if (error instanceof DomainError) throw kpError('KOOPHONE.API.1000');
       throw error;
     }
   }

@@ -7,10 +7,10 @@
 import { createHash } from 'node:crypto';
 import type { Db } from '../../store/db.ts';
 import type { Instance, NewJob } from '../../store/schema.ts';
-import { kpError, kpMessage, type KooPhoneCode } from '../../api/koophone/errors.ts';
 import { PHONE_STATUS } from '../model.ts';
 import type { Clock, Ids } from '../runtime.ts';
 import { admitJobs } from '../quotas.ts';
+import { kpError, kpMessage, type KooPhoneCode } from '../errors.ts';
 
 /** BatchQueryStatus `status` (spec §3.2): where the instance's data is. 7 is a duplicate of 2, never emitted. */
 export const DATA_STATE = { idle: 0, restoring: 1, loaded: 2, streaming: 3, backingUp: 4, backupFailed: 5, restoreFailed: 6 } as const;

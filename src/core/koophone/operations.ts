@@ -5,14 +5,13 @@
 import { sql } from 'kysely';
 import type { Db } from '../../store/db.ts';
 import type { InstanceUpdate, NewJob } from '../../store/schema.ts';
-import { cpsMessage } from '../../api/errors.ts';
-import { kpError } from '../../api/koophone/errors.ts';
 import { PHONE_TRANSITIONS, phoneRefusal } from '../lifecycle.ts';
 import { escapeLike } from '../servers.ts';
 import type { Clock } from '../runtime.ts';
 import { DATA_STATE, RUNNING_STATUS, runningStatus, type BoundInstance, type InstanceService, type TaskKind } from './instances.ts';
 import type { SkuCatalogue } from './skus.ts';
 import { admitJobs } from '../quotas.ts';
+import { cpsMessage, kpError } from '../errors.ts';
 
 export interface UserInstance {
   user_id: string;

@@ -7,7 +7,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../store/db.ts';
 import type { NewInstance, NewJob } from '../../store/schema.ts';
-import { kpError } from '../../api/koophone/errors.ts';
 import type { Catalogue } from '../catalogue.ts';
 import { PHONE_STATUS } from '../model.ts';
 import { PHONE_TRANSITIONS, phoneRefusal } from '../lifecycle.ts';
@@ -17,6 +16,7 @@ import { escapeLike } from '../servers.ts';
 import { assertRoom, chargeAccount } from '../quotas.ts';
 import { DATA_STATE, type InstanceService } from './instances.ts';
 import type { OsVersion, SkuCatalogue } from './skus.ts';
+import { kpError } from '../errors.ts';
 
 export interface CreateInput {
   os: OsVersion;

@@ -11,11 +11,11 @@
  */
 import type { Db } from '../../store/db.ts';
 import type { InstanceSession } from '../../store/schema.ts';
-import { kpError } from '../../api/koophone/errors.ts';
 import type { CommandDeps } from '../../jobs/commands.ts';
 import { phoneSpec } from '../../jobs/handlers.ts';
 import type { Clock, Ids } from '../runtime.ts';
 import { DATA_STATE, type BoundInstance, type InstanceService } from './instances.ts';
+import { kpError } from '../errors.ts';
 
 export const NETWORK_TYPES = ['MOBILE_NETWORK', 'WIFI', 'WIRED'] as const;
 export const ENCODING_TYPES = ['H264', 'H265'] as const;

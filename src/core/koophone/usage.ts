@@ -14,7 +14,6 @@
 import { sql } from 'kysely';
 import type { Db } from '../../store/db.ts';
 import type { InstanceUpdate, NewJob } from '../../store/schema.ts';
-import type { KooPhoneCode } from '../../api/koophone/errors.ts';
 import { PHONE_STATUS } from '../model.ts';
 import type { Clock } from '../runtime.ts';
 import { DATA_STATE, TRANSFER_STATUS, type BoundInstance, type InstanceService } from './instances.ts';
@@ -22,6 +21,7 @@ import type { TaskData } from './operations.ts';
 import type { OsVersion, SkuCatalogue } from './skus.ts';
 import { STREAM_CLOSE, type StreamingService } from './streaming.ts';
 import { admitJobs } from '../quotas.ts';
+import type { KooPhoneCode } from '../errors.ts';
 
 /** BatchPrepareInstances `status_list[].status` (spec §3.3). */
 export const PREPARE_STATUS = {

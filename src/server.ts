@@ -5,7 +5,8 @@ import { buildApp, type App } from './api/app.ts';
 import { limitConnections } from './api/connections.ts';
 import { ensureDefaultCredentials, type Credentials } from './core/bootstrap.ts';
 import type { Clock, Ids } from './core/runtime.ts';
-import { createServices, type Services } from './core/services.ts';
+import type { Services } from './api/services.ts';
+import { createServices } from './wiring.ts';
 import { openStore, type Store } from './store/db.ts';
 import type { Resolver } from './objects/http-download.ts';
 

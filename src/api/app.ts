@@ -8,7 +8,7 @@ import type { ErrorObject } from 'ajv';
 import type { Principal } from '../core/iam.ts';
 import type { Clock } from '../core/runtime.ts';
 import { LoginGuard, type LoginPolicy } from '../core/login-guard.ts';
-import type { Services } from '../core/services.ts';
+import type { Services } from './services.ts';
 import { GateFull } from '../core/rate-limit.ts';
 import { ERROR_KEYWORDS, FINITE_KEYWORD } from './schema.ts';
 import { lazyCompilers } from './lazy-compilers.ts';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import { Catalogue, ImageLabel, PhoneImageWire, PhoneModelWire, ServerModelWire } from '../../core/catalogue.ts';
 import { ProjectParams, coded, paging } from '../schema.ts';
 

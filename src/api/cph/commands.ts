@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import { planCommand } from '../../core/commands.ts';
 import { runCommandJob } from '../../jobs/commands.ts';
 import { ProjectParams, coded, jobEntry } from '../schema.ts';

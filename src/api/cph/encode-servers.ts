@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import { ENCODE_SERVER_STATUS_FILTERS } from '../../core/model.ts';
 import { encodeAccessInfos } from '../../core/encode-servers.ts';
 import { ProjectParams, coded, jobEntry, paging } from '../schema.ts';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import type { Job } from '../../store/schema.ts';
 import { wireTime } from '../../core/runtime.ts';
 import { ProjectParams, coded, paging } from '../schema.ts';

@@ -1,6 +1,6 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import { ProjectParams, coded, jobEntry } from '../schema.ts';
 
 const base = '/v1/:project_id/cloud-phone';

@@ -1,6 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import { CLIENT_TYPES, MAX_DATA_VOLUME_GIB } from '../../core/phone-extras.ts';
 import { ProjectParams, coded, jobEntry } from '../schema.ts';
 

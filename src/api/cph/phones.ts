@@ -1,7 +1,7 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import type { BatchEntry } from '../../core/phones.ts';
 import { PHONE_STATUS_VALUES } from '../../core/model.ts';
 import { wireTime } from '../../core/runtime.ts';

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import { ProjectParams, coded, jobEntry, paging } from '../schema.ts';
 import { cpsError } from '../../core/errors.ts';
 

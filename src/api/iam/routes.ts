@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import { LoginsBusy } from '../../core/iam.ts';
 import type { LoginGuard } from '../../core/login-guard.ts';
 import { TOKEN_BODY_LIMIT } from '../body.ts';

@@ -2,7 +2,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
 import type { App } from '../app.ts';
 import { errorCode } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import { instanceRoutes } from './instances.ts';
 import { streamingRoutes } from './streaming.ts';
 import { usageRoutes } from './usage.ts';

@@ -1,7 +1,7 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import type { Job, NewJob } from '../../store/schema.ts';
 import { runCommandJob } from '../../jobs/commands.ts';
 import { FINITE_KEYWORD, coded } from '../schema.ts';

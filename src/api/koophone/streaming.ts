@@ -2,7 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import websocket from '@fastify/websocket';
 import type { FastifyError, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import {
   DEFINITIONS,
   ENCODING_TYPES,

@@ -1,7 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
-import type { Services } from '../../core/services.ts';
+import type { Services } from '../services.ts';
 import { Envelope, InstanceId, InstanceIds, TaskData, UserId, action, ok } from './common.ts';
 
 const tags = ['KooPhone'];

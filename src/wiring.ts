@@ -1,0 +1,115 @@
+// The composition root: reads the configuration and builds the process's parts (the store's users, the
+// object store, the device drivers, the job engine and the services the API calls). Nothing below src/
+// builds its own dependencies; each layer exports its classes and types, and only this file chooses them.
+import { join } from 'node:path';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.ts';
+import type { Store } from './store/db.ts';
+import { ReadCache } from './store/read-cache.ts';
+import { JobEngine } from './jobs/engine.ts';
+import { jobHandlers } from './jobs/handlers.ts';
+import type { CommandDeps } from './jobs/commands.ts';
+import { Scratch } from './jobs/scratch.ts';
+import { phoneLoader } from './jobs/phone-loader.ts';
+import { SimDriver } from './devices/sim/driver.ts';
+import { SimSharedStorage } from './devices/sim/shared-storage.ts';
+import { FaultInjector, withFaults } from './devices/faults.ts';
+import { createObjectStore } from './objects/store.ts';
+import { HttpDownloads, type Resolver } from './objects/http-download.ts';
+import { Catalogue } from './core/catalogue.ts';
+import { Iam } from './core/iam.ts';
+import { publishQuotaDefaults } from './core/quotas.ts';
+import { JobHistory, JobQueries } from './core/jobs.ts';
+import { PhoneService } from './core/phones.ts';
+import { randomIds, systemClock, type Clock, type Ids } from './core/runtime.ts';
+import { ServerService } from './core/servers.ts';
+import { EncodeServerService } from './core/encode-servers.ts';
+import { PhoneExtraService } from './core/phone-extras.ts';
+import { CommandService } from './core/commands.ts';
+import { PhoneDataService } from './core/phone-data.ts';
+import { ImageService } from './core/images.ts';
+import { TagService } from './core/tags.ts';
+import { ShareService } from './core/share.ts';
+import { ACCOUNT_WRITES_WAITING, ConcurrencyGate, SlidingWindowLimiter } from './core/rate-limit.ts';
+import { AccountObjects } from './core/account-objects.ts';
+import { InstanceService } from './core/koophone/instances.ts';
+import { StreamingService } from './core/koophone/streaming.ts';
+import { InstanceUsage } from './core/koophone/usage.ts';
+import { InstanceApps } from './core/koophone/apps.ts';
+import { InstanceCommands } from './core/koophone/commands.ts';
+import { InstanceOperations } from './core/koophone/operations.ts';
+import { InstanceOrders } from './core/koophone/orders.ts';
+import { SkuCatalogue } from './core/koophone/skus.ts';
+import type { KooPhoneServices, Services } from './api/services.ts';
+
+export async function createServices(
+  config: Config,
+  store: Store,
+  log: FastifyBaseLogger,
+  overrides: { clock?: Clock; ids?: Ids; resolver?: Resolver } = {},
+): Promise<Services> {
+  const clock = overrides.clock ?? systemClock;
+  const ids = overrides.ids ?? randomIds;
+  const catalogue = Catalogue.load();
+  const iam = new Iam(store.db, clock, ids);
+  await iam.init();
+  await publishQuotaDefaults(store.db, config.quotas);
+  const shared = new SimSharedStorage({ dataDir: config.dataDir, clock });
+  await shared.load();
+  const sim = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir, clock, ids, sharedLayer: (serverId) => shared.layer(serverId) });
+  // Faults can only be injected through the admin API, so without it the driver is used as it is.
+  const admin = config.adminToken ? { token: config.adminToken, faults: new FaultInjector(ids) } : undefined;
+  const driver = admin ? withFaults(sim, admin.faults) : sim;
+  const downloads = new HttpDownloads({ ...config.downloads, log, resolver: overrides.resolver });
+  const scratch = new Scratch(join(config.dataDir, 'tmp'));
+  const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: new AccountObjects(store.db, createObjectStore(config)), shared, phones: phoneLoader(store.db), noteBulkWrite: store.noteBulkWrite, downloads, scratch, commandTimeoutMs: config.commandTimeoutSeconds * 1000 };
+  const engine = new JobEngine({
+    db: store.db,
+    clock,
+    ids,
+    log,
+    leaseSeconds: config.jobLeaseSeconds,
+    handlers: jobHandlers(commandDeps),
+  });
+  const servers = new ServerService(store.db, store.noteBulkWrite, catalogue, clock, ids);
+  const commands = new CommandService(store.db, clock, ids);
+  const instances = new InstanceService(store.db, clock, ids);
+  const skus = SkuCatalogue.load(catalogue);
+  const koophone: KooPhoneServices = {
+    skus,
+    operations: new InstanceOperations(store.db, clock, instances, skus),
+    orders: new InstanceOrders(store.db, clock, ids, instances, skus, catalogue, servers),
+    commands: new InstanceCommands(store.db, instances, commands),
+    apps: new InstanceApps(store.db, instances, commandDeps),
+  };
+  const koophoneStreaming = new StreamingService(store.db, clock, ids, instances, commandDeps, config.publicUrl);
+  return {
+    clock,
+    ids,
+    catalogue,
+    iam,
+    servers,
+    phones: new PhoneService(store.db, catalogue, clock, ids),
+    jobs: new JobQueries(store.db),
+    jobHistory: new JobHistory(store.db, clock, config.jobRetentionHours, store.noteBulkWrite, log),
+    commands,
+    phoneData: new PhoneDataService(store.db, catalogue, commandDeps.objects, clock, ids),
+    images: new ImageService(store.db, catalogue, clock, ids),
+    tags: new TagService(store.db, clock),
+    share: new ShareService(store.db, catalogue, clock, ids),
+    encodeServers: new EncodeServerService(store.db, clock, ids),
+    phoneExtras: new PhoneExtraService(store.db, catalogue, clock, ids),
+    instances,
+    koophone,
+    koophoneStreaming,
+    koophoneUsage: new InstanceUsage(store.db, clock, instances, koophone.skus, koophoneStreaming),
+    commandDeps,
+    rateLimits: {
+      syncCommands: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock),
+      accountWrites: new ConcurrencyGate(config.accountWritesAtOnce, ACCOUNT_WRITES_WAITING),
+    },
+    phoneListCache: new ReadCache(store.changes),
+    engine,
+    admin,
+  };
+}

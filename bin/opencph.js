@@ -11,8 +11,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const sources = join(root, 'src');
 const dist = join(root, 'dist');
 const bundle = join(dist, 'opencph.mjs');
-// Entry points of their own: the server, and the worker threads it starts from a file beside it (src/devices/sim/apk.ts).
-const entryPoints = { opencph: join(sources, 'main.ts'), 'apk-worker': join(sources, 'devices', 'sim', 'apk-worker.ts') };
+// Entry points of their own: the server, and the worker threads it starts from a file beside it (src/android/apk.ts).
+const entryPoints = { opencph: join(sources, 'main.ts'), 'apk-worker': join(sources, 'android', 'apk-worker.ts') };
 
 /** The latest modification time under `dir`, folders included (a deleted file changes its folder's). */
 function newestChange(dir) {

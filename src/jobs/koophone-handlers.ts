@@ -5,7 +5,7 @@ import { Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { INSTALL_JOB, type InstallParams } from '../core/koophone/apps.ts';
 import { PHONE_STATUS } from '../core/model.ts';
-import { ApkParseError, readApk } from '../devices/sim/apk.ts';
+import { ApkParseError, readApk } from '../android/apk.ts';
 import { PhoneOperationError } from '../devices/driver.ts';
 import type { DownloadRequest, HttpDownloads } from '../objects/http-download.ts';
 import { parseObsUrl, type ObjectStore } from '../objects/store.ts';

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TAR_LIMITS } from '../../src/devices/sim/push.ts';
+import { TAR_LIMITS } from '../../src/android/tar.ts';
 import {
   deepNesting, hugeDeclaredSize, longName, manyFiles, manyMembers, paxDeclaredSize, sparseFile, writeGzipBomb, writeTar, type Member,
 } from '../helpers/hostile-tar.ts';

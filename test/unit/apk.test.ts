@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import yauzl from 'yauzl';
 import yazl from 'yazl';
-import { APK_READ_LIMITS, ApkParseError, ApkReader, readApk, type ApkInfo } from '../../src/devices/sim/apk.ts';
+import { APK_READ_LIMITS, ApkParseError, ApkReader, readApk, type ApkInfo } from '../../src/android/apk.ts';
 import { APK_BOMBS, LABEL_ID, VALID_INFO, manifest, mutatedApk, mutation, reference, resourceTable, stringPoolBomb, table, tableType, xmlDocument, zipApk } from '../helpers/hostile-apk.ts';
 
 // Built by scripts/make-apk-fixtures.sh from test/fixtures/apk/src/.

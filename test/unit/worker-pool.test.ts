@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkerLimitExceeded, WorkerPool, type WorkerPoolLimits } from '../../src/devices/sim/worker-pool.ts';
+import { WorkerLimitExceeded, WorkerPool, type WorkerPoolLimits } from '../../src/android/worker-pool.ts';
 
 const MISBEHAVING = new URL('../fixtures/workers/misbehaving.mjs', import.meta.url);
 const LIMITS: WorkerPoolLimits = { workers: 2, heapMb: 16, deadlineMs: 2_000, idleMs: 60_000 };

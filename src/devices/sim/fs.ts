@@ -10,6 +10,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { PhoneModel } from '../../core/catalogue.ts';
+import { ERRNO_MESSAGES, type Errno } from '../../android/errno.ts';
 import type { BaseImage } from './image.ts';
 import type { PhoneStore } from './store.ts';
 import { AID, type Cred } from './users.ts';
@@ -75,27 +76,11 @@ export interface Stat {
   mount: Mount;
 }
 
-const ERRORS = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  EROFS: 'Read-only file system',
-  EISDIR: 'Is a directory',
-  ENOTDIR: 'Not a directory',
-  EEXIST: 'File exists',
-  ENOTEMPTY: 'Directory not empty',
-  ENOSPC: 'No space left on device',
-  EFBIG: 'File too large',
-  ELOOP: 'Too many symbolic links encountered',
-  ENAMETOOLONG: 'File name too long',
-  EINVAL: 'Invalid argument',
-  EPERM: 'Operation not permitted',
-} as const;
-export type Errno = keyof typeof ERRORS;
 
 /** A failed file-system call; the message is strerror's, as commands print it. */
 export class FsError extends Error {
   constructor(readonly code: Errno) {
-    super(ERRORS[code]);
+    super(ERRNO_MESSAGES[code]);
   }
 }
 

@@ -12,39 +12,20 @@
 // member's own name is not. A file or link replaces the file or link it finds, and an empty directory; over
 // a directory with entries it is refused ("File exists"). A directory member keeps the directory it finds
 // and replaces anything else, a symbolic link to a directory included (tar without --keep-directory-symlink).
-// Archives are hostile until bounded (TAR_LIMITS): members, names, depth, declared sizes and the bytes read
-// (compressed archives included) are counted as the archive is read, which stops at the first limit passed;
-// bodies are stored one at a time; the work runs in short slices between which the event loop serves others.
-import { createReadStream } from 'node:fs';
-import { once } from 'node:events';
-import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
-import * as tar from 'tar';
+// Archives are hostile until bounded (TAR_LIMITS and the member rules every driver shares, src/android/tar.ts):
+// members, names, depth, declared sizes and the bytes read (compressed archives included) are counted as the
+// archive is read, which stops at the first limit passed; bodies are stored one at a time; the work runs in short slices between which the event loop serves others.
+import type * as tar from 'tar';
+import { memberPath, pathProblem, TAR_LIMITS, TAR_TOO_LARGE, tarEntries, TarError, tarMember, type TarMember } from '../../android/tar.ts';
 import type { CommandResult } from '../driver.ts';
 import { baseName, FsError, joinPath, MAX_OWN_ENTRIES, parentOf, type DeviceFs, type Mount } from './fs.ts';
 import { Slices } from './slices.ts';
 import type { Cred } from './users.ts';
 
-/** What one archive may hold, whoever unpacks it (PushFile, PushShareFiles and PushShareApps, data restores). */
-export const TAR_LIMITS = {
-  /** Members (headers of files, directories, links and anything else). */
-  members: 100_000,
-  /** Bytes of a member's path or a link's target (Linux PATH_MAX). */
-  pathBytes: 4096,
-  /** Bytes of one name in a path (NAME_MAX of ext4). */
-  nameBytes: 255,
-  /** Directories above a member (each costs every later step on the member's path). */
-  depth: 64,
-  /** Bytes of tar read, after decompression: a pushed tar is at most 6 GB (spec §3.34), and so is what a compressed one expands to. */
-  tarBytes: 6 * 1024 ** 3,
-} as const;
-
 /** Bodies up to this size are read into memory and stored in one write; larger ones are streamed to their blob. */
 const SMALL_BODY = 64 * 1024;
 /** Small bodies being stored at once (each holds a file open for a moment); a large one is stored alone. */
 const STORES_AT_ONCE = 8;
-/** Bytes of the archive read at a time: the headers of one read are parsed together. */
-const READ_BYTES = 64 * 1024;
 /** Bytes of refusals kept for the output (a job's execute_msg keeps 1,024); tar goes on counting the rest. */
 const MAX_OUTPUT = 4096;
 
@@ -56,18 +37,9 @@ export interface PushTarget {
   keepOwners?: boolean;
 }
 
-interface Member {
-  path: string;
-  kind: 'dir' | 'file' | 'symlink' | 'hardlink';
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: number;
-  linkpath?: string;
+interface Member extends TarMember {
   blob?: { hash: string; size: number };
 }
-
-const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile']);
 
 export async function unpackTar(tarFile: string, target: PushTarget): Promise<CommandResult> {
   const refusals = new Refusals();
@@ -120,7 +92,7 @@ async function read(tarFile: string, target: PushTarget, refusals: Refusals): Pr
   let declared = 0;
   const refuse = (path: string, why: string) => refusals.add(path, why);
   try {
-    for await (const entry of entries(tarFile)) {
+    for await (const entry of tarEntries(tarFile)) {
       if (++count > TAR_LIMITS.members) {
         refusals.line(`tar: Archive has more than ${TAR_LIMITS.members} members`);
         break;
@@ -128,16 +100,16 @@ async function read(tarFile: string, target: PushTarget, refusals: Refusals): Pr
       // What the headers declare is known before any body is read: a bomb says what it is first.
       declared += entry.size ?? 0;
       if (declared > TAR_LIMITS.tarBytes) {
-        refusals.line(`tar: ${TOO_LARGE}`);
+        refusals.line(`tar: ${TAR_TOO_LARGE}`);
         break;
       }
       if (declared > room) {
         refuse(entry.path, `Cannot write: ${new FsError('ENOSPC').message}`);
         break;
       }
-      const path = entry.path.replace(/^(\.?\/)+/, '').replace(/\/+$/, '');
+      const path = memberPath(entry);
       const problem = entry.ignore ? `${entry.type} entries are not supported` : path && pathProblem(path, entry.linkpath);
-      const member = !problem && path ? memberOf(entry, path, files, refuse) : undefined;
+      const member: Member | undefined = !problem && path ? tarMember(entry, path, files, refuse) : undefined;
       if (problem) refuse(entry.path, problem);
       if (member?.kind === 'file' && refusals.none) await store(entry, member, target, storing);
       else entry.resume();
@@ -151,38 +123,6 @@ async function read(tarFile: string, target: PushTarget, refusals: Refusals): Pr
   }
   await storing.done();
   return members;
-}
-
-const TOO_LONG = new FsError('ENAMETOOLONG').message;
-const TOO_LARGE = `Archive is larger than ${TAR_LIMITS.tarBytes / 1024 ** 3} GiB once decompressed`;
-
-/** Why a member's path cannot be unpacked, as tar says it, if it cannot. */
-function pathProblem(path: string, linkpath: string | undefined): string | undefined {
-  const names = path.split('/');
-  if (names.includes('..')) return "path contains '..'";
-  if (Buffer.byteLength(path) > TAR_LIMITS.pathBytes || names.some((name) => Buffer.byteLength(name) > TAR_LIMITS.nameBytes)) return `Cannot open: ${TOO_LONG}`;
-  if (linkpath && Buffer.byteLength(linkpath) > TAR_LIMITS.pathBytes) return `Cannot create link: ${TOO_LONG}`;
-  if (names.length - 1 > TAR_LIMITS.depth) return `Cannot open: more than ${TAR_LIMITS.depth} directories deep`;
-  return undefined;
-}
-
-/** The member an entry makes, or undefined when refused (or when it names only `/`). */
-function memberOf(entry: tar.ReadEntry, path: string, files: Set<string>, refuse: (path: string, why: string) => void): Member | undefined {
-  const base = { path, mode: (entry.mode ?? 0o644) & 0o7777, uid: entry.uid ?? 0, gid: entry.gid ?? 0, mtime: entry.mtime?.getTime() ?? Date.now() };
-  if (entry.type === 'Directory') return { ...base, kind: 'dir' };
-  if (FILE_TYPES.has(entry.type)) return { ...base, kind: 'file' };
-  if (entry.type === 'SymbolicLink') {
-    const linkpath = entry.linkpath ?? '';
-    if (!climbsAboveRoot(parentOf(`/${path}`), linkpath)) return { ...base, kind: 'symlink', linkpath };
-    refuse(entry.path, `link target '${linkpath}' is outside the phone's root`);
-  } else if (entry.type === 'Link') {
-    const linkpath = (entry.linkpath ?? '').replace(/^(\.?\/)+/, '');
-    if (!linkpath.split('/').includes('..') && files.has(linkpath)) return { ...base, kind: 'hardlink', linkpath };
-    refuse(entry.path, `hard link target '${entry.linkpath}' is not a file of the archive`);
-  } else {
-    refuse(entry.path, `${entry.type} entries are not supported`);
-  }
-  return undefined;
 }
 
 /**
@@ -219,106 +159,6 @@ class Pool {
     await Promise.all(this.running);
     if (this.failure) throw this.failure.error;
   }
-}
-
-/** A failure of the archive itself (not of one member): tar's message. */
-class TarError extends Error {}
-
-/**
- * The entries of an archive, those tar skips (`entry.ignore`, e.g. sparse files) included, one at a time:
- * the next is read once the caller has taken this one's body or skipped it (`resume`). A gzip-compressed
- * archive is decompressed here, where the bytes it expands to are counted; the parser then gets no
- * compressed data it could expand uncounted (its own decompression is held to a ratio of 1).
- */
-async function* entries(tarFile: string): AsyncGenerator<tar.ReadEntry> {
-  const parser = new tar.Parser({ strict: true, maxDecompressionRatio: 1 });
-  const queue: tar.ReadEntry[] = [];
-  let current: tar.ReadEntry | undefined;
-  let failure: TarError | undefined;
-  let ended = false;
-  let wake: (() => void) | undefined;
-  const notify = () => {
-    wake?.();
-    wake = undefined;
-  };
-  const take = (entry: tar.ReadEntry) => {
-    queue.push(entry);
-    notify();
-  };
-  // The entry being read gets no more of its body: its reader learns why.
-  const fail = (err: Error) => {
-    failure ??= err instanceof TarError ? err : new TarError(err.message);
-    current?.destroy(failure);
-    notify();
-  };
-  parser.on('entry', take);
-  parser.on('ignoredEntry', take);
-  parser.on('error', fail);
-  parser.on('end', () => {
-    ended = true;
-    notify();
-  });
-  const stop = new AbortController();
-  const feeding = feed(tarFile, parser, stop.signal).catch((err: Error) => {
-    if (!stop.signal.aborted) fail(err);
-  });
-  try {
-    for (;;) {
-      if (queue.length) yield (current = queue.shift()!);
-      else if (failure) throw failure;
-      else if (ended) return;
-      else await new Promise<void>((resolve) => (wake = resolve));
-    }
-  } finally {
-    stop.abort();
-    await feeding;
-  }
-}
-
-/** Writes the archive into the parser as fast as the parser takes it, counting the bytes of tar. */
-async function feed(tarFile: string, parser: tar.Parser, signal: AbortSignal): Promise<void> {
-  const file = createReadStream(tarFile, { highWaterMark: READ_BYTES });
-  let bytes = 0;
-  try {
-    for await (const chunk of gunzipped(file)) {
-      bytes += chunk.length;
-      if (bytes > TAR_LIMITS.tarBytes) throw new TarError(TOO_LARGE);
-      if (!parser.write(chunk)) await once(parser, 'drain', { signal });
-      if (signal.aborted) return;
-    }
-    parser.end();
-  } finally {
-    file.destroy();
-  }
-}
-
-/** The archive's bytes, decompressed when they are gzip's (GNU tar recognizes gzip whatever the file's name). */
-async function* gunzipped(file: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const chunks = file[Symbol.asyncIterator]();
-  const first = await chunks.next();
-  if (first.done) return;
-  const all = async function* () {
-    yield first.value;
-    for (let next = await chunks.next(); !next.done; next = await chunks.next()) yield next.value;
-  };
-  if (first.value[0] !== 0x1f || first.value[1] !== 0x8b) return yield* all();
-  const gunzip = createGunzip();
-  const pumping = pipeline(all(), gunzip);
-  pumping.catch(() => {}); // its failure is the output's, seen below
-  for await (const chunk of gunzip) yield chunk as Buffer;
-  await pumping;
-}
-
-/** Whether a symlink in `dir` with this target leaves `/` when resolved lexically. */
-function climbsAboveRoot(dir: string, linkpath: string): boolean {
-  if (linkpath.startsWith('/')) return false;
-  let depth = dir.split('/').filter(Boolean).length;
-  for (const part of linkpath.split('/')) {
-    if (part === '..') depth--;
-    else if (part && part !== '.') depth++;
-    if (depth < 0) return true;
-  }
-  return false;
 }
 
 /** Free bytes of the writable volumes together: an archive declaring more cannot fit. */

@@ -12,7 +12,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock } from '../../core/runtime.ts';
 import type { CommandResult } from '../driver.ts';
 import type { AppPushResult, ShareEntry, ShareServer, SharedStorage, ShareUsage } from '../shared-storage.ts';
-import { ApkParseError, readApk } from './apk.ts';
+import { ApkParseError, readApk } from '../../android/apk.ts';
 import type { SimSharedLayer } from './driver.ts';
 import { absolutePath, DeviceFs, FsError, joinPath, Overlay, type FsNode, type Mount } from './fs.ts';
 import { baseImage } from './image.ts';

@@ -8,7 +8,8 @@ import * as tar from 'tar';
 import { BootLedger } from '../../../src/devices/sim/boot-ledger.ts';
 import { SimDevice } from '../../../src/devices/sim/device.ts';
 import { MAX_OWN_ENTRIES } from '../../../src/devices/sim/fs.ts';
-import { TAR_LIMITS, unpackTar, type PushTarget } from '../../../src/devices/sim/push.ts';
+import { TAR_LIMITS } from '../../../src/android/tar.ts';
+import { unpackTar, type PushTarget } from '../../../src/devices/sim/push.ts';
 import { PhoneStore } from '../../../src/devices/sim/store.ts';
 import { ROOT } from '../../../src/devices/sim/users.ts';
 import {

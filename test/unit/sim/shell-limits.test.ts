@@ -2,7 +2,6 @@
 // linear-time engine, and the limits that keep one command from holding the event loop, the CPU or memory.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CommandTimeoutError } from '../../../src/devices/driver.ts';
 import { Budget, CommandAborted } from '../../../src/devices/sim/shell/limits.ts';
 import { onePhone } from '../../fixtures/sim/phone.ts';
@@ -39,27 +38,22 @@ test('grep: a bad pattern is refused in regerror\'s words, and backreferences ar
 
 test('patterns that backtrack for ever in JavaScript answer at once', async () => {
   const { sim, spec } = await onePhone();
+  // Each answers within its 2 s limit (or the call would be refused as timed out); a backtracking engine
+  // would hold the event loop for minutes, the limit's timer with it.
   for (const bomb of REGEX_BOMBS) {
-    const start = performance.now();
     const result = await sim.shell(spec, regexBombCommand(bomb), { timeoutMs: 2000 });
     assert.equal(result.output, '1\n', bomb.pattern);
-    assert.ok(performance.now() - start < 1000, `${bomb.pattern}: ${performance.now() - start} ms`);
   }
   assert.equal((await sim.shell(spec, `find / -name '${'*a'.repeat(40)}*b' 2>/dev/null | wc -l`)).output, '0\n');
 });
 
-test('a long line is matched in a worker, which the time limit ends while the event loop stays free', async () => {
+test('a long line is matched in a worker, which the time limit ends', async () => {
   const { sim, spec } = await onePhone();
   await sim.shell(spec, `${BIG_FILE}; echo > n; cat ${'b n '.repeat(12)}> lines`);
-  const delay = monitorEventLoopDelay({ resolution: 1 });
-  delay.enable();
-  const start = performance.now();
-  // Linear, but twelve lines of 1 MiB × 1,800 instructions: seconds of matching.
-  await assert.rejects(sim.shell(spec, `grep -cE '(a|aa?){255}[^a]' ${TMP}/lines`, { timeoutMs: 500 }), CommandTimeoutError);
-  delay.disable();
-  assert.ok(performance.now() - start < 1500, `stopped after ${performance.now() - start} ms`);
-  // Reading and splitting 12 MiB and collecting its garbage take some time; a backtracking match takes minutes.
-  assert.ok(delay.max / 1e6 < 1000, `the event loop waited ${delay.max / 1e6} ms`);
+  // Linear, but twelve lines of 1 MiB × 1,800 instructions: a second or more of matching, well past the
+  // 100 ms limit, which ends it (a match that could not be stopped would answer "0"). That other tenants are
+  // served meanwhile is measured by test/reliability/shell-bombs.test.ts.
+  await assert.rejects(sim.shell(spec, `grep -cE '(a|aa?){255}[^a]' ${TMP}/lines`, { timeoutMs: 100 }), CommandTimeoutError);
   assert.equal((await sim.shell(spec, `grep -c 'a$' ${TMP}/lines`)).output, '12\n');
 });
 
@@ -76,9 +70,7 @@ test('nesting stops at 64 shells with mksh\'s fork failure; the shells above go 
 
 test('a fan-out without end is stopped by the caller\'s time limit', async () => {
   const { sim, spec } = await onePhone();
-  const start = performance.now();
   await assert.rejects(sim.shell(spec, fanOutBomb(), { timeoutMs: 300 }), new CommandTimeoutError('Command did not finish within 300 ms.'));
-  assert.ok(performance.now() - start < 1000);
   assert.equal((await sim.shell(spec, 'echo alive')).output, 'alive\n');
 });
 

@@ -3,6 +3,7 @@ import { isAddressOrCidr, type ConnectionLimits } from './api/connections.ts';
 import type { LoginPolicy } from './core/login-guard.ts';
 import { isAllowEntry } from './objects/destination-policy.ts';
 import type { DownloadSettings } from './objects/http-download.ts';
+import type { DriverChoice } from './devices/registry.ts';
 
 /** Everything the server needs to know about its environment, validated once at start. */
 export interface Config {
@@ -13,6 +14,8 @@ export interface Config {
   databaseUrl?: string;
   /** Multiplies every simulated duration: 0 = instant, 1 = realistic. */
   simTimeScale: number;
+  /** The device driver of phones bought from now on: OPENCPH_DRIVER, or OPENCPH_DRIVER_BY_FLAVOR for their flavor. */
+  drivers: DriverChoice;
   logLevel: string;
   /** The URL clients use to reach this server (printed, put in the token catalog). */
   publicUrl?: string;
@@ -137,6 +140,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     dataDir: resolve(flags.dataDir ?? env.OPENCPH_DATA_DIR ?? './data'),
     databaseUrl,
     simTimeScale,
+    drivers: driverChoice(env),
     logLevel,
     publicUrl,
     region: env.OPENCPH_REGION || 'cn-north-4',
@@ -160,6 +164,27 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     quotas: quotaLimits(env),
     adminToken,
   };
+}
+
+/** A driver's name in the registry (src/devices/registry.ts); whether it is registered is checked at start. */
+const DRIVER_NAME = /^[a-z][a-z0-9-]{0,31}$/;
+/** A flavor name as the catalogue spells them (whether it is one is checked at start). */
+const FLAVOR_NAME = /^[\w.-]{1,64}$/;
+
+/** OPENCPH_DRIVER (default `sim`) and OPENCPH_DRIVER_BY_FLAVOR (`flavor=driver,flavor=driver`). */
+function driverChoice(env: NodeJS.ProcessEnv): DriverChoice {
+  const name = (setting: string, value: string) => {
+    if (!DRIVER_NAME.test(value)) throw new ConfigError(`${setting}: "${value}" is not a driver name (lowercase letters, digits and '-')`);
+    return value;
+  };
+  const byFlavor: Record<string, string> = {};
+  for (const entry of (env.OPENCPH_DRIVER_BY_FLAVOR ?? '').split(',').map((item) => item.trim()).filter(Boolean)) {
+    const [flavor, driver, ...rest] = entry.split('=').map((part) => part.trim());
+    if (driver === undefined || rest.length > 0 || !FLAVOR_NAME.test(flavor)) throw new ConfigError(`OPENCPH_DRIVER_BY_FLAVOR: "${entry}" is not flavor=driver`);
+    if (Object.hasOwn(byFlavor, flavor)) throw new ConfigError(`OPENCPH_DRIVER_BY_FLAVOR names ${flavor} twice`);
+    byFlavor[flavor] = name('OPENCPH_DRIVER_BY_FLAVOR', driver);
+  }
+  return { default: name('OPENCPH_DRIVER', env.OPENCPH_DRIVER || 'sim'), byFlavor };
 }
 
 function quotaLimits(env: NodeJS.ProcessEnv): QuotaLimits {

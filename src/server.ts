@@ -9,6 +9,7 @@ import type { Services } from './api/services.ts';
 import { createServices } from './wiring.ts';
 import { openStore, type Store } from './store/db.ts';
 import type { Resolver } from './objects/http-download.ts';
+import type { DriverRegistry } from './devices/registry.ts';
 
 export interface RunningServer {
   config: Config;
@@ -29,13 +30,18 @@ export interface StartOptions {
   ids?: Ids;
   /** Host names → addresses for downloads (tests stand in for DNS). */
   resolver?: Resolver;
+  /** The device drivers phones may name (tests add their own to src/devices/registry.ts's). */
+  drivers?: DriverRegistry;
 }
 
 /** Opens the store, wires the services, serves HTTP and starts the job workers. */
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const store = await openStore({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, pgliteSnapshot: options.pgliteSnapshot });
   const log: FastifyBaseLogger = pino({ level: config.logLevel });
-  const services = await createServices(config, store, log, options);
+  const services = await createServices(config, store, log, options).catch(async (error: unknown) => {
+    await store.close();
+    throw error;
+  });
   // Working folders a crash left behind go before any request or job can make new ones.
   await services.commandDeps.scratch.clear();
   let url = '';

@@ -3,16 +3,17 @@
 // builds its own dependencies; each layer exports its classes and types, and only this file chooses them.
 import { join } from 'node:path';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config } from './config.ts';
+import { ConfigError, type Config } from './config.ts';
 import type { Store } from './store/db.ts';
 import { ReadCache } from './store/read-cache.ts';
 import { JobEngine } from './jobs/engine.ts';
+import { Enqueue } from './jobs/enqueue.ts';
 import { jobHandlers } from './jobs/handlers.ts';
 import type { CommandDeps } from './jobs/commands.ts';
 import { Scratch } from './jobs/scratch.ts';
 import { phoneLoader } from './jobs/phone-loader.ts';
-import { SimDriver } from './devices/sim/driver.ts';
-import { SimSharedStorage } from './devices/sim/shared-storage.ts';
+import { Drivers } from './devices/dispatch.ts';
+import { DRIVERS, driverFor, type DriverChoice, type DriverRegistry } from './devices/registry.ts';
 import { FaultInjector, withFaults } from './devices/faults.ts';
 import { createObjectStore } from './objects/store.ts';
 import { HttpDownloads, type Resolver } from './objects/http-download.ts';
@@ -46,23 +47,27 @@ export async function createServices(
   config: Config,
   store: Store,
   log: FastifyBaseLogger,
-  overrides: { clock?: Clock; ids?: Ids; resolver?: Resolver } = {},
+  overrides: { clock?: Clock; ids?: Ids; resolver?: Resolver; drivers?: DriverRegistry } = {},
 ): Promise<Services> {
   const clock = overrides.clock ?? systemClock;
   const ids = overrides.ids ?? randomIds;
   const catalogue = Catalogue.load();
+  const registry = overrides.drivers ?? DRIVERS;
+  const configured = configuredDrivers(config.drivers, registry, catalogue);
   const iam = new Iam(store.db, clock, ids);
   await iam.init();
   await publishQuotaDefaults(store.db, config.quotas);
-  const shared = new SimSharedStorage({ dataDir: config.dataDir, clock });
-  await shared.load();
-  const sim = new SimDriver({ timeScale: config.simTimeScale, dataDir: config.dataDir, clock, ids, sharedLayer: (serverId) => shared.layer(serverId) });
+  const drivers = new Drivers(registry, { dataDir: config.dataDir, clock, ids, timeScale: config.simTimeScale });
+  await drivers.start(configured);
+  const shared = drivers.shared;
   // Faults can only be injected through the admin API, so without it the driver is used as it is.
   const admin = config.adminToken ? { token: config.adminToken, faults: new FaultInjector(ids) } : undefined;
-  const driver = admin ? withFaults(sim, admin.faults) : sim;
+  const driver = admin ? withFaults(drivers.phones, admin.faults) : drivers.phones;
   const downloads = new HttpDownloads({ ...config.downloads, log, resolver: overrides.resolver });
   const scratch = new Scratch(join(config.dataDir, 'tmp'));
   const commandDeps: CommandDeps = { db: store.db, catalogue, driver, clock, objects: new AccountObjects(store.db, createObjectStore(config)), shared, phones: phoneLoader(store.db), noteBulkWrite: store.noteBulkWrite, downloads, scratch, commandTimeoutMs: config.commandTimeoutSeconds * 1000 };
+  // Work is queued by core through `queue`, which wakes the engine once the jobs are committed.
+  const queue = new Enqueue({ ids, clock, wake: () => engine.wake() });
   const engine = new JobEngine({
     db: store.db,
     clock,
@@ -71,9 +76,9 @@ export async function createServices(
     leaseSeconds: config.jobLeaseSeconds,
     handlers: jobHandlers(commandDeps),
   });
-  const servers = new ServerService(store.db, store.noteBulkWrite, catalogue, clock, ids);
-  const commands = new CommandService(store.db, clock, ids);
-  const instances = new InstanceService(store.db, clock, ids);
+  const servers = new ServerService(store.db, store.noteBulkWrite, catalogue, clock, ids, queue, (phoneModelName) => driverFor(config.drivers, phoneModelName));
+  const commands = new CommandService(store.db, queue);
+  const instances = new InstanceService(store.db, clock, ids, queue);
   const skus = SkuCatalogue.load(catalogue);
   const koophone: KooPhoneServices = {
     skus,
@@ -89,16 +94,16 @@ export async function createServices(
     catalogue,
     iam,
     servers,
-    phones: new PhoneService(store.db, catalogue, clock, ids),
+    phones: new PhoneService(store.db, catalogue, clock, queue),
     jobs: new JobQueries(store.db),
     jobHistory: new JobHistory(store.db, clock, config.jobRetentionHours, store.noteBulkWrite, log),
     commands,
-    phoneData: new PhoneDataService(store.db, catalogue, commandDeps.objects, clock, ids),
+    phoneData: new PhoneDataService(store.db, catalogue, commandDeps.objects, clock, queue),
     images: new ImageService(store.db, catalogue, clock, ids),
     tags: new TagService(store.db, clock),
-    share: new ShareService(store.db, catalogue, clock, ids),
-    encodeServers: new EncodeServerService(store.db, clock, ids),
-    phoneExtras: new PhoneExtraService(store.db, catalogue, clock, ids),
+    share: new ShareService(store.db, catalogue, queue, (driver) => drivers.sharesStorage(driver)),
+    encodeServers: new EncodeServerService(store.db, queue),
+    phoneExtras: new PhoneExtraService(store.db, catalogue, clock, ids, queue),
     instances,
     koophone,
     koophoneStreaming,
@@ -112,4 +117,16 @@ export async function createServices(
     engine,
     admin,
   };
+}
+
+/** The drivers the configuration names, once checked: a flavor the catalogue lacks or a driver the registry lacks stops the start. */
+function configuredDrivers(choice: DriverChoice, registry: DriverRegistry, catalogue: Catalogue): Set<string> {
+  for (const flavor of Object.keys(choice.byFlavor)) {
+    if (!catalogue.phoneModel(flavor)) throw new ConfigError(`OPENCPH_DRIVER_BY_FLAVOR: the catalogue has no flavor named ${flavor}`);
+  }
+  const names = new Set([choice.default, ...Object.values(choice.byFlavor)]);
+  for (const name of names) {
+    if (!Object.hasOwn(registry, name)) throw new ConfigError(`no device driver is named "${name}" (OPENCPH_DRIVER, OPENCPH_DRIVER_BY_FLAVOR); known: ${Object.keys(registry).join(', ')}`);
+  }
+  return names;
 }

@@ -1,11 +1,15 @@
 import { ConfigError, loadConfig, type ConfigFlags } from '../config.ts';
+import type { DriverChoice } from '../devices/registry.ts';
 import { startServer } from '../server.ts';
 
 /** `opencph serve`: runs the server until SIGINT/SIGTERM, printing how to reach it. */
 export async function serve(flags: ConfigFlags): Promise<void> {
   let config;
+  let server;
   try {
     config = loadConfig(process.env, flags);
+    // Settings checked against what only the server knows (the catalogue's flavors, the registry's drivers) fail here.
+    server = await startServer(config);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`opencph: invalid configuration: ${error.message}\n`);
@@ -13,9 +17,8 @@ export async function serve(flags: ConfigFlags): Promise<void> {
     }
     throw error;
   }
-  const server = await startServer(config);
   const store = config.databaseUrl ? 'PostgreSQL (DATABASE_URL)' : `PGlite in ${config.dataDir}/pglite`;
-  process.stdout.write(`\nOpenCPH is listening on ${server.url}  (store: ${store}, phones: sim, time scale ${config.simTimeScale})\n`);
+  process.stdout.write(`\nOpenCPH is listening on ${server.url}  (store: ${store}, phones: ${drivers(config.drivers)}, time scale ${config.simTimeScale})\n`);
   const c = server.credentials;
   if (!c) {
     process.stdout.write(`The store already has accounts and ${config.dataDir}/credentials.json is missing: use "opencph iam" to create a user and key.\n`);
@@ -51,4 +54,10 @@ export async function serve(flags: ConfigFlags): Promise<void> {
   };
   process.once('SIGINT', shutdown);
   process.once('SIGTERM', shutdown);
+}
+
+/** The drivers of new phones as the banner shows them: `sim`, or `sim; recorder for rx1.cp.c15.d46.e1v1`. */
+function drivers(choice: DriverChoice): string {
+  const byFlavor = Object.entries(choice.byFlavor).map(([flavor, driver]) => `${driver} for ${flavor}`);
+  return [choice.default, ...byFlavor].join('; ');
 }

@@ -1,10 +1,10 @@
-import type { Db } from '../store/db.ts';
-import type { NewJob, Phone } from '../store/schema.ts';
+import { transaction, type Db } from '../store/db.ts';
+import type { Phone } from '../store/schema.ts';
 import { parseObsUrl } from '../objects/store.ts';
-import { HEX32, type Clock, type Ids } from './runtime.ts';
+import { HEX32 } from './runtime.ts';
 import { PHONE_STATUS } from './model.ts';
 import type { BatchEntry } from './phones.ts';
-import { admitJobs } from './quotas.ts';
+import { onPhone, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, itemError, type CpsCode } from './errors.ts';
 
 /** The ADB commands of `POST …/phones/commands` (spec §3.34–3.37); sync-commands takes `shell` only. */
@@ -77,47 +77,30 @@ export function planCommand(command: string, content: string): CommandPlan {
 export class CommandService {
   constructor(
     private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly ids: Ids,
+    private readonly queue: JobQueue,
   ) {}
 
   /**
    * Resolves the target phones (`phone_ids` wins over `server_ids`, which means every phone of those
-   * servers) and creates one queued job per phone that can run it, in one transaction.
+   * servers) and makes one job per phone that can run it, to be queued (`enqueue`) or run at once.
    */
-  async enqueue(projectId: string, requestId: string, request: CommandRequest, plan: CommandPlan, options: { limits: TargetLimits; queued: boolean }) {
-    const targets = await this.targets(projectId, request, options.limits);
-    const now = this.clock.now();
-    const jobs: NewJob[] = [];
+  async jobs(projectId: string, requestId: string, request: CommandRequest, plan: CommandPlan, limits: TargetLimits) {
+    const targets = await this.targets(projectId, request, limits);
+    const jobs: JobRow[] = [];
     const entries: BatchEntry[] = targets.map(({ phoneId, phone }) => {
       const refusal = refuse(phoneId, phone);
       if (refusal) return { phone_id: phoneId, ...itemError(refusal) };
-      const jobId = this.ids.hex32();
-      jobs.push({
-        id: jobId,
-        project_id: projectId,
-        request_id: requestId,
-        type: 'phone.command',
-        phone_id: phoneId,
-        server_id: phone!.server_id,
-        lock_key: phoneId,
-        params: JSON.stringify(plan),
-        state: options.queued ? 'queued' : 'running',
-        status: 1,
-        begin_time: now,
-      });
-      return { phone_id: phoneId, job_id: jobId };
+      const job = this.queue.job('phone.command', plan, onPhone(projectId, requestId, phone!));
+      jobs.push(job);
+      return { phone_id: phoneId, job_id: job.id };
     });
     const phones = new Map(targets.flatMap(({ phoneId, phone }) => (phone ? [[phoneId, phone] as const] : [])));
     return { entries, jobs, phones };
   }
 
-  async insertJobs(jobs: NewJob[]): Promise<void> {
-    if (jobs.length === 0) return;
-    await this.db.transaction().execute(async (trx) => {
-      await admitJobs(trx, jobs[0].project_id, jobs);
-      await trx.insertInto('jobs').values(jobs).execute();
-    });
+  /** Queues the jobs, in order with each phone's other jobs. */
+  async enqueue(jobs: JobRow[]): Promise<void> {
+    await transaction(this.db, (trx) => this.queue.enqueue(trx, jobs));
   }
 
   private async targets(projectId: string, request: CommandRequest, limits: TargetLimits) {

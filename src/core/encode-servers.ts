@@ -3,12 +3,12 @@
 // slot s is on address (s - 1) mod the number of addresses), so it answers on that address's IPs.
 import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Db } from '../store/db.ts';
-import type { NewEncodeServer, NewJob, NewServer, ServerAddress } from '../store/schema.ts';
+import { transaction, type Db } from '../store/db.ts';
+import type { NewEncodeServer, NewServer, ServerAddress } from '../store/schema.ts';
 import { Catalogue, type PhoneModel } from './catalogue.ts';
 import { ENCODE_SERVER_STATUS, SERVER_STATUS } from './model.ts';
-import { HEX32, type Clock, type Ids } from './runtime.ts';
-import { admitJobs } from './quotas.ts';
+import { HEX32, type Ids } from './runtime.ts';
+import { onServer, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, itemError, type CpsCode, type ItemError } from './errors.ts';
 
 export const ENCODE_RESTART_JOB = 'encode-server.restart';
@@ -105,8 +105,7 @@ export function encodeServerRefusal(status: number): CpsCode | undefined {
 export class EncodeServerService {
   constructor(
     private readonly db: Db,
-    private readonly clock: Clock,
-    private readonly ids: Ids,
+    private readonly queue: JobQueue,
   ) {}
 
   /**
@@ -138,37 +137,23 @@ export class EncodeServerService {
   async restart(projectId: string, requestId: string, encodeServerIds: string[]): Promise<EncodeBatchEntry[]> {
     if (encodeServerIds.length === 0 || encodeServerIds.length > MAX_BATCH_ENCODE_SERVERS) throw cpsError('CPS.0122');
     const valid = encodeServerIds.filter((id) => HEX32.test(id));
-    const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       // Lock first, then read the status in a later statement: a concurrent restart of the same encoding
       // server has then committed its job, which this request sees.
       if (valid.length > 0) await trx.selectFrom('encode_servers').select('id').where('project_id', '=', projectId).where('id', 'in', valid).forUpdate().execute();
       const found = valid.length > 0 ? await encodeServerRows(trx).where('e.project_id', '=', projectId).where('e.id', 'in', valid).execute() : [];
       const servers = new Map(found.map((row) => [row.id, row]));
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       const entries = encodeServerIds.map((id): EncodeBatchEntry => {
         const row = servers.get(id);
         const refusal: CpsCode | undefined = !HEX32.test(id) ? 'CPS.0121' : !row ? 'CPS.0123' : encodeServerRefusal(row.status);
         if (refusal) return { encode_server_id: id, ...itemError(refusal) };
         row!.status = ENCODE_SERVER_STATUS.restarting; // a repeated id in the same batch is refused
-        const jobId = this.ids.hex32();
-        jobs.push({
-          id: jobId,
-          project_id: projectId,
-          request_id: requestId,
-          type: ENCODE_RESTART_JOB,
-          server_id: row!.server_id,
-          phone_id: null,
-          lock_key: row!.server_id,
-          params: JSON.stringify({ encode_server_id: id }),
-          state: 'queued',
-          status: 1,
-          begin_time: now,
-        });
-        return { encode_server_id: id, job_id: jobId };
+        const job = this.queue.job(ENCODE_RESTART_JOB, { encode_server_id: id }, onServer(projectId, requestId, row!.server_id));
+        jobs.push(job);
+        return { encode_server_id: id, job_id: job.id };
       });
-      await admitJobs(trx, projectId, jobs);
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      await this.queue.enqueue(trx, jobs);
       return entries;
     });
   }

@@ -13,6 +13,9 @@ export const SERVER_STATUS = {
   starting: 13,
 } as const;
 
+/** A job's `status` (spec §1.7). */
+export const JOB_STATUS = { running: 1, succeeded: 2, failed: -1 } as const;
+
 export const PHONE_STATUS = {
   beingCreated: 0,
   creating: 1,

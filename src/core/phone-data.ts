@@ -2,8 +2,8 @@
 // phone onto another, and traffic routing. As in the other batch operations (phones.ts), a request is
 // refused whole only for its shape and size; each item then gets a job or its documented error, and the
 // jobs (with any status change) are written in one transaction.
-import type { Db } from '../store/db.ts';
-import type { NewJob, Phone } from '../store/schema.ts';
+import { transaction, type Db } from '../store/db.ts';
+import type { Phone } from '../store/schema.ts';
 import { isValidBucketName, isValidObjectKey, type ObjectStore } from '../objects/store.ts';
 import type { AccountObjects } from './account-objects.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
@@ -11,8 +11,8 @@ import { phoneImage } from './images.ts';
 import { phoneRefusal } from './lifecycle.ts';
 import { PHONE_STATUS } from './model.ts';
 import { MAX_BATCH_PHONES, type BatchEntry } from './phones.ts';
-import { HEX32, type Clock, type Ids } from './runtime.ts';
-import { admitJobs } from './quotas.ts';
+import { HEX32, type Clock } from './runtime.ts';
+import { onPhone, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, itemError, type CpsCode, type ItemError } from './errors.ts';
 
 export interface StorageInfo {
@@ -92,7 +92,7 @@ export class PhoneDataService {
     private readonly catalogue: Catalogue,
     private readonly objects: AccountObjects,
     private readonly clock: Clock,
-    private readonly ids: Ids,
+    private readonly queue: JobQueue,
   ) {}
 
   /**
@@ -106,7 +106,7 @@ export class PhoneDataService {
     const plans = infos.map(planExport);
     const account = await this.objects.account(projectId);
     const stored = await storedObjects(await this.objects.forProject(projectId), plans.flatMap((plan) => ('error_code' in plan ? [] : [plan])));
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       const phones = await lockPhones(trx, projectId, infos.map((info) => info.phone_id));
       const refusals = infos.map((info, i) => {
         const plan = plans[i];
@@ -125,17 +125,16 @@ export class PhoneDataService {
           .execute();
       }
       const owners = await objectOwners(trx, account.id, wanted);
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       const entries = infos.map((info, i): BatchEntry => {
         const plan = plans[i] as ExportPlan;
         const refusal = refusals[i] ?? (owners.get(objectKey(plan)) === projectId ? undefined : itemError('CPS.0172'));
         if (refusal) return { phone_id: info.phone_id, ...refusal };
-        const job = this.job(projectId, requestId, 'phone.export', phones.get(info.phone_id)!, plan);
+        const job = this.queue.job('phone.export', plan, onPhone(projectId, requestId, phones.get(info.phone_id)!));
         jobs.push(job);
         return { phone_id: info.phone_id, job_id: job.id };
       });
-      await admitJobs(trx, projectId, jobs);
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      await this.queue.enqueue(trx, jobs);
       return entries;
     });
   }
@@ -144,21 +143,20 @@ export class PhoneDataService {
   async restoreData(projectId: string, requestId: string, infos: RestoreInfo[]): Promise<BatchEntry[]> {
     if (infos.length === 0 || infos.length > MAX_BATCH_PHONES) throw cpsError('CPS.0171');
     const account = await this.objects.account(projectId);
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       const phones = await lockPhones(trx, projectId, infos.map((info) => info.phone_id));
       const objects = infos.map((info) => ({ bucket: info.bucket_name, key: info.object_path }));
       const owners = await objectOwners(trx, account.id, objects.filter((object) => isValidBucketName(object.bucket) && isValidObjectKey(object.key)));
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       const entries = infos.map((info, i): BatchEntry => {
         const phone = phones.get(info.phone_id);
         const refusal = this.restoreRefusal(info, phone, owners.get(objectKey(objects[i])) === projectId);
         if (refusal) return { phone_id: info.phone_id, ...refusal };
-        const job = this.job(projectId, requestId, 'phone.restore', phone!, objects[i]);
+        const job = this.queue.job('phone.restore', objects[i], onPhone(projectId, requestId, phone!));
         jobs.push(job);
         return { phone_id: info.phone_id, job_id: job.id };
       });
-      await admitJobs(trx, projectId, jobs);
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      await this.queue.enqueue(trx, jobs);
       return entries;
     });
   }
@@ -170,11 +168,11 @@ export class PhoneDataService {
    */
   async migrate(projectId: string, requestId: string, infos: MigrateInfo[]): Promise<MigrateEntry[]> {
     if (infos.length === 0 || infos.length > MAX_BATCH_PHONES) throw cpsError('CPS.0234');
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       const phones = await lockPhones(trx, projectId, infos.flatMap((info) => [info.source_phone_id, info.target_phone_id]));
       const imageIds = [...new Set([...phones.values()].map((phone) => phone.image_id))];
       const images = new Map(await Promise.all(imageIds.map(async (id) => [id, await phoneImage(trx, this.catalogue, id)] as const)));
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       const entries = infos.map((info): MigrateEntry => {
         const ids = { source_phone_id: info.source_phone_id, target_phone_id: info.target_phone_id };
         const source = phones.get(info.source_phone_id);
@@ -188,16 +186,15 @@ export class PhoneDataService {
         };
         // A target named again in the same request then meets the phone as busy.
         target!.status = MIGRATION.via;
-        const job = this.job(projectId, requestId, 'phone.migrate', target!, plan);
+        const job = this.queue.job('phone.migrate', plan, onPhone(projectId, requestId, target!));
         jobs.push(job);
         return { ...ids, job_id: job.id };
       });
       if (jobs.length > 0) {
         const targets = jobs.map((job) => job.phone_id!);
         await trx.updateTable('phones').set({ status: MIGRATION.via, updated_at: this.clock.now() }).where('id', 'in', targets).execute();
-        await admitJobs(trx, projectId, jobs);
-        await trx.insertInto('jobs').values(jobs).execute();
       }
+      await this.queue.enqueue(trx, jobs);
       return entries;
     });
   }
@@ -207,20 +204,19 @@ export class PhoneDataService {
     if (!TRAFFIC_TYPES.includes(trafficType)) throw cpsError('CPS.0207');
     if (phoneIds.length === 0) throw cpsError('CPS.0009');
     if (phoneIds.length > MAX_TRAFFIC_PHONES) throw cpsError('CPS.0209');
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       const phones = await lockPhones(trx, projectId, phoneIds);
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       const entries = phoneIds.map((phoneId): BatchEntry => {
         const phone = phones.get(phoneId);
         // The route is a setting of the phone, recorded in the same statuses as its attributes.
         const refusal: CpsCode | undefined = !HEX32.test(phoneId) ? 'CPS.0004' : !phone ? 'CPS.0005' : phoneRefusal('update-property', phone.status);
         if (refusal) return { phone_id: phoneId, ...itemError(refusal) };
-        const job = this.job(projectId, requestId, 'phone.traffic', phone!, { traffic_type: trafficType });
+        const job = this.queue.job('phone.traffic', { traffic_type: trafficType }, onPhone(projectId, requestId, phone!));
         jobs.push(job);
         return { phone_id: phoneId, job_id: job.id };
       });
-      await admitJobs(trx, projectId, jobs);
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      await this.queue.enqueue(trx, jobs);
       return entries;
     });
   }
@@ -255,22 +251,6 @@ export class PhoneDataService {
     const model = this.catalogue.phoneModel(target.phone_model_name);
     if (!image || !model || !this.catalogue.imageFitsPhoneModel(image, model)) return 'CPS.0233';
     return undefined;
-  }
-
-  private job(projectId: string, requestId: string, type: string, phone: Phone, params: object): NewJob {
-    return {
-      id: this.ids.hex32(),
-      project_id: projectId,
-      request_id: requestId,
-      type,
-      phone_id: phone.id,
-      server_id: phone.server_id,
-      lock_key: phone.id,
-      params: JSON.stringify(params),
-      state: 'queued',
-      status: 1,
-      begin_time: this.clock.now(),
-    };
   }
 }
 

@@ -1,13 +1,12 @@
 // Phone operations of Huawei's current SDK that the documents do not have: BatchShowPhoneConnectInfos
 // (`POST …/phones/batch-connection`) and ExpandPhoneDataVolumeSize (`POST …/phones/expand-volume`).
-import type { Db } from '../store/db.ts';
-import type { NewJob } from '../store/schema.ts';
+import { transaction, type Db } from '../store/db.ts';
 import type { Catalogue } from './catalogue.ts';
 import { encodeServerRefusal, encodeServerRows, STREAM_PORTS } from './encode-servers.ts';
 import { PHONE_STATUS } from './model.ts';
 import { MAX_BATCH_PHONES, type BatchEntry } from './phones.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
-import { admitJobs } from './quotas.ts';
+import { onPhone, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, itemError, type CpsCode, type ItemError } from './errors.ts';
 
 export const EXPAND_VOLUME_JOB = 'phone.expand-volume';
@@ -47,6 +46,7 @@ export class PhoneExtraService {
     private readonly catalogue: Catalogue,
     private readonly clock: Clock,
     private readonly ids: Ids,
+    private readonly queue: JobQueue,
   ) {}
 
   /**
@@ -114,8 +114,7 @@ export class PhoneExtraService {
   async expandVolume(projectId: string, requestId: string, items: Array<{ phone_id: string; new_size: number }>): Promise<BatchEntry[]> {
     if (items.length === 0) throw cpsError('CPS.0009');
     if (items.length > MAX_BATCH_PHONES) throw cpsError('CPS.0190');
-    const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       const ids = items.map((item) => item.phone_id).filter((id) => HEX32.test(id));
       const found = ids.length
         ? await trx
@@ -128,7 +127,7 @@ export class PhoneExtraService {
         : [];
       // Sizes as they will be once the jobs accepted so far have run: a later item must not ask for less.
       const sizes = new Map(found.map((phone) => [phone.id, { phone, size: dataVolumeSize(phone, this.catalogue) }]));
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       const entries = items.map((item): BatchEntry => {
         const entry = sizes.get(item.phone_id);
         const refusal: CpsCode | undefined = !HEX32.test(item.phone_id)
@@ -138,24 +137,11 @@ export class PhoneExtraService {
             : (expandRefusal(entry.phone.status) ?? (item.new_size < entry.size ? 'CPS.0077' : undefined));
         if (refusal) return { phone_id: item.phone_id, ...itemError(refusal) };
         entry!.size = item.new_size;
-        const jobId = this.ids.hex32();
-        jobs.push({
-          id: jobId,
-          project_id: projectId,
-          request_id: requestId,
-          type: EXPAND_VOLUME_JOB,
-          phone_id: item.phone_id,
-          server_id: entry!.phone.server_id,
-          lock_key: item.phone_id,
-          params: JSON.stringify({ new_size: item.new_size }),
-          state: 'queued',
-          status: 1,
-          begin_time: now,
-        });
-        return { phone_id: item.phone_id, job_id: jobId };
+        const job = this.queue.job(EXPAND_VOLUME_JOB, { new_size: item.new_size }, onPhone(projectId, requestId, entry!.phone));
+        jobs.push(job);
+        return { phone_id: item.phone_id, job_id: job.id };
       });
-      await admitJobs(trx, projectId, jobs);
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      await this.queue.enqueue(trx, jobs);
       return entries;
     });
   }

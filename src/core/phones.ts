@@ -1,11 +1,11 @@
 import { inTransaction, type Db } from '../store/db.ts';
-import type { NewJob, Phone } from '../store/schema.ts';
+import type { Phone } from '../store/schema.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
 import { PHONE_TRANSITIONS, phoneRefusal, type PhoneOperation } from './lifecycle.ts';
-import { HEX32, type Clock, type Ids } from './runtime.ts';
+import { HEX32, type Clock } from './runtime.ts';
 import { escapeLike } from './servers.ts';
 import { usableImage } from './images.ts';
-import { admitJobs } from './quotas.ts';
+import { onPhone, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, cpsMessage, itemError, notFound, type CpsCode, type ItemError } from './errors.ts';
 
 export interface PhoneFilters {
@@ -53,7 +53,7 @@ export class PhoneService {
     private readonly db: Db,
     private readonly catalogue: Catalogue,
     private readonly clock: Clock,
-    private readonly ids: Ids,
+    private readonly queue: JobQueue,
   ) {}
 
   /** A page of phones, newest first, and the total that match the filters. */
@@ -158,36 +158,21 @@ export class PhoneService {
         ? await trx.selectFrom('phones').selectAll().where('project_id', '=', projectId).where('id', 'in', ids).forUpdate().execute()
         : [];
       const phones = new Map<string, Phone>(found.map((phone) => [phone.id, phone]));
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       const result: BatchEntry[] = items.map((item) => {
         const phone = phones.get(item.phone_id);
         const refusal = this.refusal(operation, item, phone, image);
         if (refusal) return { phone_id: item.phone_id, ...refusal };
         // A repeated id in the same batch then meets the phone as busy.
         if (via !== undefined) phone!.status = via;
-        const jobId = this.ids.hex32();
-        jobs.push({
-          id: jobId,
-          project_id: projectId,
-          request_id: requestId,
-          type: `phone.${operation}`,
-          phone_id: item.phone_id,
-          server_id: phone!.server_id,
-          lock_key: item.phone_id,
-          params: JSON.stringify({ property: item.property, image_id: imageId }),
-          state: 'queued',
-          status: 1,
-          begin_time: now,
-        });
-        return { phone_id: item.phone_id, job_id: jobId };
+        const job = this.queue.job(`phone.${operation}`, { property: item.property, image_id: imageId }, onPhone(projectId, requestId, phone!));
+        jobs.push(job);
+        return { phone_id: item.phone_id, job_id: job.id };
       });
-      if (jobs.length > 0) {
-        if (via !== undefined) {
-          await trx.updateTable('phones').set({ status: via, updated_at: now }).where('id', 'in', jobs.map((job) => job.phone_id!)).execute();
-        }
-        await admitJobs(trx, projectId, jobs);
-        await trx.insertInto('jobs').values(jobs).execute();
+      if (jobs.length > 0 && via !== undefined) {
+        await trx.updateTable('phones').set({ status: via, updated_at: now }).where('id', 'in', jobs.map((job) => job.phone_id!)).execute();
       }
+      await this.queue.enqueue(trx, jobs);
       return result;
     });
   }

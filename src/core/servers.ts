@@ -1,15 +1,16 @@
 import { randomInt } from 'node:crypto';
-import { inTransaction, type Db } from '../store/db.ts';
+import { inTransaction, transaction, type Db } from '../store/db.ts';
 import type { Insertable } from 'kysely';
-import type { BandwidthTable, NewJob, NewPhone, NewServer, Server, ServerPort, ServerVolume } from '../store/schema.ts';
+import type { BandwidthTable, NewPhone, NewServer, Server, ServerPort, ServerVolume } from '../store/schema.ts';
 import { Catalogue, type PhoneModel, type ServerModel } from './catalogue.ts';
 import { HEX32, type Clock, type Ids } from './runtime.ts';
 import { PHONE_STATUS, SERVER_STATUS } from './model.ts';
 import { insertEncodeServers } from './encode-servers.ts';
 import { phoneImage, usableImage } from './images.ts';
-import { PHONE_TRANSITIONS } from './lifecycle.ts';
+import { SERVER_RESTART } from './lifecycle.ts';
 import { checkProperty } from './phones.ts';
-import { admitJobs, chargeAccount, type QuotaFamily } from './quotas.ts';
+import { chargeAccount, type QuotaFamily } from './quotas.ts';
+import { onServer, type JobQueue, type JobRow } from './job-types.ts';
 import { DomainError, cpsError, itemError, notFound, type CpsCode, type ItemError } from './errors.ts';
 
 /** What a server is set up with: by both buy APIs (v1: system network, v2: custom network) and by ChangeCloudPhoneServer (v2). */
@@ -108,10 +109,6 @@ export const MAX_BATCH_SERVERS = 100;
 /** Data disks a bare server may be bought with: a BMS holds at most 60 EVS disks, one of them its system disk. */
 export const MAX_BARE_DATA_VOLUMES = 59;
 
-/** Server statuses a restart starts from: normal, and the ends of a power cycle that went wrong. */
-const RESTARTABLE_SERVERS: number[] = [SERVER_STATUS.normal, SERVER_STATUS.stopped, SERVER_STATUS.stopFailed];
-/** Phones a server restart restarts: those a phone restart takes, except the ones stopped on purpose. */
-const RESTARTED_PHONES = PHONE_TRANSITIONS.restart.from.filter((status) => status !== PHONE_STATUS.stopped);
 /** Phone statuses of an operation in progress: a server holding such a phone is not changed under it. */
 const BUSY_PHONES = [PHONE_STATUS.beingCreated, PHONE_STATUS.creating, PHONE_STATUS.resetting, PHONE_STATUS.restarting, PHONE_STATUS.stopping];
 const VOLUME_TYPES = ['SSD', 'GPSSD'];
@@ -128,6 +125,9 @@ export class ServerService {
     private readonly catalogue: Catalogue,
     private readonly clock: Clock,
     private readonly ids: Ids,
+    private readonly queue: JobQueue,
+    /** The device driver a new phone of this flavor gets (OPENCPH_DRIVER, OPENCPH_DRIVER_BY_FLAVOR); its row keeps it. */
+    private readonly driverFor: (phoneModelName: string) => string,
   ) {}
 
   /**
@@ -142,7 +142,7 @@ export class ServerService {
     const order = newOrder(now);
     const servers: NewServer[] = [];
     const phones: NewPhone[] = [];
-    const jobs: NewJob[] = [];
+    const jobs: JobRow[] = [];
     const vpcId = input.tenant_vpc_id ?? this.ids.uuid();
     for (let index = 1; index <= input.count; index++) {
       const serverId = this.ids.hex32();
@@ -161,16 +161,15 @@ export class ServerService {
         updated_at: now,
       });
       phones.push(...this.newPhones(projectId, serverId, plan.phoneModel, input.image_id, '{}', now));
-      jobs.push(serverJob(this.ids.hex32(), projectId, requestId, serverId, 'server.create', {}, now));
+      jobs.push(this.queue.job('server.create', {}, onServer(projectId, requestId, serverId)));
     }
     const bandwidths = this.bandwidths(projectId, input.band_width, plan.bandwidthSize, plan.serverModel.opencph.address_count, servers.map((server) => server.id), now);
-    await this.db.transaction().execute(async (trx) => {
-      await chargeAccount(trx, projectId, { servers: servers.length, phones: phones.length, jobs: jobs.length }, family);
+    await transaction(this.db, async (trx) => {
+      await this.queue.enqueue(trx, jobs, { charge: { servers: servers.length, phones: phones.length }, family });
       await trx.insertInto('servers').values(servers).execute();
       await insertBandwidths(trx, bandwidths);
       await insertPhones(trx, phones);
       await insertEncodeServers(trx, servers, plan.phoneModel, this.ids);
-      await trx.insertInto('jobs').values(jobs).execute();
     });
     this.noteBulkWrite();
     return { ...order, server_ids: servers.map((s) => s.id) };
@@ -192,7 +191,7 @@ export class ServerService {
     const neighbour = await this.db.selectFrom('servers').select('vpc_id').where('project_id', '=', projectId).where('subnet_id', '=', subnetId).limit(1).executeTakeFirst();
     const vpcId = neighbour?.vpc_id ?? this.ids.uuid();
     const servers: NewServer[] = [];
-    const jobs: NewJob[] = [];
+    const jobs: JobRow[] = [];
     for (let index = 1; index <= input.count; index++) {
       const serverId = this.ids.hex32();
       const dataVolume = input.data_volume;
@@ -225,15 +224,14 @@ export class ServerService {
         created_at: now,
         updated_at: now,
       });
-      jobs.push(serverJob(this.ids.hex32(), projectId, requestId, serverId, 'server.create', {}, now));
+      jobs.push(this.queue.job('server.create', {}, onServer(projectId, requestId, serverId)));
     }
     // A bandwidth serves an EIP: servers without one get none.
     const bandwidths = plan.withEip ? this.bandwidths(projectId, bandwidth, plan.bandwidthSize, 1, servers.map((server) => server.id), now) : NO_BANDWIDTHS;
-    await this.db.transaction().execute(async (trx) => {
-      await chargeAccount(trx, projectId, { servers: servers.length, jobs: jobs.length });
+    await transaction(this.db, async (trx) => {
+      await this.queue.enqueue(trx, jobs, { charge: { servers: servers.length } });
       await trx.insertInto('servers').values(servers).execute();
       await insertBandwidths(trx, bandwidths);
-      await trx.insertInto('jobs').values(jobs).execute();
     });
     return { ...order, server_ids: servers.map((s) => s.id) };
   }
@@ -250,7 +248,7 @@ export class ServerService {
     if (!target) throw cpsError('CPS.0246');
     const now = this.clock.now();
     const order = newOrder(now);
-    await this.db.transaction().execute(async (trx) => {
+    await transaction(this.db, async (trx) => {
       const server = await lockServer(trx, projectId, input.server_id);
       if (!server) throw cpsError('CPS.0159');
       const current = this.catalogue.serverModel(server.server_model_name);
@@ -272,8 +270,7 @@ export class ServerService {
         updated_at: now,
       }, phoneModel, this.ids);
       await trx.updateTable('phones').set({ phone_model_name: phoneModel.phone_model_name, status: PHONE_STATUS.creating, updated_at: now }).where('server_id', '=', server.id).execute();
-      await chargeAccount(trx, projectId, { jobs: 1 });
-      await trx.insertInto('jobs').values(serverJob(this.ids.hex32(), projectId, requestId, server.id, 'server.change', { replaced_phone_ids: [] }, now)).execute();
+      await this.queue.enqueue(trx, [this.queue.job('server.change', { replaced_phone_ids: [] }, onServer(projectId, requestId, server.id))]);
     });
     return order;
   }
@@ -288,8 +285,7 @@ export class ServerService {
     const plan = await this.validateChange(projectId, input);
     if (input.band_width.band_width_id) await this.assertBandwidth(projectId, input.band_width.band_width_id);
     const now = this.clock.now();
-    const jobId = this.ids.hex32();
-    await this.db.transaction().execute(async (trx) => {
+    const jobId = await transaction(this.db, async (trx) => {
       const server = await lockServer(trx, projectId, serverId);
       if (!server) throw notFound('CPS.0015');
       if (!(await isIdle(trx, server))) throw cpsError('CPS.0099');
@@ -311,12 +307,10 @@ export class ServerService {
       await insertBandwidths(trx, this.bandwidths(projectId, input.band_width, plan.bandwidthSize, plan.serverModel.opencph.address_count, [serverId], now));
       const phones = this.newPhones(projectId, serverId, plan.phoneModel, input.image_id, input.property ?? '{}', now);
       await insertPhones(trx, phones);
+      const job = this.queue.job('server.change', { replaced_phone_ids: replaced.map((phone) => phone.id) }, onServer(projectId, requestId, serverId));
       // The new flavor may hold more phones than the old one.
-      await chargeAccount(trx, projectId, { phones: phones.length - replaced.length, jobs: 1 });
-      await trx
-        .insertInto('jobs')
-        .values(serverJob(jobId, projectId, requestId, serverId, 'server.change', { replaced_phone_ids: replaced.map((phone) => phone.id) }, now))
-        .execute();
+      await this.queue.enqueue(trx, [job], { charge: { phones: phones.length - replaced.length } });
+      return job.id;
     });
     this.noteBulkWrite();
     return jobId;
@@ -353,8 +347,7 @@ export class ServerService {
     const unique = [...new Set(serverIds)];
     const found = await this.db.selectFrom('servers').select('id').where('project_id', '=', projectId).where('id', 'in', unique).execute();
     if (found.length !== unique.length) throw cpsError('CPS.0015');
-    const jobId = this.ids.hex32();
-    await inTransaction(this.db, async (trx) => {
+    const jobId = await inTransaction(this.db, async (trx) => {
       // Locked first, the servers keep their phones until they go: what the account is relieved of is exact
       // even if another request deleted or changed one of them meanwhile.
       const servers = await lockServers(trx, projectId, unique);
@@ -362,24 +355,15 @@ export class ServerService {
       const dedicated = await dedicatedBandwidths(trx, unique);
       await trx.deleteFrom('servers').where('project_id', '=', projectId).where('id', 'in', unique).execute();
       if (dedicated.length) await trx.deleteFrom('bandwidths').where('id', 'in', dedicated).execute();
-      // A deletion's job only frees what is gone: never refused for the jobs in flight.
       await chargeAccount(trx, projectId, { servers: -servers.size, phones: -phones.length });
-      await trx
-        .insertInto('jobs')
-        .values({
-          id: jobId,
-          project_id: projectId,
-          request_id: requestId,
-          type: 'server.delete',
-          server_id: unique.length === 1 ? unique[0] : null,
-          phone_id: null,
-          lock_key: `delete:${jobId}`,
-          params: JSON.stringify({ server_ids: unique, phone_ids: phones.map((p) => p.id) }),
-          state: 'queued',
-          status: 1,
-          begin_time: this.clock.now(),
-        })
-        .execute();
+      // It only frees what is gone: it waits for no other job, and is never refused for the jobs in flight.
+      const job = this.queue.job(
+        'server.delete',
+        { server_ids: unique, phone_ids: phones.map((phone) => phone.id) },
+        { projectId, requestId, serverId: unique.length === 1 ? unique[0] : null, alone: true },
+      );
+      await this.queue.enqueue(trx, [job], { unchecked: true });
+      return job.id;
     });
     this.noteBulkWrite();
     return jobId;
@@ -407,35 +391,35 @@ export class ServerService {
     if (serverIds.length === 0) throw cpsError('CPS.0095');
     if (serverIds.length > MAX_BATCH_SERVERS) throw cpsError('CPS.0096');
     const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       const status = await lockServers(trx, projectId, serverIds);
       const refusals = serverIds.map((serverId): CpsCode | undefined => {
         if (!HEX32.test(serverId)) return 'CPS.0097';
         if (!status.has(serverId)) return 'CPS.0015';
-        if (!RESTARTABLE_SERVERS.includes(status.get(serverId)!)) return 'CPS.0158';
-        status.set(serverId, SERVER_STATUS.stopping); // a repeated id in the same batch is refused
+        if (!SERVER_RESTART.from.includes(status.get(serverId)!)) return SERVER_RESTART.refusal;
+        status.set(serverId, SERVER_RESTART.stopping); // a repeated id in the same batch is refused
         return undefined;
       });
       const accepted = serverIds.filter((_, index) => !refusals[index]);
-      const jobIds = new Map(accepted.map((serverId) => [serverId, this.ids.hex32()]));
+      const jobs = new Map<string, JobRow>();
       if (accepted.length > 0) {
         const phones = await trx
           .updateTable('phones')
-          .set({ status: PHONE_STATUS.restarting, updated_at: now })
+          .set({ status: SERVER_RESTART.phones.via, updated_at: now })
           .where('server_id', 'in', accepted)
-          .where('status', 'in', RESTARTED_PHONES)
+          .where('status', 'in', SERVER_RESTART.phones.from)
           .returning(['id', 'server_id'])
           .execute();
-        await trx.updateTable('servers').set({ status: SERVER_STATUS.stopping, updated_at: now }).where('id', 'in', accepted).execute();
-        const jobs = accepted.map((serverId) =>
-          serverJob(jobIds.get(serverId)!, projectId, requestId, serverId, 'server.restart', { phone_ids: phones.filter((phone) => phone.server_id === serverId).map((phone) => phone.id) }, now),
-        );
-        await admitJobs(trx, projectId, jobs);
-        await trx.insertInto('jobs').values(jobs).execute();
+        await trx.updateTable('servers').set({ status: SERVER_RESTART.stopping, updated_at: now }).where('id', 'in', accepted).execute();
+        for (const serverId of accepted) {
+          const phoneIds = phones.filter((phone) => phone.server_id === serverId).map((phone) => phone.id);
+          jobs.set(serverId, this.queue.job('server.restart', { phone_ids: phoneIds }, onServer(projectId, requestId, serverId)));
+        }
+        await this.queue.enqueue(trx, [...jobs.values()]);
       }
       return serverIds.map((serverId, index) => {
         const refusal = refusals[index];
-        return refusal ? { server_id: serverId, ...itemError(refusal) } : { server_id: serverId, job_id: jobIds.get(serverId)! };
+        return refusal ? { server_id: serverId, ...itemError(refusal) } : { server_id: serverId, job_id: jobs.get(serverId)!.id };
       });
     });
   }
@@ -447,20 +431,18 @@ export class ServerService {
   async updateKeypairs(projectId: string, requestId: string, items: Array<{ server_id: string; keypair_name: string }>): Promise<ServerBatchEntry[]> {
     if (items.length === 0) throw cpsError('CPS.0095');
     if (items.length > MAX_BATCH_SERVERS) throw cpsError('CPS.0096');
-    const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       const status = await lockServers(trx, projectId, items.map((item) => item.server_id));
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       const entries = items.map((item): ServerBatchEntry => {
         const refusal = keypairRefusal(item, status.get(item.server_id));
         if (refusal) return { server_id: item.server_id, ...itemError(refusal) };
         // A server named twice gets two jobs, run in order: the last name wins.
-        const job = serverJob(this.ids.hex32(), projectId, requestId, item.server_id, 'server.keypair', { keypair_name: item.keypair_name }, now);
+        const job = this.queue.job('server.keypair', { keypair_name: item.keypair_name }, onServer(projectId, requestId, item.server_id));
         jobs.push(job);
         return { server_id: item.server_id, job_id: job.id };
       });
-      await admitJobs(trx, projectId, jobs);
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      await this.queue.enqueue(trx, jobs);
       return entries;
     });
   }
@@ -606,6 +588,7 @@ export class ServerService {
       name: `mobile-${String(index + 1).padStart(4, '0')}`,
       phone_model_name: phoneModel.phone_model_name,
       image_id: imageId,
+      driver: this.driverFor(phoneModel.phone_model_name),
       status: PHONE_STATUS.creating,
       type: 0,
       imei: generateImei(),
@@ -742,23 +725,6 @@ async function lockServers(trx: Db, projectId: string, serverIds: string[]): Pro
     ? await trx.selectFrom('servers').select(['id', 'status']).where('project_id', '=', projectId).where('id', 'in', ids).forUpdate().execute()
     : [];
   return new Map(found.map((server) => [server.id, server.status]));
-}
-
-/** A queued job on one server, run after the server's earlier jobs. */
-export function serverJob(id: string, projectId: string, requestId: string, serverId: string, type: string, params: Record<string, unknown>, now: Date): NewJob & { id: string } {
-  return {
-    id,
-    project_id: projectId,
-    request_id: requestId,
-    type,
-    server_id: serverId,
-    phone_id: null,
-    lock_key: serverId,
-    params: JSON.stringify(params),
-    state: 'queued',
-    status: 1,
-    begin_time: now,
-  };
 }
 
 function keypairRefusal(item: { server_id: string; keypair_name: string }, status: number | undefined): CpsCode | undefined {

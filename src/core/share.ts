@@ -1,14 +1,15 @@
 // Shared storage and shared apps of cloud phone servers (spec §3.7–§3.11): the request rules, the jobs
 // they queue (one per server, run in order with the server's other jobs) and ListShareFiles' result text.
-import type { Db } from '../store/db.ts';
-import type { NewJob } from '../store/schema.ts';
+import { transaction, type Db } from '../store/db.ts';
+import type { ExpressionBuilder } from 'kysely';
+import type { Database } from '../store/schema.ts';
 import { isValidBucketName, isValidObjectKey } from '../objects/store.ts';
 import type { ShareEntry, ShareUsage } from '../devices/shared-storage.ts';
 import { Catalogue, type PhoneModel } from './catalogue.ts';
 import { SERVER_STATUS } from './model.ts';
-import { HEX32, type Clock, type Ids } from './runtime.ts';
-import { MAX_BATCH_SERVERS, serverJob, type ServerBatchEntry } from './servers.ts';
-import { admitJobs } from './quotas.ts';
+import { HEX32 } from './runtime.ts';
+import { MAX_BATCH_SERVERS, type ServerBatchEntry } from './servers.ts';
+import { onServer, type JobPayloads, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, itemError, type CpsCode } from './errors.ts';
 
 /** What each share job does, as its `params`. */
@@ -41,8 +42,9 @@ export class ShareService {
   constructor(
     private readonly db: Db,
     private readonly catalogue: Catalogue,
-    private readonly clock: Clock,
-    private readonly ids: Ids,
+    private readonly queue: JobQueue,
+    /** Whether a device driver offers shared storage: a server whose phones' driver declines it is refused as its flavor would be. */
+    private readonly sharesStorage: (driver: string) => Promise<boolean>,
   ) {}
 
   /** PushShareFiles. */
@@ -76,44 +78,48 @@ export class ShareService {
 
   /**
    * One job per named server that can take it; the others get their code in place of a job: a malformed id
-   * CPS.0097, a missing or another project's server CPS.0015, a flavor without shared storage CPS.0137
-   * (files) or CPS.0147 (apps), a server that is not normal (being created, restarted, frozen…) CPS.0105.
+   * CPS.0097, a missing or another project's server CPS.0015, a flavor (or its phones' driver) without shared
+   * storage CPS.0137 (files) or CPS.0147 (apps), a server that is not normal (being created, restarted, frozen…) CPS.0105.
    */
-  private async enqueue<T extends ShareJobType>(projectId: string, requestId: string, serverIds: string[], type: T, params: ShareJobs[T]): Promise<ServerBatchEntry[]> {
+  private async enqueue<T extends ShareJobType>(projectId: string, requestId: string, serverIds: string[], type: T, params: JobPayloads[T]): Promise<ServerBatchEntry[]> {
     if (serverIds.length === 0) throw cpsError('CPS.0095');
     if (serverIds.length > MAX_BATCH_SERVERS) throw cpsError('CPS.0096');
     const unsupported = unsupportedCode(type);
-    const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       const wellFormed = serverIds.filter((id) => HEX32.test(id));
       const found = wellFormed.length
-        ? await trx.selectFrom('servers').select(['id', 'status', 'phone_model_name']).where('project_id', '=', projectId).where('id', 'in', wellFormed).execute()
+        ? await trx.selectFrom('servers').select(['id', 'status', 'phone_model_name']).select(serverDriver).where('project_id', '=', projectId).where('id', 'in', wellFormed).execute()
         : [];
       const servers = new Map(found.map((server) => [server.id, server]));
-      const jobs: NewJob[] = [];
+      const declining = new Set<string | null>([null]);
+      for (const driver of new Set(found.map((server) => server.driver))) if (driver && !(await this.sharesStorage(driver))) declining.add(driver);
+      const jobs: JobRow[] = [];
       const entries = serverIds.map((serverId): ServerBatchEntry => {
         const server = servers.get(serverId);
-        const refusal = this.refusal(serverId, server, unsupported);
+        const refusal = this.refusal(serverId, server && { ...server, shares: !declining.has(server.driver) }, unsupported);
         if (refusal) return { server_id: serverId, ...itemError(refusal) };
-        const job = serverJob(this.ids.hex32(), projectId, requestId, serverId, type, { ...params }, now);
+        const job = this.queue.job(type, params, onServer(projectId, requestId, serverId));
         jobs.push(job);
         return { server_id: serverId, job_id: job.id };
       });
-      await admitJobs(trx, projectId, jobs);
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      await this.queue.enqueue(trx, jobs);
       return entries;
     });
   }
 
-  private refusal(serverId: string, server: { status: number; phone_model_name: string } | undefined, unsupported: CpsCode): CpsCode | undefined {
+  private refusal(serverId: string, server: { status: number; phone_model_name: string; shares: boolean } | undefined, unsupported: CpsCode): CpsCode | undefined {
     if (!HEX32.test(serverId)) return 'CPS.0097';
     if (!server) return 'CPS.0015';
     const phoneModel = this.catalogue.phoneModel(server.phone_model_name);
-    if (!phoneModel || shareCapacityBytes(phoneModel) === undefined) return unsupported;
+    if (!phoneModel || shareCapacityBytes(phoneModel) === undefined || !server.shares) return unsupported;
     if (server.status !== SERVER_STATUS.normal) return 'CPS.0105';
     return undefined;
   }
 }
+
+/** The driver of a server's phones (they all have the one their flavor was mapped to when bought), as `driver`. */
+export const serverDriver = (eb: ExpressionBuilder<Database, 'servers'>) =>
+  eb.selectFrom('phones').select('phones.driver').whereRef('phones.server_id', '=', 'servers.id').limit(1).as('driver');
 
 /** The `.tar` object a push names: CPS.0134 bad bucket, CPS.0135 bad key (the schema checked its characters). */
 function tarObject(bucket: string, key: string): { bucket: string; key: string } {

@@ -1,8 +1,12 @@
 import type { PhoneImage, PhoneModel } from '../core/catalogue.ts';
+import type { Clock, Ids } from '../core/runtime.ts';
+import type { SharedStorage } from './shared-storage.ts';
 
 /** What a driver needs to know to run one phone. */
 export interface PhoneSpec {
   id: string;
+  /** The driver that runs the phone, by its name in the registry (src/devices/registry.ts), as its row records it. */
+  driver: string;
   serverId: string;
   name: string;
   imei: string;
@@ -36,7 +40,10 @@ export interface PhoneDriver {
   restart(phone: PhoneSpec): Promise<void>;
   /** Factory reset: data, user packages and settings are wiped; the image (possibly a new one) and `property` apply. */
   reset(phone: PhoneSpec): Promise<void>;
-  /** The phone is gone for good (its server was deleted): free whatever it holds. */
+  /**
+   * The phone is gone for good (its server was deleted): free whatever it holds. Its row is gone too, so the
+   * id alone is given, to every driver: one that holds nothing of that phone does nothing.
+   */
   destroy(phoneId: string): Promise<void>;
   /** `adb shell <command>`; a command still running after `timeoutMs` is stopped and throws CommandTimeoutError. */
   shell(phone: PhoneSpec, command: string, options?: { timeoutMs?: number }): Promise<CommandResult>;
@@ -77,6 +84,26 @@ export interface PhoneDriver {
    */
   migrate(source: PhoneSpec, target: PhoneSpec): Promise<void>;
 }
+
+/** What a driver is built with (src/wiring.ts, from the configuration). */
+export interface DriverContext {
+  /** The server's data directory; a driver keeps its own state in a folder of it. */
+  dataDir: string;
+  clock: Clock;
+  ids: Ids;
+  /** Multiplier of simulated durations (OPENCPH_SIM_TIME_SCALE): 0 instant, 1 realistic. */
+  timeScale: number;
+}
+
+/** A driver as the registry builds it: its phones and, if it offers one, the shared storage of their servers. */
+export interface LoadedDriver {
+  phones: PhoneDriver;
+  /** Absent: the driver declines shared storage, and PushShareFiles/PushShareApps answer CPS.0137/CPS.0147. */
+  shared?: SharedStorage;
+}
+
+/** Builds a driver once per process, when it is first needed. */
+export type DriverFactory = (context: DriverContext) => LoadedDriver | Promise<LoadedDriver>;
 
 export class PhoneOperationError extends Error {}
 /** The phone is off: stopped, or being restarted by another job meanwhile. */

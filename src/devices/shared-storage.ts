@@ -4,6 +4,8 @@ import type { CommandResult } from './driver.ts';
 /** The server whose shared storage an operation works on. */
 export interface ShareServer {
   id: string;
+  /** The driver of the server's phones, whose shared storage it is. */
+  driver: string;
   /** The flavor and image of its phones: shared paths are the paths these phones see. */
   phoneModel: PhoneModel;
   image: PhoneImage;
@@ -54,6 +56,6 @@ export interface SharedStorage {
   app(server: ShareServer, packageName: string): Promise<{ preinstall: boolean } | undefined>;
   /** Removes a shared app (nothing happens when there is none of that name). */
   deleteApp(server: ShareServer, packageName: string): Promise<void>;
-  /** The server is gone: its shared storage is freed. */
+  /** The server is gone: its shared storage is freed (every driver is told, as with PhoneDriver.destroy). */
   destroy(serverId: string): Promise<void>;
 }

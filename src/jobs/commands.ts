@@ -9,7 +9,8 @@ import type { HttpDownloads } from '../objects/http-download.ts';
 import type { Job, Phone } from '../store/schema.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import type { Scratch } from './scratch.ts';
-import { phoneSpec, type HandlerDeps } from './handlers.ts';
+import { phoneSpec } from '../core/phone-spec.ts';
+import type { HandlerDeps } from './handlers.ts';
 
 /** Documented size limits, checked before anything is downloaded (spec §3.34, §3.35). */
 export const MAX_TAR_BYTES = 6 * 1024 ** 3;
@@ -30,9 +31,9 @@ export interface CommandDeps extends HandlerDeps {
 }
 
 /** Queued ADB commands: one job per phone, run in order with the phone's other jobs. */
-export function commandHandler(deps: CommandDeps): JobHandler {
+export function commandHandler(deps: CommandDeps): JobHandler<CommandPlan> {
   return {
-    run: (job) => runCommandJob(job, deps, deps.commandTimeoutMs),
+    run: (job, plan) => runCommandJob(job, plan, deps, deps.commandTimeoutMs),
     // A command may have had effects before the worker died (an install, a push): never run it twice.
     retryable: false,
     abandoned: () => ({ ok: false, errorCode: 'CPS.0054' }),
@@ -40,13 +41,13 @@ export function commandHandler(deps: CommandDeps): JobHandler {
 }
 
 /** `known` is the phone's row as a synchronous caller read it a moment ago (one query for its batch, not one per job). */
-export async function runCommandJob(job: Job, deps: CommandDeps, timeoutMs?: number, known?: Phone): Promise<JobResult> {
+export async function runCommandJob(job: Job, plan: CommandPlan, deps: CommandDeps, timeoutMs?: number, known?: Phone): Promise<JobResult> {
   const phone = known ?? (await deps.phones.load(job.phone_id!));
   if (!phone) return { ok: false, errorCode: 'CPS.0005' };
   if (phone.status !== PHONE_STATUS.running) return { ok: false, errorCode: 'CPS.0141' };
   const spec = await phoneSpec(phone, deps);
   try {
-    return outcome(await execute(job.params as CommandPlan, job.project_id, spec, deps, timeoutMs));
+    return outcome(await execute(plan, job.project_id, spec, deps, timeoutMs));
   } catch (error) {
     if (error instanceof CommandTimeoutError) return { ok: false, errorCode: 'CPS.0054', executeMsg: error.message };
     if (error instanceof CommandRefused) return { ok: false, errorCode: error.code };

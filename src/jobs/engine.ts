@@ -3,33 +3,32 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Db } from '../store/db.ts';
 import type { Job, NewJob } from '../store/schema.ts';
 import type { Clock, Ids } from '../core/runtime.ts';
+import { JOB_STATUS } from '../core/model.ts';
+import { applyJobEffects, type JobEffects } from '../core/lifecycle.ts';
 import { cpsMessage, isKooPhoneCode, kpMessage, type CpsCode, type KooPhoneCode } from '../core/errors.ts';
+import { writeJobs } from './enqueue.ts';
 
-/** How a job ended. Status effects are applied in the same transaction that closes the job. */
-export interface JobResult {
+/**
+ * How a job ended. Its status effects (the phone and server lifecycle, core/lifecycle.ts) are applied in
+ * the same transaction that closes the job.
+ */
+export interface JobResult extends JobEffects {
   ok: boolean;
   /** A CPS code, or a KooPhone one on KooPhone-only jobs (install). */
   errorCode?: CpsCode | KooPhoneCode;
   /** Replaces the catalogue message where a code means something else on jobs (CPS.0191 "Run command failed."). */
   errorMsg?: string;
   executeMsg?: string;
-  phoneStatus?: number;
-  /** Phone settings that take effect with the job's success (new attributes, new image). */
-  phoneFields?: { property?: string; image_id?: string; traffic_type?: string };
-  serverStatus?: number;
-  /** Phones of the job's server still in status `from` move to `to` (a provisioning that gave up). */
-  serverPhones?: { from: number; to: number };
 }
 
-export interface JobHandler {
-  run(job: Job): Promise<JobResult>;
+/** Runs the jobs of one type; `params` is the job's payload (its type's entry in core/job-types.ts). */
+export interface JobHandler<P = unknown> {
+  run(job: Job, params: P): Promise<JobResult>;
   /** Whether a job left behind by a dead worker may simply run again (the handler is idempotent). */
   retryable: boolean;
   /** The failure that closes a job that cannot run again, with the status effects that leave nothing transitional. */
-  abandoned(job: Job): JobResult;
+  abandoned(job: Job, params: P): JobResult;
 }
-
-export const JOB_STATUS = { running: 1, succeeded: 2, failed: -1 } as const;
 /** A job abandoned this many times ends failed instead of running again. */
 const MAX_ATTEMPTS = 3;
 const EXECUTE_MSG_LIMIT = 1024;
@@ -49,7 +48,8 @@ export interface EngineOptions {
   clock: Clock;
   ids: Ids;
   log: FastifyBaseLogger;
-  handlers: Record<string, JobHandler>;
+  /** By job type; each is given its jobs' params as they were queued. */
+  handlers: Readonly<Record<string, JobHandler<never>>>;
   leaseSeconds: number;
   /** Most jobs this process runs at once. */
   concurrency?: number;
@@ -149,11 +149,7 @@ export class JobEngine {
   async runNow(jobs: NewJob[], run: (job: Job) => Promise<JobResult>): Promise<Job[]> {
     if (jobs.length === 0) return [];
     const leaseUntil = new Date(this.options.clock.now().getTime() + this.options.leaseSeconds * 1000);
-    const rows = await this.options.db
-      .insertInto('jobs')
-      .values(jobs.map((job) => ({ ...job, state: 'running' as const, lease_owner: this.owner, lease_until: leaseUntil })))
-      .returningAll()
-      .execute();
+    const rows = await writeJobs(this.options.db, jobs.map((job) => ({ ...job, state: 'running' as const, lease_owner: this.owner, lease_until: leaseUntil })), 'rows');
     for (const row of rows) this.inFlight.add(row.id);
     try {
       // The caller answers when the last one ends: closed together, they cost one transaction.
@@ -174,7 +170,8 @@ export class JobEngine {
   private runClaimed(job: Job): void {
     this.inFlight.add(job.id);
     const handler = this.options.handlers[job.type];
-    const running = handler ? handler.run(job) : Promise.resolve<JobResult>({ ok: false, errorCode: 'CPS.0003' });
+    // The params were written by Enqueue from the payload its type declares, which is what the handler takes.
+    const running = handler ? handler.run(job, job.params as never) : Promise.resolve<JobResult>({ ok: false, errorCode: 'CPS.0003' });
     running
       .catch((error): JobResult => this.crashed(job, error))
       .then((result) => this.finish([{ job, result }]))
@@ -258,7 +255,7 @@ export class JobEngine {
     for (const job of expired.filter((job) => !this.inFlight.has(job.id))) {
       const handler = this.options.handlers[job.type];
       const decision: 'retry' | JobResult =
-        handler?.retryable && job.attempts + 1 < MAX_ATTEMPTS ? 'retry' : (handler?.abandoned(job) ?? { ok: false, errorCode: 'CPS.0054' });
+        handler?.retryable && job.attempts + 1 < MAX_ATTEMPTS ? 'retry' : (handler?.abandoned(job, job.params as never) ?? { ok: false, errorCode: 'CPS.0054' });
       await this.options.db.transaction().execute(async (trx) => {
         const stillExpired = trx
           .updateTable('jobs')
@@ -292,32 +289,9 @@ function closeFields(result: JobResult, now: Date) {
   };
 }
 
-/** The status effects of closed jobs; phones given the same change are updated by one statement. */
-async function applyEffects(trx: Db, closed: { job: Job; result: JobResult }[], now: Date): Promise<void> {
-  const phoneChanges = new Map<string, { set: Record<string, unknown>; phoneIds: string[] }>();
-  for (const { job, result } of closed) {
-    if ((result.phoneStatus === undefined && !result.phoneFields) || !job.phone_id) continue;
-    const set = { ...result.phoneFields, ...(result.phoneStatus !== undefined && { status: result.phoneStatus }) };
-    const key = JSON.stringify(set);
-    const change = phoneChanges.get(key) ?? phoneChanges.set(key, { set, phoneIds: [] }).get(key)!;
-    change.phoneIds.push(job.phone_id);
-  }
-  for (const { set, phoneIds } of phoneChanges.values()) {
-    await trx.updateTable('phones').set({ ...set, updated_at: now }).where('id', 'in', phoneIds).execute();
-  }
-  for (const { job, result } of closed) {
-    if (result.serverPhones && job.server_id) {
-      await trx
-        .updateTable('phones')
-        .set({ status: result.serverPhones.to, updated_at: now })
-        .where('server_id', '=', job.server_id)
-        .where('status', '=', result.serverPhones.from)
-        .execute();
-    }
-    if (result.serverStatus !== undefined && job.server_id) {
-      await trx.updateTable('servers').set({ status: result.serverStatus, updated_at: now }).where('id', '=', job.server_id).execute();
-    }
-  }
+/** The lifecycle's status changes of the closed jobs (core/lifecycle.ts). */
+function applyEffects(trx: Db, closed: { job: Job; result: JobResult }[], now: Date): Promise<void> {
+  return applyJobEffects(trx, closed.map(({ job, result }) => ({ phoneId: job.phone_id, serverId: job.server_id, effects: result })), now);
 }
 
 /** Cuts a string to at most `limit` UTF-8 bytes without splitting a character. */

@@ -2,10 +2,10 @@ import type { Db } from '../store/db.ts';
 import type { Phone } from '../store/schema.ts';
 import type { Catalogue } from '../core/catalogue.ts';
 import type { Clock } from '../core/runtime.ts';
-import { PHONE_STATUS, SERVER_STATUS } from '../core/model.ts';
-import { phoneImage } from '../core/images.ts';
-import { dataVolumeSize } from '../core/phone-extras.ts';
-import { PHONE_TRANSITIONS, type PhoneOperation } from '../core/lifecycle.ts';
+import { PHONE_STATUS } from '../core/model.ts';
+import { PHONE_TRANSITIONS, SERVER_PROVISIONING, type PhoneOperation } from '../core/lifecycle.ts';
+import type { JobPayloads, JobType, PhoneOperationParams } from '../core/job-types.ts';
+import { phoneSpec } from '../core/phone-spec.ts';
 import { PhoneDeletedError, type PhoneDriver, type PhoneSpec } from '../devices/driver.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { commandHandler, type CommandDeps } from './commands.ts';
@@ -32,10 +32,13 @@ export interface HandlerDeps {
   noteBulkWrite(): void;
 }
 
+/** A handler for every job type, each given its type's payload. */
+export type JobHandlers = { [T in JobType]: JobHandler<JobPayloads[T]> };
+
 /** Phones of one server boot this many at a time. */
 const BOOT_PARALLELISM = 16;
 
-export function jobHandlers(deps: CommandDeps): Record<string, JobHandler> {
+export function jobHandlers(deps: CommandDeps): JobHandlers {
   return {
     'server.create': serverCreate(deps),
     'server.delete': serverDelete(deps),
@@ -54,36 +57,29 @@ export function jobHandlers(deps: CommandDeps): Record<string, JobHandler> {
   };
 }
 
-/** Provisions a bought server: boots each of its phones (1 → 2, or -8), then the server becomes normal. */
-export function serverCreate(deps: HandlerDeps): JobHandler {
+/** Provisions a bought server: boots each of its phones (1 → 2, or -8), then the server becomes normal (core/lifecycle.ts). */
+export function serverCreate(deps: HandlerDeps): JobHandler<unknown> {
   const { db, driver, clock } = deps;
+  const { via, success, failure, phones: phone } = SERVER_PROVISIONING;
   return {
     async run(job) {
       const serverId = job.server_id!;
-      await db.updateTable('servers').set({ status: SERVER_STATUS.provisioning, updated_at: clock.now() }).where('id', '=', serverId).execute();
+      await db.updateTable('servers').set({ status: via, updated_at: clock.now() }).where('id', '=', serverId).execute();
       // Phones already up (a retried job) are left alone: the handler is safe to run again.
-      const phones = await db.selectFrom('phones').selectAll().where('server_id', '=', serverId).where('status', '=', PHONE_STATUS.creating).orderBy('slot').execute();
-      const failed = await onEachPhone(phones, deps, (spec) => driver.create(spec), PHONE_STATUS.createFailed);
+      const phones = await db.selectFrom('phones').selectAll().where('server_id', '=', serverId).where('status', '=', phone.via).orderBy('slot').execute();
+      const failed = await onEachPhone(phones, deps, (spec) => driver.create(spec), phone.failure, phone.success);
       deps.noteBulkWrite();
-      return failed === 0
-        ? { ok: true, serverStatus: SERVER_STATUS.normal }
-        : { ok: false, errorCode: 'CPS.0092', serverStatus: SERVER_STATUS.abnormal };
+      return failed === 0 ? { ok: true, serverStatus: success } : { ok: false, errorCode: 'CPS.0092', serverStatus: failure };
     },
     retryable: true,
-    abandoned: () => ({
-      ok: false,
-      errorCode: 'CPS.0054',
-      serverStatus: SERVER_STATUS.abnormal,
-      serverPhones: { from: PHONE_STATUS.creating, to: PHONE_STATUS.createFailed },
-    }),
+    abandoned: () => ({ ok: false, errorCode: 'CPS.0054', serverStatus: failure, serverPhones: { from: phone.via, to: phone.failure } }),
   };
 }
 
 /** Frees what the deleted servers' phones held on their devices, and the servers' shared storage (the rows are already gone). */
-function serverDelete({ driver, shared }: HandlerDeps): JobHandler {
+function serverDelete({ driver, shared }: HandlerDeps): JobHandler<JobPayloads['server.delete']> {
   return {
-    async run(job) {
-      const { phone_ids: phoneIds, server_ids: serverIds } = job.params as { phone_ids: string[]; server_ids: string[] };
+    async run(_job, { phone_ids: phoneIds, server_ids: serverIds }) {
       await eachLimited(phoneIds, BOOT_PARALLELISM, (id) => driver.destroy(id));
       for (const serverId of serverIds) await shared.destroy(serverId);
       return { ok: true };
@@ -98,13 +94,12 @@ function serverDelete({ driver, shared }: HandlerDeps): JobHandler {
  * driver acts on it, and the phone ends in the operation's success or failure status (core/lifecycle.ts).
  * Without an action (UpdateCloudPhoneProperty) the attributes are only recorded: they apply at the next boot.
  */
-function phoneOperation(operation: PhoneOperation, { db, catalogue, phones }: HandlerDeps, act?: (phone: PhoneSpec) => Promise<void>): JobHandler {
+function phoneOperation(operation: PhoneOperation, { db, catalogue, phones }: HandlerDeps, act?: (phone: PhoneSpec) => Promise<void>): JobHandler<PhoneOperationParams> {
   const { success, failure } = PHONE_TRANSITIONS[operation];
   return {
-    async run(job): Promise<JobResult> {
+    async run(job, params): Promise<JobResult> {
       const phone = await phones.load(job.phone_id!);
       if (!phone) return { ok: false, errorCode: 'CPS.0005' };
-      const params = job.params as { property?: string; image_id?: string };
       const property = params.property ? JSON.stringify({ ...JSON.parse(phone.property), ...JSON.parse(params.property) }) : undefined;
       const updated = { ...phone, property: property ?? phone.property, image_id: params.image_id ?? phone.image_id };
       try {
@@ -118,16 +113,6 @@ function phoneOperation(operation: PhoneOperation, { db, catalogue, phones }: Ha
     },
     retryable: true,
     abandoned: () => ({ ok: false, errorCode: 'CPS.0054', phoneStatus: failure }),
-  };
-}
-
-export async function phoneSpec(phone: Phone, { db, catalogue }: Pick<HandlerDeps, 'db' | 'catalogue'>): Promise<PhoneSpec> {
-  const phoneModel = catalogue.phoneModel(phone.phone_model_name);
-  const image = await phoneImage(db, catalogue, phone.image_id);
-  if (!phoneModel || !image) throw new Error(`phone ${phone.id} refers to a flavor or image missing from the catalogue`);
-  return {
-    id: phone.id, serverId: phone.server_id, name: phone.name, imei: phone.imei, phoneModel, image,
-    property: JSON.parse(phone.property) as Record<string, string>, dataVolumeGiB: dataVolumeSize(phone, catalogue),
   };
 }
 

@@ -11,8 +11,9 @@ import type { DownloadRequest, HttpDownloads } from '../objects/http-download.ts
 import { parseObsUrl, type ObjectStore } from '../objects/store.ts';
 import type { Job } from '../store/schema.ts';
 import type { CommandDeps } from './commands.ts';
-import type { JobHandler, JobResult } from './engine.ts';
-import { phoneSpec } from './handlers.ts';
+import type { JobResult } from './engine.ts';
+import { phoneSpec } from '../core/phone-spec.ts';
+import type { JobHandlers } from './handlers.ts';
 import type { KooPhoneCode } from '../core/errors.ts';
 
 /** The largest package InstallApp takes (spec §5.2, 62015). */
@@ -26,10 +27,10 @@ const SIZE_SLACK_MB = 1;
  */
 const DOWNLOAD_FAILED = 'the package could not be downloaded from install_package_url';
 
-export function koophoneJobHandlers(deps: CommandDeps): Record<string, JobHandler> {
+export function koophoneJobHandlers(deps: CommandDeps): Pick<JobHandlers, typeof INSTALL_JOB> {
   return {
     [INSTALL_JOB]: {
-      run: (job) => install(job, deps),
+      run: (job, params) => install(job, params, deps),
       // An install may have happened before the worker died: never run it twice.
       retryable: false,
       abandoned: () => failed('KOOPHONE.API.62019', 'the install stopped before it finished'),
@@ -55,8 +56,7 @@ function failed(code: KooPhoneCode, detail: string): JobResult {
  * (size, MD5 when given, package name = object_name), then install it with `adb install -r`.
  * Failures end the job with the documented code and say what went wrong in `execute_msg`.
  */
-async function install(job: Job, deps: CommandDeps): Promise<JobResult> {
-  const params = job.params as unknown as InstallParams;
+async function install(job: Job, params: InstallParams, deps: CommandDeps): Promise<JobResult> {
   const phone = await deps.phones.load(job.phone_id!);
   if (!phone || phone.status !== PHONE_STATUS.running) return failed('KOOPHONE.API.62010', 'the instance is not running');
   return deps.scratch.using('install-', async (dir) => {

@@ -8,8 +8,9 @@ import { PHONE_TRANSITIONS } from '../core/lifecycle.ts';
 import type { Instance, InstanceUpdate, Job } from '../store/schema.ts';
 import { PhoneOperationError } from '../devices/driver.ts';
 import { CommandRefused, withDownloads, type CommandDeps } from './commands.ts';
-import type { JobHandler, JobResult } from './engine.ts';
-import { phoneSpec } from './handlers.ts';
+import type { JobResult } from './engine.ts';
+import { phoneSpec } from '../core/phone-spec.ts';
+import type { JobHandlers } from './handlers.ts';
 
 /** What a backup holds: the phone's user data, all of it. */
 const BACKUP_PATHS = ['/data'];
@@ -18,26 +19,24 @@ const BACKUP_PATHS = ['/data'];
  * Both can run again after a crash: a restore unpacks the same backup again; a backup records that its
  * upload succeeded before it wipes the phone, so a second run never uploads a wiped phone.
  */
-export function koophoneUsageHandlers(deps: CommandDeps): Record<string, JobHandler> {
+export function koophoneUsageHandlers(deps: CommandDeps): Pick<JobHandlers, typeof RESTORE_JOB | typeof BACKUP_JOB> {
   // An abandoned job's instance is marked failed by InstanceUsage.maintain().
   const abandoned = () => ({ ok: false, errorCode: 'CPS.0054' }) as const;
   return {
-    [RESTORE_JOB]: { run: (job) => restore(job, deps), retryable: true, abandoned },
-    [BACKUP_JOB]: { run: (job) => backup(job, deps), retryable: true, abandoned },
+    [RESTORE_JOB]: { run: (job, params) => restore(job, params, deps), retryable: true, abandoned },
+    [BACKUP_JOB]: { run: (job, params) => backup(job, params, deps), retryable: true, abandoned },
   };
 }
 
 /** The instance the job works for, when it is still in `state` on the job's phone (else the job has nothing to do). */
-async function instanceOf(job: Job, deps: CommandDeps, state: number): Promise<Instance | undefined | 'gone'> {
-  const { instance_id } = job.params as unknown as RestoreParams;
+async function instanceOf(job: Job, { instance_id }: RestoreParams, deps: CommandDeps, state: number): Promise<Instance | undefined | 'gone'> {
   const instance = await deps.db.selectFrom('instances').selectAll().where('id', '=', instance_id).executeTakeFirst();
   if (!instance) return 'gone';
   return instance.data_state === state && instance.phone_id === job.phone_id ? instance : undefined;
 }
 
 /** Changes the instance only while it is still in `state` on the job's phone. */
-async function settle(deps: CommandDeps, job: Job, state: number, change: InstanceUpdate, db = deps.db): Promise<void> {
-  const { instance_id } = job.params as unknown as RestoreParams;
+async function settle(deps: CommandDeps, job: Job, { instance_id }: RestoreParams, state: number, change: InstanceUpdate, db = deps.db): Promise<void> {
   await db
     .updateTable('instances')
     .set({ ...change, updated_at: deps.clock.now() })
@@ -54,11 +53,11 @@ function phoneError(error: unknown): JobResult {
 }
 
 /** Unpacks the instance's backup (if it has one) over the phone; the data is then loaded. */
-async function restore(job: Job, deps: CommandDeps): Promise<JobResult> {
-  const instance = await instanceOf(job, deps, DATA_STATE.restoring);
+async function restore(job: Job, params: RestoreParams, deps: CommandDeps): Promise<JobResult> {
+  const instance = await instanceOf(job, params, deps, DATA_STATE.restoring);
   if (instance === 'gone') return { ok: false, errorCode: 'KOOPHONE.API.4001' };
   if (!instance) return { ok: true };
-  await settle(deps, job, DATA_STATE.restoring, { restore_status: TRANSFER_STATUS.executing });
+  await settle(deps, job, params, DATA_STATE.restoring, { restore_status: TRANSFER_STATUS.executing });
   let failure: JobResult | undefined;
   if (instance.backup_key !== null) {
     const phone = await deps.db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirstOrThrow();
@@ -72,11 +71,11 @@ async function restore(job: Job, deps: CommandDeps): Promise<JobResult> {
     }
   }
   if (failure) {
-    await settle(deps, job, DATA_STATE.restoring, { data_state: DATA_STATE.restoreFailed, restore_status: TRANSFER_STATUS.failed });
+    await settle(deps, job, params, DATA_STATE.restoring, { data_state: DATA_STATE.restoreFailed, restore_status: TRANSFER_STATUS.failed });
     return failure;
   }
   // The phone holds the data now; the backup object stays until the next backup replaces it.
-  await settle(deps, job, DATA_STATE.restoring, {
+  await settle(deps, job, params, DATA_STATE.restoring, {
     data_state: DATA_STATE.loaded,
     restore_status: TRANSFER_STATUS.succeeded,
     restore_time: deps.clock.now(),
@@ -90,11 +89,10 @@ async function restore(job: Job, deps: CommandDeps): Promise<JobResult> {
  * Exports the phone's /data to the object store, then factory-resets the phone and releases it: the
  * instance's data is then only in the backup (data_state 0) until a prepare restores it.
  */
-async function backup(job: Job, deps: CommandDeps): Promise<JobResult> {
-  const instance = await instanceOf(job, deps, DATA_STATE.backingUp);
+async function backup(job: Job, params: BackupParams, deps: CommandDeps): Promise<JobResult> {
+  const instance = await instanceOf(job, params, deps, DATA_STATE.backingUp);
   if (instance === 'gone') return { ok: false, errorCode: 'KOOPHONE.API.4001' };
   if (!instance) return { ok: true };
-  const params = job.params as unknown as BackupParams;
   const phone = await deps.db.selectFrom('phones').selectAll().where('id', '=', job.phone_id!).executeTakeFirstOrThrow();
   const spec = await phoneSpec(phone, deps);
   let executeMsg: string | undefined;
@@ -108,10 +106,10 @@ async function backup(job: Job, deps: CommandDeps): Promise<JobResult> {
       });
     } catch (error) {
       const failure = error instanceof PhoneOperationError ? phoneError(error) : { ok: false, errorCode: 'KOOPHONE.API.9999', executeMsg: (error as Error).message } as const;
-      await settle(deps, job, DATA_STATE.backingUp, { data_state: DATA_STATE.backupFailed, backup_status: TRANSFER_STATUS.failed });
+      await settle(deps, job, params, DATA_STATE.backingUp, { data_state: DATA_STATE.backupFailed, backup_status: TRANSFER_STATUS.failed });
       return failure;
     }
-    await settle(deps, job, DATA_STATE.backingUp, { backup_status: TRANSFER_STATUS.succeeded, backup_time: deps.clock.now(), backup_key: params.key });
+    await settle(deps, job, params, DATA_STATE.backingUp, { backup_status: TRANSFER_STATUS.succeeded, backup_time: deps.clock.now(), backup_key: params.key });
   }
   // Release: the phone is wiped (shown resetting meanwhile) so that the next instance gets a clean one.
   const { via, success, failure } = PHONE_TRANSITIONS.reset;
@@ -123,7 +121,7 @@ async function backup(job: Job, deps: CommandDeps): Promise<JobResult> {
     status = failure;
   }
   await deps.db.transaction().execute(async (trx) => {
-    await settle(deps, job, DATA_STATE.backingUp, { data_state: DATA_STATE.idle, phone_id: null, prepare_status: null }, trx);
+    await settle(deps, job, params, DATA_STATE.backingUp, { data_state: DATA_STATE.idle, phone_id: null, prepare_status: null }, trx);
     await trx.updateTable('phones').set({ status, updated_at: deps.clock.now() }).where('id', '=', phone.id).execute();
   });
   return { ok: true, executeMsg };

@@ -8,22 +8,24 @@ import { MIGRATION, type ExportPlan, type MigratePlan } from '../core/phone-data
 import { PhoneOperationError, type CommandResult } from '../devices/driver.ts';
 import type { Job } from '../store/schema.ts';
 import { CommandRefused, withDownloads, type CommandDeps } from './commands.ts';
-import type { JobHandler, JobResult } from './engine.ts';
-import { phoneSpec } from './handlers.ts';
+import type { JobResult } from './engine.ts';
+import { phoneSpec } from '../core/phone-spec.ts';
+import type { JobPayloads } from '../core/job-types.ts';
+import type { JobHandlers } from './handlers.ts';
 import { DomainError, type CpsCode } from '../core/errors.ts';
 
 /** Each job can simply run again after a crash: it rewrites the same object, files or disks. */
-export function phoneDataHandlers(deps: CommandDeps): Record<string, JobHandler> {
+export function phoneDataHandlers(deps: CommandDeps): Pick<JobHandlers, 'phone.export' | 'phone.restore' | 'phone.migrate' | 'phone.traffic'> {
   const abandoned = () => ({ ok: false, errorCode: 'CPS.0054' }) as const;
   return {
-    'phone.export': { run: (job) => exportJob(job, deps), retryable: true, abandoned },
-    'phone.restore': { run: (job) => restoreJob(job, deps), retryable: true, abandoned },
+    'phone.export': { run: (job, plan) => exportJob(job, plan, deps), retryable: true, abandoned },
+    'phone.restore': { run: (job, object) => restoreJob(job, object, deps), retryable: true, abandoned },
     'phone.migrate': {
-      run: (job) => migrateJob(job, deps),
+      run: (job, plan) => migrateJob(job, plan, deps),
       retryable: true,
       abandoned: () => ({ ok: false, errorCode: 'CPS.0054', phoneStatus: MIGRATION.failure }),
     },
-    'phone.traffic': { run: (job) => trafficJob(job, deps), retryable: true, abandoned },
+    'phone.traffic': { run: (job, { traffic_type }) => trafficJob(job, traffic_type, deps), retryable: true, abandoned },
   };
 }
 
@@ -34,10 +36,9 @@ function unavailable(error: unknown): JobResult {
 }
 
 /** Writes the tar in a private temporary folder, then uploads it to the account's bucket/key; tar's warnings go to execute_msg. */
-async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
+async function exportJob(job: Job, plan: ExportPlan, deps: CommandDeps): Promise<JobResult> {
   const target = await deps.phones.load(job.phone_id!);
   if (!target) return { ok: false, errorCode: 'CPS.0005' };
-  const plan = job.params as unknown as ExportPlan;
   return deps.scratch.using('export-', async (dir) => {
     const tarFile = join(dir, 'data.tar');
     let result: CommandResult;
@@ -70,10 +71,9 @@ async function exportJob(job: Job, deps: CommandDeps): Promise<JobResult> {
 }
 
 /** A missing object fails the job with CPS.0104; an archive the phone refuses, with CPS.0171 and tar's reasons. */
-async function restoreJob(job: Job, deps: CommandDeps): Promise<JobResult> {
+async function restoreJob(job: Job, object: JobPayloads['phone.restore'], deps: CommandDeps): Promise<JobResult> {
   const target = await deps.phones.load(job.phone_id!);
   if (!target) return { ok: false, errorCode: 'CPS.0005' };
-  const object = job.params as { bucket: string; key: string };
   const spec = await phoneSpec(target, deps);
   try {
     const objects = await deps.objects.forProject(job.project_id);
@@ -89,10 +89,9 @@ async function restoreJob(job: Job, deps: CommandDeps): Promise<JobResult> {
  * The target takes the source's disks and image, and its attributes when asked. A source that is gone or
  * no longer stopped when the job runs fails it before anything changes: the target gets its status back.
  */
-async function migrateJob(job: Job, deps: CommandDeps): Promise<JobResult> {
+async function migrateJob(job: Job, plan: MigratePlan, deps: CommandDeps): Promise<JobResult> {
   const target = await deps.phones.load(job.phone_id!);
   if (!target) return { ok: false, errorCode: 'CPS.0233' };
-  const plan = job.params as unknown as MigratePlan;
   const source = await deps.phones.load(plan.source_phone_id);
   if (!source) return { ok: false, errorCode: 'CPS.0232', phoneStatus: plan.target_status };
   if (source.status !== PHONE_STATUS.stopped) return { ok: false, errorCode: 'CPS.0216', phoneStatus: plan.target_status };
@@ -108,7 +107,7 @@ async function migrateJob(job: Job, deps: CommandDeps): Promise<JobResult> {
 }
 
 /** Routing is network configuration, not something on the phone: the job records the new route. */
-async function trafficJob(job: Job, deps: CommandDeps): Promise<JobResult> {
+async function trafficJob(job: Job, trafficType: string, deps: CommandDeps): Promise<JobResult> {
   if (!(await deps.phones.load(job.phone_id!))) return { ok: false, errorCode: 'CPS.0005' };
-  return { ok: true, phoneFields: { traffic_type: (job.params as { traffic_type: string }).traffic_type } };
+  return { ok: true, phoneFields: { traffic_type: trafficType } };
 }

@@ -1,11 +1,12 @@
 import type { Phone } from '../store/schema.ts';
-import { PHONE_STATUS, SERVER_STATUS } from '../core/model.ts';
+import { SERVER_RESTART } from '../core/lifecycle.ts';
+import type { JobPayloads } from '../core/job-types.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import type { CommandDeps } from './commands.ts';
-import { onEachPhone, serverCreate, type HandlerDeps } from './handlers.ts';
+import { onEachPhone, serverCreate, type HandlerDeps, type JobHandlers } from './handlers.ts';
 
 /** Jobs of the server-level operations (restart, flavor and server changes, key pairs…). */
-export function serverJobHandlers(deps: CommandDeps): Record<string, JobHandler> {
+export function serverJobHandlers(deps: CommandDeps): Pick<JobHandlers, 'server.restart' | 'server.change' | 'server.keypair'> {
   return {
     'server.restart': serverRestart(deps),
     'server.change': serverChange(deps),
@@ -14,10 +15,9 @@ export function serverJobHandlers(deps: CommandDeps): Record<string, JobHandler>
 }
 
 /** Records the server's new key pair; the server APIs show it as `keypair_name`. */
-function serverKeypair({ db, clock }: HandlerDeps): JobHandler {
+function serverKeypair({ db, clock }: HandlerDeps): JobHandler<JobPayloads['server.keypair']> {
   return {
-    async run(job) {
-      const { keypair_name: keypairName } = job.params as { keypair_name: string };
+    async run(job, { keypair_name: keypairName }) {
       const updated = await db.updateTable('servers').set({ keypair_name: keypairName, updated_at: clock.now() }).where('id', '=', job.server_id!).executeTakeFirst();
       return updated.numUpdatedRows === 0n ? { ok: false, errorCode: 'CPS.0015' } : { ok: true };
     },
@@ -27,48 +27,47 @@ function serverKeypair({ db, clock }: HandlerDeps): JobHandler {
 }
 
 /**
- * A power cycle of a server (RestartCloudPhoneServer), over the phones the request put at 4:
- * 11 being stopped: each phone stops (a phone that does not is -9);
- * 10 stopped, 13 starting: each phone starts (2, or -6 when it does not);
- * 5 normal, as long as one phone runs (a failed phone can be restarted on its own).
- * The two ends that went wrong, from which the server can be restarted again: 12 stopping failed (a phone
- * did not stop; the server did not go down, so the phones that did stop are started again at once), and
- * 10 stopped (no phone came back up).
+ * A power cycle of a server (RestartCloudPhoneServer, SERVER_RESTART in core/lifecycle.ts), over the phones
+ * the request put at 4: 11 being stopped: each phone stops (a phone that does not is -9); 10 stopped,
+ * 13 starting: each phone starts (2, or -6 when it does not); 5 normal, as long as one phone runs (a failed
+ * phone can be restarted on its own). The two ends that went wrong, from which the server can be restarted
+ * again: 12 stopping failed (a phone did not stop; the server did not go down, so the phones that did stop
+ * are started again at once), and 10 stopped (no phone came back up).
  */
-function serverRestart(deps: HandlerDeps): JobHandler {
+function serverRestart(deps: HandlerDeps): JobHandler<JobPayloads['server.restart']> {
   const { db, clock, driver } = deps;
+  const { phones: phone } = SERVER_RESTART;
   const setStatus = (serverId: string, status: number) =>
     db.updateTable('servers').set({ status, updated_at: clock.now() }).where('id', '=', serverId).execute();
   return {
-    async run(job): Promise<JobResult> {
+    async run(job, { phone_ids: phoneIds }): Promise<JobResult> {
       const serverId = job.server_id!;
-      const { phone_ids: phoneIds } = job.params as { phone_ids: string[] };
       // A retried job goes on with the phones not finished yet.
       const pending = (): Promise<Phone[]> =>
-        phoneIds.length ? db.selectFrom('phones').selectAll().where('id', 'in', phoneIds).where('status', '=', PHONE_STATUS.restarting).execute() : Promise.resolve([]);
+        phoneIds.length ? db.selectFrom('phones').selectAll().where('id', 'in', phoneIds).where('status', '=', phone.via).execute() : Promise.resolve([]);
       const start = async () => {
         const phones = await pending();
-        return { phones: phones.length, failed: await onEachPhone(phones, deps, (spec) => driver.start(spec), PHONE_STATUS.restartFailed) };
+        return { phones: phones.length, failed: await onEachPhone(phones, deps, (spec) => driver.start(spec), phone.failure, phone.success) };
       };
 
-      await setStatus(serverId, SERVER_STATUS.stopping);
-      const stopFailures = await onEachPhone(await pending(), deps, (spec) => driver.stop(spec), PHONE_STATUS.stopFailed, PHONE_STATUS.restarting);
+      await setStatus(serverId, SERVER_RESTART.stopping);
+      const stopFailures = await onEachPhone(await pending(), deps, (spec) => driver.stop(spec), phone.stopFailure, phone.via);
       if (stopFailures > 0) {
         await start();
-        return { ok: false, errorCode: 'CPS.0158', serverStatus: SERVER_STATUS.stopFailed };
+        return { ok: false, errorCode: 'CPS.0158', serverStatus: SERVER_RESTART.stopFailure };
       }
-      await setStatus(serverId, SERVER_STATUS.stopped);
-      await setStatus(serverId, SERVER_STATUS.starting);
+      await setStatus(serverId, SERVER_RESTART.stopped);
+      await setStatus(serverId, SERVER_RESTART.starting);
       const started = await start();
-      if (started.failed === 0) return { ok: true, serverStatus: SERVER_STATUS.normal };
-      return { ok: false, errorCode: 'CPS.0022', serverStatus: started.failed === started.phones ? SERVER_STATUS.stopped : SERVER_STATUS.normal };
+      if (started.failed === 0) return { ok: true, serverStatus: SERVER_RESTART.success };
+      return { ok: false, errorCode: 'CPS.0022', serverStatus: started.failed === started.phones ? SERVER_RESTART.stopped : SERVER_RESTART.success };
     },
     retryable: true,
     abandoned: () => ({
       ok: false,
       errorCode: 'CPS.0054',
-      serverStatus: SERVER_STATUS.normal,
-      serverPhones: { from: PHONE_STATUS.restarting, to: PHONE_STATUS.restartFailed },
+      serverStatus: SERVER_RESTART.success,
+      serverPhones: { from: phone.via, to: phone.failure },
     }),
   };
 }
@@ -77,15 +76,14 @@ function serverRestart(deps: HandlerDeps): JobHandler {
  * ChangeCloudPhoneServerModel and ChangeCloudPhoneServer: the devices of replaced phones are freed, then the
  * server's phones at 1 are created on its new set-up like a bought server's (2, or -8 and the server abnormal).
  */
-function serverChange(deps: HandlerDeps): JobHandler {
+function serverChange(deps: HandlerDeps): JobHandler<JobPayloads['server.change']> {
   const provision = serverCreate(deps);
   return {
-    async run(job) {
-      const { replaced_phone_ids: replaced } = job.params as { replaced_phone_ids: string[] };
-      for (const phoneId of replaced) await deps.driver.destroy(phoneId);
-      return provision.run(job);
+    async run(job, params) {
+      for (const phoneId of params.replaced_phone_ids) await deps.driver.destroy(phoneId);
+      return provision.run(job, params);
     },
     retryable: true,
-    abandoned: (job) => provision.abandoned(job),
+    abandoned: (job, params) => provision.abandoned(job, params),
   };
 }

@@ -1,12 +1,14 @@
 import { PHONE_STATUS } from '../core/model.ts';
 import { phoneImage } from '../core/images.ts';
-import { shareCapacityBytes, shareFilesMessage, unsupportedCode, type ShareJobs, type ShareJobType } from '../core/share.ts';
+import { serverDriver, shareCapacityBytes, shareFilesMessage, unsupportedCode, type ShareJobs, type ShareJobType } from '../core/share.ts';
 import { PhoneOperationError, type PhoneSpec } from '../devices/driver.ts';
 import type { ShareServer } from '../devices/shared-storage.ts';
+import { SharedStorageDeclined } from '../devices/dispatch.ts';
 import type { Job } from '../store/schema.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import { CommandRefused, withDownloads, type CommandDeps } from './commands.ts';
-import { eachLimited, phoneSpec } from './handlers.ts';
+import { phoneSpec } from '../core/phone-spec.ts';
+import { eachLimited, type JobHandlers } from './handlers.ts';
 
 /** A tar that could not be unpacked fails its job as PushFile's does, its output in execute_msg (spec §8 row 31). */
 const TAR_FAILED = { errorCode: 'CPS.0191', errorMsg: 'Run command failed.' } as const;
@@ -17,7 +19,7 @@ const PHONE_PARALLELISM = 16;
 type ShareWork<T extends ShareJobType> = (server: ShareServer, params: ShareJobs[T], deps: CommandDeps, projectId: string) => Promise<JobResult>;
 
 /** Jobs of PushShareFiles, ListShareFiles, DeleteShareFiles, PushShareApps and DeleteShareApps: one per server. */
-export function shareJobHandlers(deps: CommandDeps): Record<ShareJobType, JobHandler> {
+export function shareJobHandlers(deps: CommandDeps): Pick<JobHandlers, ShareJobType> {
   return {
     'share.files.push': shareJob(deps, 'share.files.push', pushFiles),
     'share.files.list': shareJob(deps, 'share.files.list', listFiles),
@@ -32,17 +34,23 @@ export function shareJobHandlers(deps: CommandDeps): Record<ShareJobType, JobHan
  * whose flavor no longer has shared storage with CPS.0137 (files) or CPS.0147 (apps). Every share job gives
  * the same result when run again, so one a dead worker left behind simply runs again.
  */
-function shareJob<T extends ShareJobType>(deps: CommandDeps, type: T, work: ShareWork<T>): JobHandler {
+function shareJob<T extends ShareJobType>(deps: CommandDeps, type: T, work: ShareWork<T>): JobHandler<ShareJobs[T]> {
   return {
-    async run(job: Job) {
-      const row = await deps.db.selectFrom('servers').select(['id', 'phone_model_name', 'image_id']).where('id', '=', job.server_id!).executeTakeFirst();
+    async run(job: Job, params) {
+      const row = await deps.db.selectFrom('servers').select(['id', 'phone_model_name', 'image_id']).select(serverDriver).where('id', '=', job.server_id!).executeTakeFirst();
       if (!row) return { ok: false, errorCode: 'CPS.0015' };
       const phoneModel = deps.catalogue.phoneModel(row.phone_model_name);
       const capacityBytes = phoneModel && shareCapacityBytes(phoneModel);
-      if (!phoneModel || !capacityBytes) return { ok: false, errorCode: unsupportedCode(type) };
+      if (!phoneModel || !capacityBytes || !row.driver) return { ok: false, errorCode: unsupportedCode(type) };
       const image = await phoneImage(deps.db, deps.catalogue, row.image_id);
       if (!image) throw new Error(`server ${row.id} refers to an image missing from the catalogue`);
-      return work({ id: row.id, phoneModel, image, capacityBytes }, job.params as ShareJobs[T], deps, job.project_id);
+      try {
+        return await work({ id: row.id, driver: row.driver, phoneModel, image, capacityBytes }, params, deps, job.project_id);
+      } catch (error) {
+        // The request was refused if the driver had no shared storage then; it may have been replaced since.
+        if (error instanceof SharedStorageDeclined) return { ok: false, errorCode: unsupportedCode(type) };
+        throw error;
+      }
     },
     retryable: true,
     abandoned: () => ({ ok: false, errorCode: 'CPS.0054' }),

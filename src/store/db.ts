@@ -17,6 +17,7 @@ import * as objectAccounts from './migrations/011-object-accounts.ts';
 import * as quotas from './migrations/012-quotas.ts';
 import * as tokensBeforePreparing from './migrations/013-tokens-before-preparing.ts';
 import * as imageMemberStatus from './migrations/014-image-member-status.ts';
+import * as phoneDrivers from './migrations/015-phone-drivers.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { pgliteWasmModule } from './pglite-wasm.ts';
@@ -71,6 +72,7 @@ const migrations: Record<string, Migration> = {
   '012-quotas': quotas,
   '013-tokens-before-preparing': tokensBeforePreparing,
   '014-image-member-status': imageMemberStatus,
+  '015-phone-drivers': phoneDrivers,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
@@ -168,19 +170,49 @@ async function vacuumChangedTables(db: Db): Promise<void> {
 const RETRYABLE_CODES = new Set(['40P01', '40001']);
 const TRANSACTION_ATTEMPTS = 3;
 
+/** What each open transaction asked to run once it has committed (see afterCommit). */
+const committedCallbacks = new Map<Db, Array<() => void>>();
+
+/** Runs `work` in a transaction, then what it asked to run after its commit (afterCommit). */
+export async function transaction<T>(db: Db, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  const callbacks: Array<() => void> = [];
+  let open: Db | undefined;
+  try {
+    const result = await db.transaction().execute((trx) => {
+      committedCallbacks.set((open = trx), callbacks);
+      return work(trx);
+    });
+    for (const callback of callbacks) callback();
+    return result;
+  } finally {
+    if (open) committedCallbacks.delete(open);
+  }
+}
+
 /**
- * Runs `work` in a transaction, and again (three times in all) if PostgreSQL aborted it as the victim of a
- * deadlock: two transactions locking some of the same phones in different orders (a batch request and the
- * engine closing jobs), one of which PostgreSQL cancels, to be run again.
+ * `transaction`, run again (three times in all) if PostgreSQL aborted it as the victim of a deadlock: two
+ * transactions locking some of the same phones in different orders (a batch request and the engine closing
+ * jobs), one of which PostgreSQL cancels, to be run again.
  */
 export async function inTransaction<T>(db: Db, work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction().execute(work);
+      return await transaction(db, work);
     } catch (error) {
       if (attempt >= TRANSACTION_ATTEMPTS || !RETRYABLE_CODES.has((error as { code?: string }).code ?? '')) throw error;
     }
   }
+}
+
+/**
+ * Runs `callback` once what `db` wrote is visible to every connection: when its transaction (begun by
+ * `transaction` or `inTransaction`) commits, never if it rolls back; at once outside a transaction.
+ */
+export function afterCommit(db: Db, callback: () => void): void {
+  if (!db.isTransaction) return callback();
+  const callbacks = committedCallbacks.get(db);
+  if (!callbacks) throw new Error('afterCommit: the transaction was not begun by transaction() or inTransaction()');
+  callbacks.push(callback);
 }
 
 export async function migrate(db: Db): Promise<void> {

@@ -96,6 +96,8 @@ export interface PhoneTable {
   updated_at: Timestamp;
   /** GiB after ExpandPhoneDataVolumeSize (migration 003); null: the flavor's disk. */
   data_volume_size: number | null;
+  /** The device driver that runs the phone, by its registry name (migration 015, src/devices/registry.ts). */
+  driver: string;
 }
 
 export type JobState = 'queued' | 'running' | 'done';

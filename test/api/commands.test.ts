@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tar from 'tar';
 import { buyServers, call, startTestServer, waitForJob, type TestServer } from '../helpers/server.ts';
-import { phoneSpec } from '../../src/jobs/handlers.ts';
+import { phoneSpec } from '../../src/core/phone-spec.ts';
 
 const COMMANDS = '/v1/{project_id}/cloud-phone/phones/commands';
 const SYNC = '/v1/{project_id}/cloud-phone/phones/sync-commands';

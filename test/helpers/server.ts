@@ -12,6 +12,7 @@ import { pgliteDialect } from '../../src/store/pglite-dialect.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import type { Clock } from '../../src/core/runtime.ts';
 import type { Resolver } from '../../src/objects/http-download.ts';
+import type { DriverRegistry } from '../../src/devices/registry.ts';
 import { signWithOfficialSigner } from './sign.ts';
 
 /**
@@ -44,6 +45,8 @@ export interface TestServerOptions {
   clock?: Clock;
   /** Stands in for DNS in downloads. */
   resolver?: Resolver;
+  /** The device drivers phones may name: src/devices/registry.ts's unless told. */
+  drivers?: DriverRegistry;
 }
 
 export async function startTestServer(options: TestServerOptions = {}): Promise<TestServer> {
@@ -65,6 +68,12 @@ export async function startTestServer(options: TestServerOptions = {}): Promise<
     pgliteSnapshot: database ? undefined : await pgliteTemplate(),
     clock: options.clock,
     resolver: options.resolver,
+    drivers: options.drivers,
+  }).catch(async (error: unknown) => {
+    // A start refused (a test of the configuration) leaves nothing behind.
+    await database?.drop();
+    rmSync(dataDir, { recursive: true, force: true });
+    throw error;
   });
   const c = server.credentials!;
   const tenant: Tenant = {

@@ -29,7 +29,7 @@ before(async () => {
     extend_param: json({}), created_at: now, updated_at: now,
   }).execute();
   await db.insertInto('phones').values({
-    id: phoneId, project_id: projectId, server_id: serverId, slot: 1, name: 'mobile-0001', phone_model_name: 'm', image_id: 'i', status: 4, type: 0,
+    id: phoneId, project_id: projectId, server_id: serverId, slot: 1, name: 'mobile-0001', phone_model_name: 'm', image_id: 'i', driver: 'sim', status: 4, type: 0,
     imei: '0', traffic_type: 'direct', volume_mode: 0, has_encrypt: false, property: '{}', phone_ip: '10.0.0.1', created_at: now, updated_at: now,
   }).execute();
 });

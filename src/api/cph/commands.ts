@@ -38,9 +38,8 @@ export function commandRoutes(app: App, services: Services) {
     },
   }, async (request) => {
     const plan = planCommand(request.body.command, request.body.content);
-    const { entries, jobs } = await commands.enqueue(request.params.project_id, request.id, request.body, plan, { limits: ASYNC_LIMITS, queued: true });
-    await commands.insertJobs(jobs);
-    engine.wake();
+    const { entries, jobs } = await commands.jobs(request.params.project_id, request.id, request.body, plan, ASYNC_LIMITS);
+    await commands.enqueue(jobs);
     return { request_id: request.id, jobs: entries };
   });
 
@@ -70,9 +69,9 @@ export function commandRoutes(app: App, services: Services) {
     if (request.body.command !== 'shell') throw cpsError('CPS.0117');
     const plan = planCommand('shell', request.body.content);
     if (!rateLimits.syncCommands.take(request.principal!.userId)) throw cpsError('CPS.0042');
-    const { entries, jobs, phones } = await commands.enqueue(request.params.project_id, request.id, request.body, plan, { limits: SYNC_LIMITS, queued: false });
+    const { entries, jobs, phones } = await commands.jobs(request.params.project_id, request.id, request.body, plan, SYNC_LIMITS);
     const closed = new Map(
-      (await engine.runNow(jobs, (job) => runCommandJob(job, services.commandDeps, SYNC_PHONE_TIMEOUT_MS, phones.get(job.phone_id!)))).map((job) => [job.id, job]),
+      (await engine.runNow(jobs, (job) => runCommandJob(job, plan, services.commandDeps, SYNC_PHONE_TIMEOUT_MS, phones.get(job.phone_id!)))).map((job) => [job.id, job]),
     );
     return {
       request_id: request.id,

@@ -34,7 +34,7 @@ const RestartBody = coded(
 );
 
 /** ListEncodeServers and RestartEncodeServer (spec §3.32, §3.33). */
-export function encodeServerRoutes(app: App, { encodeServers, engine }: Services) {
+export function encodeServerRoutes(app: App, { encodeServers }: Services) {
   app.get(base, {
     schema: {
       tags: ['Encoding servers'],
@@ -78,7 +78,6 @@ export function encodeServerRoutes(app: App, { encodeServers, engine }: Services
     },
   }, async (request) => {
     const jobs = await encodeServers.restart(request.params.project_id, request.id, request.body.encode_server_ids);
-    engine.wake();
     return { request_id: request.id, jobs };
   });
 }

@@ -79,7 +79,7 @@ const MigrateJob = Type.Object({
 });
 
 /** BatchExportCloudPhoneData, BatchImportCloudPhoneData, BatchMigrateCloudPhone and ImportTraffic. */
-export function phoneDataRoutes(app: App, { phoneData, engine }: Services) {
+export function phoneDataRoutes(app: App, { phoneData }: Services) {
   const route = <B extends TSchema, J extends TSchema>(
     path: string,
     summary: string,
@@ -91,7 +91,6 @@ export function phoneDataRoutes(app: App, { phoneData, engine }: Services) {
       schema: { tags: ['Phones'], summary, params: ProjectParams, body, response: { 200: Type.Object({ request_id: Type.String(), jobs: Type.Array(job) }) } },
     }, async (request) => {
       const jobs = await start(request.params.project_id, request.id, request.body as Static<B>);
-      engine.wake();
       return { request_id: request.id, jobs };
     });
 

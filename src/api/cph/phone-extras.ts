@@ -56,7 +56,7 @@ const ExpandBody = coded(
 );
 
 /** BatchShowPhoneConnectInfos and ExpandPhoneDataVolumeSize: operations of Huawei's SDK beyond the documents. */
-export function phoneExtraRoutes(app: App, { phoneExtras, engine }: Services) {
+export function phoneExtraRoutes(app: App, { phoneExtras }: Services) {
   app.post(`${base}/batch-connection`, {
     schema: { tags: ['Phones'], summary: 'BatchShowPhoneConnectInfos', params: ProjectParams, body: ConnectionBody, response: { 200: ConnectionResponse } },
   }, async (request) => {
@@ -74,7 +74,6 @@ export function phoneExtraRoutes(app: App, { phoneExtras, engine }: Services) {
     },
   }, async (request) => {
     const jobs = await phoneExtras.expandVolume(request.params.project_id, request.id, request.body.phones);
-    engine.wake();
     return { request_id: request.id, jobs };
   });
 }

@@ -94,7 +94,7 @@ const PropertyBody = coded(
 const BatchResponse = Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('phone_id')) });
 
 /** Phone queries and the phone lifecycle operations. */
-export function phoneRoutes(app: App, { phones, engine, phoneListCache }: Services) {
+export function phoneRoutes(app: App, { phones, phoneListCache }: Services) {
   app.get(`${base}/phones`, {
     schema: {
       tags: ['Phones'],
@@ -177,7 +177,6 @@ export function phoneRoutes(app: App, { phones, engine, phoneListCache }: Servic
       schema: { tags: ['Phones'], summary, params: ProjectParams, body, response: { 200: BatchResponse } },
     }, async (request) => {
       const jobs = await start(request.params.project_id, request.id, request.body as Static<B>);
-      engine.wake();
       return { request_id: request.id, jobs };
     });
 

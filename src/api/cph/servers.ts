@@ -246,10 +246,9 @@ const ServerIdParams = Type.Object({ project_id: Type.String(), server_id: Type.
 const ServerJobs = Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('server_id')) });
 
 /** Servers: the purchase APIs (v1, v2, and v2.1 without phones), list, detail, rename, restart, flavor and server changes, key pairs, delete. */
-export function serverRoutes(app: App, { servers, engine }: Services) {
+export function serverRoutes(app: App, { servers }: Services) {
   const purchase = (network: 'v1' | 'v2') => async (request: { id: string; params: { project_id: string }; body: Static<typeof CreateV2Body> | Static<typeof CreateV1Body> }) => {
     const result = await servers.purchase(request.params.project_id, request.id, request.body, network);
-    engine.wake();
     return { request_id: request.id, ...result };
   };
 
@@ -265,7 +264,6 @@ export function serverRoutes(app: App, { servers, engine }: Services) {
     schema: { tags: ['Servers'], summary: 'CreateCloudPhoneSingleServer', params: ProjectParams, body: CreateBareBody, response: { 200: PurchaseResponse } },
   }, async (request) => {
     const result = await servers.purchaseBare(request.params.project_id, request.id, request.body);
-    engine.wake();
     return { request_id: request.id, ...result };
   });
 
@@ -326,7 +324,6 @@ export function serverRoutes(app: App, { servers, engine }: Services) {
     },
   }, async (request) => {
     const jobs = await servers.restart(request.params.project_id, request.id, request.body.server_ids);
-    engine.wake();
     return { request_id: request.id, jobs };
   });
 
@@ -340,7 +337,6 @@ export function serverRoutes(app: App, { servers, engine }: Services) {
     },
   }, async (request) => {
     const order = await servers.changeModel(request.params.project_id, request.id, request.body);
-    engine.wake();
     return { request_id: request.id, ...order };
   });
 
@@ -362,7 +358,6 @@ export function serverRoutes(app: App, { servers, engine }: Services) {
     },
   }, async (request) => {
     const jobId = await servers.change(request.params.project_id, request.id, request.params.server_id, request.body);
-    engine.wake();
     return { request_id: request.id, server_id: request.params.server_id, job_id: jobId };
   });
 
@@ -387,7 +382,6 @@ export function serverRoutes(app: App, { servers, engine }: Services) {
     },
   }, async (request) => {
     const jobs = await servers.updateKeypairs(request.params.project_id, request.id, request.body.servers);
-    engine.wake();
     return { request_id: request.id, jobs };
   });
 
@@ -401,7 +395,6 @@ export function serverRoutes(app: App, { servers, engine }: Services) {
     },
   }, async (request) => {
     const jobId = await servers.delete(request.params.project_id, request.id, request.body.server_ids);
-    engine.wake();
     return { request_id: request.id, job_id: jobId };
   });
 }

@@ -42,7 +42,7 @@ const ListPath = coded(Type.String({ minLength: 1, maxLength: 4096, pattern: '^(
 const ShareJobs = Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('server_id')) });
 
 /** Shared storage (PushShareFiles, ListShareFiles, DeleteShareFiles) and shared apps (PushShareApps, DeleteShareApps). */
-export function shareRoutes(app: App, { share, engine }: Services) {
+export function shareRoutes(app: App, { share }: Services) {
   app.post(`${base}/phones/share-files`, {
     schema: { tags: ['Shared storage'], summary: 'PushShareFiles, DeleteShareFiles', params: ProjectParams, body: ShareFilesBody, response: { 200: ShareJobs } },
   }, async (request) => {
@@ -56,7 +56,6 @@ export function shareRoutes(app: App, { share, engine }: Services) {
     } else {
       jobs = await share.pushFiles(projectId, request.id, body);
     }
-    engine.wake();
     return { request_id: request.id, jobs };
   });
 
@@ -71,7 +70,6 @@ export function shareRoutes(app: App, { share, engine }: Services) {
   }, async (request) => {
     const { offset = 0, limit = 50, ...query } = request.query;
     const jobs = await share.listFiles(request.params.project_id, request.id, { ...query, offset, limit });
-    engine.wake();
     return { request_id: request.id, jobs };
   });
 
@@ -94,7 +92,6 @@ export function shareRoutes(app: App, { share, engine }: Services) {
     },
   }, async (request) => {
     const jobs = await share.pushApp(request.params.project_id, request.id, request.body);
-    engine.wake();
     return { request_id: request.id, jobs };
   });
 
@@ -109,7 +106,6 @@ export function shareRoutes(app: App, { share, engine }: Services) {
     },
   }, async (request) => {
     const jobs = await share.deleteApp(request.params.project_id, request.id, request.body);
-    engine.wake();
     return { request_id: request.id, jobs };
   });
 }

@@ -142,10 +142,10 @@ export function instanceRoutes(app: App, services: Services) {
   }, async (request) => {
     const plan = koophone.commands.plan(request.body.command);
     if (!rateLimits.syncCommands.take(request.principal!.userId)) throw gatewayError('APIGW.0308');
-    const jobs = await koophone.commands.jobs(projectOf(request), request.id, plan, request.body.instance_ids, false);
+    const jobs = await koophone.commands.jobs(projectOf(request), request.id, plan, request.body.instance_ids);
     const ran = await engine.runNow(
       jobs.filter((entry) => entry.runnable).map((entry) => entry.job),
-      (job) => runCommandJob(job, services.commandDeps, SYNC_PHONE_TIMEOUT_MS),
+      (job) => runCommandJob(job, plan, services.commandDeps, SYNC_PHONE_TIMEOUT_MS),
     );
     const closed = new Map<string, Job | NewJob>(ran.map((job) => [job.id, job]));
     return ok({
@@ -162,7 +162,6 @@ export function instanceRoutes(app: App, services: Services) {
   }, async (request) => {
     const plan = koophone.commands.plan(request.body.command);
     const task = await koophone.commands.enqueue(projectOf(request), plan, request.body.instance_ids);
-    engine.wake();
     return ok(task);
   });
 
@@ -194,7 +193,6 @@ export function instanceRoutes(app: App, services: Services) {
     schema: { tags, summary: 'BatchReset (BatchResetInstance)', body: InstanceIdsBody, response: { 200: Envelope(TaskData) } },
   }, async (request) => {
     const task = await koophone.operations.reset(projectOf(request), request.body.instance_ids);
-    engine.wake();
     return ok(task);
   });
 
@@ -211,7 +209,6 @@ export function instanceRoutes(app: App, services: Services) {
     schema: { tags, summary: 'UnassignInstance (CancelInstance)', body: UserInstances, response: { 200: Envelope(TaskData) } },
   }, async (request) => {
     const task = await koophone.operations.unassign(projectOf(request), request.body.user_instances);
-    engine.wake();
     return ok(task);
   });
 
@@ -252,7 +249,6 @@ export function instanceRoutes(app: App, services: Services) {
     schema: { tags, summary: 'BatchRebootInstance', body: InstanceIdsBody, response: { 200: EmptyEnvelope } },
   }, async (request) => {
     await koophone.operations.reboot(projectOf(request), request.id, request.body.instance_ids);
-    engine.wake();
     return okEmpty('OK');
   });
 
@@ -289,7 +285,6 @@ export function instanceRoutes(app: App, services: Services) {
     const { projectId, domainId } = request.principal!;
     // The schema's pattern admits only the documented OS versions.
     const order = await koophone.orders.create({ projectId: projectId!, domainId }, request.id, request.body as CreateInput);
-    engine.wake();
     return ok(order, 'OK');
   });
 
@@ -303,7 +298,6 @@ export function instanceRoutes(app: App, services: Services) {
     },
   }, async (request) => {
     await koophone.orders.delete(projectOf(request), request.id, request.body.instanceIdList);
-    engine.wake();
     return ok(null, 'OK');
   });
 
@@ -318,7 +312,6 @@ export function instanceRoutes(app: App, services: Services) {
     },
   }, async (request) => {
     const task = await koophone.apps.install(projectOf(request), request.body);
-    engine.wake();
     return ok({ ...task, data: task }, 'OK');
   });
 

@@ -156,7 +156,6 @@ export async function signalingRoutes(app: App, services: Services) {
   app.addHook('onReady', async () => {
     upkeep = setInterval(() => {
       upkeepRun = Promise.all([streaming.maintain(), services.koophoneUsage.maintain()])
-        .then(() => services.engine.wake())
         .catch((error) => app.log.error(error, 'KooPhone upkeep failed'));
     }, UPKEEP_INTERVAL_MS);
     upkeep.unref();

@@ -8,7 +8,7 @@ const tags = ['KooPhone'];
 
 /** Preparing instances (spec §2.15), their progress (§2.16) and backing them up (§2.17). */
 export function usageRoutes(app: App, services: Services) {
-  const { koophoneUsage: usage, engine } = services;
+  const { koophoneUsage: usage } = services;
   const projectOf = (request: FastifyRequest) => request.principal!.projectId!;
 
   app.post('/instances/prepare', {
@@ -21,7 +21,6 @@ export function usageRoutes(app: App, services: Services) {
     },
   }, async (request) => {
     const statusList = await usage.prepare(projectOf(request), request.body.user_id, request.body.instance_ids);
-    engine.wake();
     return ok({ status_list: statusList });
   });
 
@@ -35,8 +34,6 @@ export function usageRoutes(app: App, services: Services) {
     },
   }, async (request) => {
     const progress = await usage.progress(projectOf(request), request.body.user_id, request.body.instance_id);
-    // Polling serves the preparation queue: a phone may have been bound to it just now.
-    engine.wake();
     return ok(progress, 'OK');
   });
 
@@ -50,7 +47,6 @@ export function usageRoutes(app: App, services: Services) {
     schema: { tags, summary: 'BatchBackupInstances', body: Type.Object({ instance_ids: InstanceIds }), response: { 200: Envelope(TaskData) } },
   }, async (request) => {
     const task = await usage.backup(projectOf(request), request.body.instance_ids);
-    engine.wake();
     return ok(task);
   });
 }

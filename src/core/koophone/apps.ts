@@ -3,11 +3,10 @@
  * through the phone's driver (src/jobs/koophone-handlers.ts), and the SDK's ListInstanceApp (app-list).
  */
 import { sql } from 'kysely';
-import type { Db } from '../../store/db.ts';
-import type { NewJob } from '../../store/schema.ts';
+import { transaction, type Db } from '../../store/db.ts';
+import type { JobRow } from '../job-types.ts';
 import { parseObsUrl } from '../../objects/store.ts';
-import type { CommandDeps } from '../../jobs/commands.ts';
-import { phoneSpec } from '../../jobs/handlers.ts';
+import { phoneSpec, type PhoneDevices } from '../phone-spec.ts';
 import { PHONE_STATUS } from '../model.ts';
 import type { InstanceService } from './instances.ts';
 import type { TaskData } from './operations.ts';
@@ -54,7 +53,7 @@ export class InstanceApps {
   constructor(
     private readonly db: Db,
     private readonly instances: InstanceService,
-    private readonly deps: CommandDeps,
+    private readonly deps: PhoneDevices,
   ) {}
 
   /** InstallApp: checks the request, then one install job per instance (3009 failed at once for one without a phone). */
@@ -65,7 +64,7 @@ export class InstanceApps {
     if (!/^https?:\/\/[^/\s]+/i.test(input.install_package_url) && !parseObsUrl(input.install_package_url)) throw kpError('KOOPHONE.API.1000');
     const instances = await this.instances.requireAll(projectId, input.instance_id_list);
     const taskId = this.instances.newTaskId('install');
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       // Installs are serialised per project, so two requests cannot both pass the tenant's total.
       await sql`SELECT pg_advisory_xact_lock(hashtext(${`install:${projectId}`}))`.execute(trx);
       if ((await this.uploadedMb(trx, projectId)) + sizeMb > MAX_TENANT_MB) throw kpError('KOOPHONE.API.62016');
@@ -82,17 +81,17 @@ export class InstanceApps {
             .execute()
         : [];
       if (pending.length > 0) throw kpError('KOOPHONE.API.62005');
-      const jobs: NewJob[] = instances.map((instance) => {
+      const jobs: JobRow[] = instances.map((instance) => {
         if (instance.phone_id === null) return this.instances.refusedJob(instance, taskId, INSTALL_JOB, 'KOOPHONE.API.3009');
-        const params: Omit<InstallParams, 'instance_id'> = {
+        return this.instances.job(instance, taskId, INSTALL_JOB, {
+          instance_id: instance.id,
           url: input.install_package_url,
           file_name: input.file_name,
           object_name: input.object_name,
           object_version: input.object_version,
           object_size: sizeMb,
           content_md5: input.content_md5 ?? '',
-        };
-        return this.instances.job(instance, taskId, INSTALL_JOB, params);
+        });
       });
       await this.instances.createTask(trx, projectId, taskId, 'install', jobs);
       return { task_id: taskId, cmd_jobs: instances.map((instance, index) => ({ instance_id: instance.id, job_id: jobs[index].id })) };

@@ -2,8 +2,8 @@
  * SyncCommand and AsyncCommand (spec §2.1, §2.2): an ADB shell command on instances, run as CPH command jobs
  * on their phones (the same checks, handler and limits as RunShellCommand / RunSyncCommand).
  */
-import type { Db } from '../../store/db.ts';
-import type { NewJob } from '../../store/schema.ts';
+import { transaction, type Db } from '../../store/db.ts';
+import type { JobRow } from '../job-types.ts';
 import { planCommand, type CommandPlan, type CommandService } from '../commands.ts';
 import type { BoundInstance, InstanceService } from './instances.ts';
 import { DomainError, kpError } from '../errors.ts';
@@ -13,7 +13,7 @@ export type ShellPlan = Extract<CommandPlan, { command: 'shell' }>;
 /** One instance's job: `runnable` when it is to run, else it is already closed with the reason it could not. */
 export interface InstanceJob {
   instance: BoundInstance;
-  job: NewJob;
+  job: JobRow;
   runnable: boolean;
 }
 
@@ -35,17 +35,16 @@ export class InstanceCommands {
   }
 
   /**
-   * A job per instance (request order, each once) under `requestId`: queued, or already running when the
-   * caller runs them itself (`queued: false`). Instances without a phone (3009) or whose phone cannot run
-   * commands (CPH's code) get a closed failed job instead.
+   * A job per instance (request order, each once) under `requestId`, to be queued or run at once. Instances
+   * without a phone (3009) or whose phone cannot run commands (CPH's code) get a closed failed job instead.
    */
-  async jobs(projectId: string, requestId: string, plan: ShellPlan, instanceIds: string[], queued: boolean): Promise<InstanceJob[]> {
+  async jobs(projectId: string, requestId: string, plan: ShellPlan, instanceIds: string[]): Promise<InstanceJob[]> {
     const found = await this.instances.requireAll(projectId, instanceIds);
     const bound = found.filter((instance) => instance.phone_id !== null);
     const phoneIds = bound.map((instance) => instance.phone_id!);
     const limits = { phones: phoneIds.length, fanOut: phoneIds.length };
     const { entries, jobs } = phoneIds.length
-      ? await this.commands.enqueue(projectId, requestId, { command: 'shell', content: plan.script, phone_ids: phoneIds }, plan, { limits, queued })
+      ? await this.commands.jobs(projectId, requestId, { command: 'shell', content: plan.script, phone_ids: phoneIds }, plan, limits)
       : { entries: [], jobs: [] };
     const entryOf = new Map(entries.map((entry) => [entry.phone_id, entry]));
     const jobOf = new Map(jobs.map((job) => [job.id, job]));
@@ -60,8 +59,8 @@ export class InstanceCommands {
   /** AsyncCommand: the jobs become a task (32 hex id) in one transaction. */
   async enqueue(projectId: string, plan: ShellPlan, instanceIds: string[]) {
     const taskId = this.instances.newTaskId('command');
-    const jobs = await this.jobs(projectId, taskId, plan, instanceIds, true);
-    await this.db.transaction().execute((trx) => this.instances.createTask(trx, projectId, taskId, 'command', jobs.map(({ job }) => job)));
+    const jobs = await this.jobs(projectId, taskId, plan, instanceIds);
+    await transaction(this.db, (trx) => this.instances.createTask(trx, projectId, taskId, 'command', jobs.map(({ job }) => job)));
     return { task_id: taskId, cmd_jobs: jobs.map(({ instance, job }) => ({ instance_id: instance.id, job_id: job.id })) };
   }
 }

@@ -6,10 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import type { Db } from '../../store/db.ts';
-import type { Instance, NewJob } from '../../store/schema.ts';
+import type { Instance } from '../../store/schema.ts';
 import { PHONE_STATUS } from '../model.ts';
 import type { Clock, Ids } from '../runtime.ts';
-import { admitJobs } from '../quotas.ts';
+import type { EnqueueOptions, JobPayloads, JobQueue, JobRow, JobTarget, JobType } from '../job-types.ts';
 import { kpError, kpMessage, type KooPhoneCode } from '../errors.ts';
 
 /** BatchQueryStatus `status` (spec §3.2): where the instance's data is. 7 is a duplicate of 2, never emitted. */
@@ -67,6 +67,7 @@ export class InstanceService {
     private readonly db: Db,
     private readonly clock: Clock,
     private readonly ids: Ids,
+    private readonly queue: JobQueue,
   ) {}
 
   /** The project's instances among `ids`, keyed by id. Pass a transaction and `lock` to hold them for update. */
@@ -126,10 +127,14 @@ export class InstanceService {
    * Records a task and its jobs (inside the caller's transaction). A task's id is its jobs' `request_id`,
    * so CPH's ListJobs shows the same jobs; job order is `cmd_jobs` order.
    */
-  async createTask(trx: Db, projectId: string, taskId: string, kind: TaskKind, jobs: NewJob[]): Promise<void> {
+  async createTask(trx: Db, projectId: string, taskId: string, kind: TaskKind, jobs: JobRow[]): Promise<void> {
     await trx.insertInto('koophone_tasks').values({ id: taskId, project_id: projectId, kind, created_at: this.clock.now() }).execute();
-    await admitJobs(trx, projectId, jobs, 'koophone');
-    if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+    await this.enqueue(trx, jobs);
+  }
+
+  /** Queues instances' jobs in the caller's transaction; a quota refusal is in KooPhone's codes. */
+  enqueue(trx: Db, jobs: JobRow[], options: Omit<EnqueueOptions, 'family'> = {}): Promise<void> {
+    return this.queue.enqueue(trx, jobs, { ...options, family: 'koophone' });
   }
 
   /** The jobs of one of the project's tasks, in `cmd_jobs` order; 1323 for an unknown or foreign task. */
@@ -139,36 +144,29 @@ export class InstanceService {
     return this.db.selectFrom('jobs').selectAll().where('project_id', '=', projectId).where('request_id', '=', taskId).orderBy('seq').execute();
   }
 
-  /**
-   * A queued job for one instance of a task. It runs in order with every other job of the instance's
-   * phone (CPH's too), or of the instance itself when no phone is bound.
-   */
-  job(instance: BoundInstance, taskId: string, type: string, params: Record<string, unknown> = {}): NewJob {
-    return {
-      id: this.ids.hex32(),
-      project_id: instance.project_id,
-      request_id: taskId,
-      type,
-      phone_id: instance.phone_id,
-      server_id: instance.server_id,
-      lock_key: instance.phone_id ?? instance.id,
-      params: JSON.stringify({ instance_id: instance.id, ...params }),
-      state: 'queued',
-      status: 1,
-      begin_time: this.clock.now(),
-    };
+  /** A queued job for one instance of a task. */
+  job<T extends JobType>(instance: BoundInstance, taskId: string, type: T, params: JobPayloads[T]): JobRow {
+    return this.queue.job(type, params, jobTarget(instance, taskId));
   }
 
   /** A job with nothing left to do (the work was done in the transaction that records it). */
-  doneJob(instance: BoundInstance, taskId: string, type: string): NewJob {
-    return { ...this.job(instance, taskId, type), state: 'done', status: 2, end_time: this.clock.now() };
+  doneJob(instance: BoundInstance, taskId: string, type: JobType): JobRow {
+    return this.queue.ended(type, jobTarget(instance, taskId), { ok: true });
   }
 
   /** A job that failed before it started (the instance could not take it): recorded closed, with its reason. */
-  refusedJob(instance: BoundInstance, taskId: string, type: string, code: KooPhoneCode | { code: string; message: string }): NewJob {
+  refusedJob(instance: BoundInstance, taskId: string, type: JobType, code: KooPhoneCode | { code: string; message: string }): JobRow {
     const { code: errorCode, message } = typeof code === 'string' ? { code, message: kpMessage(code) } : code;
-    return { ...this.job(instance, taskId, type), state: 'done', status: -1, end_time: this.clock.now(), error_code: errorCode, error_msg: message };
+    return this.queue.ended(type, jobTarget(instance, taskId), { ok: false, errorCode, errorMsg: message });
   }
+}
+
+/**
+ * A job of an instance runs in order with every other job of the instance's phone (CPH's too), or of the
+ * instance itself when no phone is bound.
+ */
+function jobTarget(instance: BoundInstance, taskId: string): JobTarget {
+  return { projectId: instance.project_id, requestId: taskId, phoneId: instance.phone_id, serverId: instance.server_id, lockKey: instance.phone_id ?? instance.id };
 }
 
 /** `length` characters of [A-Za-z0-9] from a hex string's value. */

@@ -3,14 +3,14 @@
  * through CPH's own jobs (phone.reset, phone.restart) and state machine, so CPH shows every step.
  */
 import { sql } from 'kysely';
-import type { Db } from '../../store/db.ts';
-import type { InstanceUpdate, NewJob } from '../../store/schema.ts';
+import { transaction, type Db } from '../../store/db.ts';
+import type { InstanceUpdate } from '../../store/schema.ts';
+import type { JobRow } from '../job-types.ts';
 import { PHONE_TRANSITIONS, phoneRefusal } from '../lifecycle.ts';
 import { escapeLike } from '../servers.ts';
 import type { Clock } from '../runtime.ts';
 import { DATA_STATE, RUNNING_STATUS, runningStatus, type BoundInstance, type InstanceService, type TaskKind } from './instances.ts';
 import type { SkuCatalogue } from './skus.ts';
-import { admitJobs } from '../quotas.ts';
 import { cpsMessage, kpError } from '../errors.ts';
 
 export interface UserInstance {
@@ -90,10 +90,10 @@ export class InstanceOperations {
     const taskId = this.instances.newTaskId(kind);
     const { via } = PHONE_TRANSITIONS.reset;
     const now = this.clock.now();
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       const found = await this.instances.requireAll(projectId, instanceIds, { db: trx, lock: true });
       const changes = found.map(change);
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       for (const [index, instance] of found.entries()) {
         const update: InstanceUpdate = { ...changes[index], updated_at: now };
         const refusal = wipeRefusal(kind, instance);
@@ -103,7 +103,7 @@ export class InstanceOperations {
           jobs.push(this.instances.doneJob(instance, taskId, 'phone.reset'));
           Object.assign(update, { backup_key: null, backup_status: null, backup_time: null });
         } else {
-          jobs.push(this.instances.job(instance, taskId, 'phone.reset'));
+          jobs.push(this.instances.job(instance, taskId, 'phone.reset', {}));
           // A phone busy with another job (an unassign's wipe) keeps its status: the reset runs after that job.
           if (!phoneRefusal('reset', instance.phone_status!)) {
             await trx.updateTable('phones').set({ status: via!, updated_at: now }).where('id', '=', instance.phone_id).execute();
@@ -125,13 +125,11 @@ export class InstanceOperations {
   async reboot(projectId: string, requestId: string, instanceIds: string[]): Promise<void> {
     const { via } = PHONE_TRANSITIONS.restart;
     const now = this.clock.now();
-    await this.db.transaction().execute(async (trx) => {
+    await transaction(this.db, async (trx) => {
       const found = await this.instances.requireAll(projectId, instanceIds, { db: trx, lock: true });
       if (found.some((instance) => instance.frozen)) throw kpError('KOOPHONE.API.2004');
       if (found.some((instance) => runningStatus(instance.phone_status) !== RUNNING_STATUS.running)) throw kpError('KOOPHONE.API.5005');
-      const jobs = found.map((instance) => this.instances.job(instance, requestId, 'phone.restart'));
-      await admitJobs(trx, projectId, jobs, 'koophone');
-      await trx.insertInto('jobs').values(jobs).execute();
+      await this.instances.enqueue(trx, found.map((instance) => this.instances.job(instance, requestId, 'phone.restart', {})));
       await trx.updateTable('phones').set({ status: via!, updated_at: now }).where('id', 'in', found.map((instance) => instance.phone_id!)).execute();
       const streaming = found.filter((instance) => instance.data_state === DATA_STATE.streaming).map((instance) => instance.id);
       if (streaming.length) await trx.updateTable('instances').set({ data_state: DATA_STATE.loaded, updated_at: now }).where('id', 'in', streaming).execute();

@@ -5,8 +5,8 @@
  * at once, whatever `isAutoPay` says (as CPH purchases are).
  */
 import { sql } from 'kysely';
-import type { Db } from '../../store/db.ts';
-import type { NewInstance, NewJob } from '../../store/schema.ts';
+import { transaction, type Db } from '../../store/db.ts';
+import type { NewInstance } from '../../store/schema.ts';
 import type { Catalogue } from '../catalogue.ts';
 import { PHONE_STATUS } from '../model.ts';
 import { PHONE_TRANSITIONS, phoneRefusal } from '../lifecycle.ts';
@@ -134,21 +134,21 @@ export class InstanceOrders {
   async delete(projectId: string, requestId: string, instanceIds: string[]): Promise<void> {
     const { via } = PHONE_TRANSITIONS.reset;
     const now = this.clock.now();
-    await this.db.transaction().execute(async (trx) => {
+    await transaction(this.db, async (trx) => {
       const wanted = [...new Set(instanceIds)];
       const found = await this.instances.find(projectId, wanted, { db: trx, lock: true });
       if (found.size === 0) throw kpError('KOOPHONE.API.1001');
       if (found.size < wanted.length) throw kpError('KOOPHONE.API.1012');
       const instances = [...found.values()];
       if (instances.some((instance) => instance.billing_mode !== '1')) throw kpError('KOOPHONE.API.5001');
-      const resets: NewJob[] = instances
+      const resets = instances
         .filter((instance) => instance.phone_id !== null && !phoneRefusal('reset', instance.phone_status!))
-        .map((instance) => this.instances.job(instance, requestId, 'phone.reset'));
+        .map((instance) => this.instances.job(instance, requestId, 'phone.reset', {}));
       await trx.deleteFrom('instances').where('id', 'in', wanted).execute();
-      // The resets only clean up after what is gone: never refused for the jobs in flight.
       await chargeAccount(trx, projectId, { instances: -instances.length });
+      // The resets only clean up after what is gone: never refused for the jobs in flight.
+      await this.instances.enqueue(trx, resets, { unchecked: true });
       if (resets.length > 0) {
-        await trx.insertInto('jobs').values(resets).execute();
         await trx.updateTable('phones').set({ status: via!, updated_at: now }).where('id', 'in', resets.map((job) => job.phone_id!)).execute();
       }
     });

@@ -11,8 +11,7 @@
  */
 import type { Db } from '../../store/db.ts';
 import type { InstanceSession } from '../../store/schema.ts';
-import type { CommandDeps } from '../../jobs/commands.ts';
-import { phoneSpec } from '../../jobs/handlers.ts';
+import { phoneSpec, type PhoneDevices } from '../phone-spec.ts';
 import type { Clock, Ids } from '../runtime.ts';
 import { DATA_STATE, type BoundInstance, type InstanceService } from './instances.ts';
 import { kpError } from '../errors.ts';
@@ -125,7 +124,7 @@ export class StreamingService {
     private readonly clock: Clock,
     private readonly ids: Ids,
     private readonly instances: InstanceService,
-    private readonly deps: CommandDeps,
+    private readonly deps: PhoneDevices,
     /** OPENCPH_PUBLIC_URL: the base of `signaling_url` when set. */
     readonly publicUrl: string | undefined,
   ) {}

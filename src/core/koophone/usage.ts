@@ -12,15 +12,15 @@
  * job exports `/data`, uploads it, factory-resets the phone and releases it for the next instance.
  */
 import { sql } from 'kysely';
-import type { Db } from '../../store/db.ts';
-import type { InstanceUpdate, NewJob } from '../../store/schema.ts';
+import { transaction, type Db } from '../../store/db.ts';
+import type { InstanceUpdate } from '../../store/schema.ts';
+import type { JobRow } from '../job-types.ts';
 import { PHONE_STATUS } from '../model.ts';
 import type { Clock } from '../runtime.ts';
 import { DATA_STATE, TRANSFER_STATUS, type BoundInstance, type InstanceService } from './instances.ts';
 import type { TaskData } from './operations.ts';
 import type { OsVersion, SkuCatalogue } from './skus.ts';
 import { STREAM_CLOSE, type StreamingService } from './streaming.ts';
-import { admitJobs } from '../quotas.ts';
 import type { KooPhoneCode } from '../errors.ts';
 
 /** BatchPrepareInstances `status_list[].status` (spec §3.3). */
@@ -75,11 +75,11 @@ export class InstanceUsage {
    * phone yet. Unknown (or another project's) ids fail the whole request with 4001.
    */
   async prepare(projectId: string, userId: string, instanceIds: string[]): Promise<Array<{ instance_id: string; status: number }>> {
-    return this.db.transaction().execute(async (trx) => {
+    return transaction(this.db, async (trx) => {
       await lockProjectPhones(trx, projectId);
       const found = await this.instances.requireAll(projectId, instanceIds, { db: trx, lock: true, missing: 'KOOPHONE.API.4001' });
       const now = this.clock.now();
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       const statuses = [];
       for (const instance of found) {
         let status = prepareStatus(instance, userId);
@@ -91,15 +91,14 @@ export class InstanceUsage {
           // Restored from the backup onto the instance's phone, or onto a free one as soon as there is one.
           status = PREPARE_STATUS.toRestore;
           await this.update(trx, instance.id, { data_state: DATA_STATE.restoring, prepare_status: status, restore_status: TRANSFER_STATUS.preparing });
-          if (instance.phone_id !== null) jobs.push(this.instances.job(instance, instance.id, RESTORE_JOB));
+          if (instance.phone_id !== null) jobs.push(this.instances.job(instance, instance.id, RESTORE_JOB, { instance_id: instance.id }));
           else await trx.insertInto('instance_prepares').values({ instance_id: instance.id, project_id: projectId, created_at: now }).execute();
         }
         statuses.push({ instance_id: instance.id, status });
       }
       // Queued instances are bound first: the account's lock comes after every row this request locks.
       await this.bindQueued(trx, projectId);
-      await admitJobs(trx, projectId, jobs, 'koophone');
-      if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+      await this.instances.enqueue(trx, jobs);
       return statuses;
     });
   }
@@ -135,9 +134,9 @@ export class InstanceUsage {
   async backup(projectId: string, instanceIds: string[]): Promise<TaskData> {
     const taskId = this.instances.newTaskId('backup');
     const ended: string[] = [];
-    const task = await this.db.transaction().execute(async (trx) => {
+    const task = await transaction(this.db, async (trx) => {
       const found = await this.instances.requireAll(projectId, instanceIds, { db: trx, lock: true });
-      const jobs: NewJob[] = [];
+      const jobs: JobRow[] = [];
       for (const instance of found) {
         const refusal = backupRefusal(instance);
         if (refusal) {
@@ -148,8 +147,7 @@ export class InstanceUsage {
         await this.streaming.endSession(trx, instance);
         ended.push(instance.id);
         await this.update(trx, instance.id, { data_state: DATA_STATE.backingUp, backup_status: TRANSFER_STATUS.executing });
-        const params: Omit<BackupParams, 'instance_id'> = { bucket: BACKUP_BUCKET, key: backupKey(projectId, instance.id) };
-        jobs.push(this.instances.job(instance, taskId, BACKUP_JOB, params));
+        jobs.push(this.instances.job(instance, taskId, BACKUP_JOB, { instance_id: instance.id, bucket: BACKUP_BUCKET, key: backupKey(projectId, instance.id) }));
       }
       await this.instances.createTask(trx, projectId, taskId, 'backup', jobs);
       return { task_id: taskId, cmd_jobs: found.map((instance, index) => ({ instance_id: instance.id, job_id: jobs[index].id })) };
@@ -160,7 +158,7 @@ export class InstanceUsage {
 
   /** Binds free phones to the project's queued instances, oldest first (phones freed since the last call). */
   async serveQueue(projectId: string): Promise<void> {
-    await this.db.transaction().execute(async (trx) => {
+    await transaction(this.db, async (trx) => {
       await lockProjectPhones(trx, projectId);
       await this.bindQueued(trx, projectId);
     });
@@ -244,7 +242,7 @@ export class InstanceUsage {
       .where('instance_prepares.project_id', '=', projectId)
       .orderBy('instance_prepares.seq')
       .execute();
-    const jobs: NewJob[] = [];
+    const jobs: JobRow[] = [];
     for (const instance of queued) {
       const sku = this.skus.sku(instance.region_id, instance.sku_id);
       if (!sku) continue;
@@ -262,9 +260,10 @@ export class InstanceUsage {
       if (!phone) continue;
       await this.update(trx, instance.id, { phone_id: phone.id });
       await trx.deleteFrom('instance_prepares').where('instance_id', '=', instance.id).execute();
-      jobs.push(this.instances.job({ ...instance, phone_id: phone.id, server_id: phone.server_id, phone_status: S.running }, instance.id, RESTORE_JOB));
+      jobs.push(this.instances.job({ ...instance, phone_id: phone.id, server_id: phone.server_id, phone_status: S.running }, instance.id, RESTORE_JOB, { instance_id: instance.id }));
     }
-    if (jobs.length > 0) await trx.insertInto('jobs').values(jobs).execute();
+    // They waited their turn for a phone: run whatever the account has in flight.
+    await this.instances.enqueue(trx, jobs, { unchecked: true });
   }
 
   private async update(trx: Db, instanceId: string, change: InstanceUpdate): Promise<void> {

@@ -39,7 +39,7 @@ async function setUp(dir?: string) {
   const a2 = phone({ id: 'a2'.padEnd(32, '0'), serverId: 'a'.repeat(32), name: 'mobile-0002' });
   const b1 = phone({ id: 'b1'.padEnd(32, '0'), serverId: 'b'.repeat(32) });
   for (const spec of [a1, a2, b1]) await sim.create(spec);
-  const server = (id: string, capacityBytes = 50 * GiB): ShareServer => ({ id, phoneModel: a1.phoneModel, image: a1.image, capacityBytes });
+  const server = (id: string, capacityBytes = 50 * GiB): ShareServer => ({ id, driver: 'sim', phoneModel: a1.phoneModel, image: a1.image, capacityBytes });
   const sh = async (spec: typeof a1, command: string) => (await sim.shell(spec, command)).output;
   return { dir, shared, sim, a1, a2, b1, serverA: server(a1.serverId), serverB: server(b1.serverId), server, sh };
 }

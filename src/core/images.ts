@@ -10,7 +10,7 @@ import type { CustomImage, ImageMemberTable } from '../store/schema.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
 import { PHONE_STATUS } from './model.ts';
 import { HEX32, wireTime, type Clock, type Ids } from './runtime.ts';
-import { escapeLike } from './servers.ts';
+import { escapeLike } from '../store/like.ts';
 import { cpsError, notFound } from './errors.ts';
 
 /** ListImages `status`. */

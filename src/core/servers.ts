@@ -8,7 +8,8 @@ import { PHONE_STATUS, SERVER_STATUS } from './model.ts';
 import { insertEncodeServers } from './encode-servers.ts';
 import { phoneImage, usableImage } from './images.ts';
 import { SERVER_RESTART } from './lifecycle.ts';
-import { checkProperty } from './phones.ts';
+import { checkProperty } from './phone-properties.ts';
+import { escapeLike } from '../store/like.ts';
 import { chargeAccount, type QuotaFamily } from './quotas.ts';
 import { onServer, type JobQueue, type JobRow } from './job-types.ts';
 import { DomainError, cpsError, itemError, notFound, type CpsCode, type ItemError } from './errors.ts';
@@ -875,9 +876,5 @@ export function generateImei(): string {
     sum += digit;
   }
   return body + ((10 - (sum % 10)) % 10);
-}
-
-export function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 

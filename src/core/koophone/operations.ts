@@ -7,7 +7,7 @@ import { transaction, type Db } from '../../store/db.ts';
 import type { InstanceUpdate } from '../../store/schema.ts';
 import type { JobRow } from '../job-types.ts';
 import { PHONE_TRANSITIONS, phoneRefusal } from '../lifecycle.ts';
-import { escapeLike } from '../servers.ts';
+import { escapeLike } from '../../store/like.ts';
 import type { Clock } from '../runtime.ts';
 import { DATA_STATE, RUNNING_STATUS, runningStatus, type BoundInstance, type InstanceService, type TaskKind } from './instances.ts';
 import type { SkuCatalogue } from './skus.ts';

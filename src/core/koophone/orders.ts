@@ -12,7 +12,7 @@ import { PHONE_STATUS } from '../model.ts';
 import { PHONE_TRANSITIONS, phoneRefusal } from '../lifecycle.ts';
 import type { Clock, Ids } from '../runtime.ts';
 import type { ServerService } from '../servers.ts';
-import { escapeLike } from '../servers.ts';
+import { escapeLike } from '../../store/like.ts';
 import { assertRoom, chargeAccount } from '../quotas.ts';
 import { DATA_STATE, type InstanceService } from './instances.ts';
 import type { OsVersion, SkuCatalogue } from './skus.ts';

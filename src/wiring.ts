@@ -10,6 +10,7 @@ import { JobEngine } from './jobs/engine.ts';
 import { Enqueue } from './jobs/enqueue.ts';
 import { jobHandlers } from './jobs/handlers.ts';
 import type { CommandDeps } from './jobs/commands.ts';
+import { SyncCommands } from './jobs/sync-commands.ts';
 import { Scratch } from './jobs/scratch.ts';
 import { phoneLoader } from './jobs/phone-loader.ts';
 import { Drivers } from './devices/dispatch.ts';
@@ -98,6 +99,13 @@ export async function createServices(
     jobs: new JobQueries(store.db),
     jobHistory: new JobHistory(store.db, clock, config.jobRetentionHours, store.noteBulkWrite, log),
     commands,
+    syncCommands: new SyncCommands({
+      commands,
+      instanceCommands: koophone.commands,
+      engine,
+      perUser: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock),
+      commandDeps,
+    }),
     phoneData: new PhoneDataService(store.db, catalogue, commandDeps.objects, clock, queue),
     images: new ImageService(store.db, catalogue, clock, ids),
     tags: new TagService(store.db, clock),
@@ -109,10 +117,7 @@ export async function createServices(
     koophoneStreaming,
     koophoneUsage: new InstanceUsage(store.db, clock, instances, koophone.skus, koophoneStreaming),
     commandDeps,
-    rateLimits: {
-      syncCommands: new SlidingWindowLimiter(config.syncCommandsPerMinute, 60_000, clock),
-      accountWrites: new ConcurrencyGate(config.accountWritesAtOnce, ACCOUNT_WRITES_WAITING),
-    },
+    rateLimits: { accountWrites: new ConcurrencyGate(config.accountWritesAtOnce, ACCOUNT_WRITES_WAITING) },
     phoneListCache: new ReadCache(store.changes),
     engine,
     admin,

@@ -1,6 +1,7 @@
 import type { ReadCache } from '../store/read-cache.ts';
 import type { JobEngine } from '../jobs/engine.ts';
 import type { CommandDeps } from '../jobs/commands.ts';
+import type { SyncCommands } from '../jobs/sync-commands.ts';
 import type { FaultInjector } from '../devices/faults.ts';
 import type { Catalogue } from '../core/catalogue.ts';
 import type { Iam } from '../core/iam.ts';
@@ -15,7 +16,7 @@ import type { PhoneDataService } from '../core/phone-data.ts';
 import type { ImageService } from '../core/images.ts';
 import type { TagService } from '../core/tags.ts';
 import type { ShareService } from '../core/share.ts';
-import type { ConcurrencyGate, SlidingWindowLimiter } from '../core/rate-limit.ts';
+import type { ConcurrencyGate } from '../core/rate-limit.ts';
 import type { InstanceService } from '../core/koophone/instances.ts';
 import type { StreamingService } from '../core/koophone/streaming.ts';
 import type { InstanceUsage } from '../core/koophone/usage.ts';
@@ -37,6 +38,8 @@ export interface Services {
   /** Deletes finished jobs past OPENCPH_JOB_RETENTION_HOURS. */
   jobHistory: JobHistory;
   commands: CommandService;
+  /** RunSyncCommand and KooPhone SyncCommand: their limits, rate limit and jobs run in the request. */
+  syncCommands: SyncCommands;
   /** Phone data export and restore, migration, traffic routing. */
   phoneData: PhoneDataService;
   /** Custom images and the projects they are shared with. */
@@ -55,13 +58,10 @@ export interface Services {
   koophoneStreaming: StreamingService;
   /** KooPhone preparation (restore onto a phone) and backup. */
   koophoneUsage: InstanceUsage;
-  /** What command jobs run with; synchronous commands run them in the request. */
+  /** What command jobs run with. */
   commandDeps: CommandDeps;
-  /**
-   * Per user: RunSyncCommand calls a minute. Per account: requests that change something, at once, so that
-   * no tenant's burst holds every store connection while the others wait.
-   */
-  rateLimits: { syncCommands: SlidingWindowLimiter; accountWrites: ConcurrencyGate };
+  /** Per account: requests that change something, at once, so that no tenant's burst holds every store connection while the others wait. */
+  rateLimits: { accountWrites: ConcurrencyGate };
   /** Serialised pages of the phone list, valid until phones, servers or custom images change. */
   phoneListCache: ReadCache;
   engine: JobEngine;

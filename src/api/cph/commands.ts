@@ -2,7 +2,6 @@ import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
 import { planCommand } from '../../core/commands.ts';
-import { runCommandJob } from '../../jobs/commands.ts';
 import { ProjectParams, coded, jobEntry } from '../schema.ts';
 import { cpsError } from '../../core/errors.ts';
 
@@ -20,13 +19,10 @@ const CommandBody = coded(
 
 /** Async commands reach up to 100 named phones, or every phone of up to 10 servers. */
 const ASYNC_LIMITS = { phones: 100, fanOut: 2000 };
-/** Sync commands: 15 phones a call (spec README readings), 2 s a phone, 30 s a call. */
-export const SYNC_LIMITS = { phones: 15, fanOut: 15 };
-export const SYNC_PHONE_TIMEOUT_MS = 2000;
 
 /** PushFile, InstallApk, UninstallApk, RunShellCommand (one path, dispatched on `command`) and RunSyncCommand. */
 export function commandRoutes(app: App, services: Services) {
-  const { commands, engine, rateLimits } = services;
+  const { commands, syncCommands } = services;
 
   app.post(`${base}/phones/commands`, {
     schema: {
@@ -66,20 +62,15 @@ export function commandRoutes(app: App, services: Services) {
       },
     },
   }, async (request) => {
-    if (request.body.command !== 'shell') throw cpsError('CPS.0117');
-    const plan = planCommand('shell', request.body.content);
-    if (!rateLimits.syncCommands.take(request.principal!.userId)) throw cpsError('CPS.0042');
-    const { entries, jobs, phones } = await commands.jobs(request.params.project_id, request.id, request.body, plan, SYNC_LIMITS);
-    const closed = new Map(
-      (await engine.runNow(jobs, (job) => runCommandJob(job, plan, services.commandDeps, SYNC_PHONE_TIMEOUT_MS, phones.get(job.phone_id!)))).map((job) => [job.id, job]),
-    );
+    const caller = { userId: request.principal!.userId, projectId: request.params.project_id, requestId: request.id };
+    const outcomes = await syncCommands.onPhones(caller, request.body, () => cpsError('CPS.0042'));
     return {
       request_id: request.id,
-      jobs: entries.map((entry) => {
-        if (!('job_id' in entry)) return { ...entry, status: -1, execute_msg: '' };
-        const job = closed.get(entry.job_id)!;
+      jobs: outcomes.map((outcome) => {
+        if (!('job' in outcome)) return { ...outcome, status: -1, execute_msg: '' };
+        const { job } = outcome;
         return {
-          phone_id: entry.phone_id,
+          phone_id: outcome.phone_id,
           job_id: job.id,
           status: job.status,
           error_code: job.error_code ?? '',

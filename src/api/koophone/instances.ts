@@ -2,10 +2,7 @@ import { Type, type TSchema } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
-import type { Job, NewJob } from '../../store/schema.ts';
-import { runCommandJob } from '../../jobs/commands.ts';
 import { FINITE_KEYWORD, coded } from '../schema.ts';
-import { SYNC_PHONE_TIMEOUT_MS } from '../cph/commands.ts';
 import { SkuWire } from '../../core/koophone/skus.ts';
 import type { CreateInput } from '../../core/koophone/orders.ts';
 import { CmdJob, EmptyEnvelope, Envelope, InstanceId, InstanceIds, TaskData, UserId, action, ok, okEmpty } from './common.ts';
@@ -133,26 +130,23 @@ const AppQuery = Type.Object({
 
 /** Instance management (spec §2.1–2.11), subscription (§2.12–2.14) and apps (§2.20, the SDK's app-list). */
 export function instanceRoutes(app: App, services: Services) {
-  const { instances, koophone, engine, rateLimits } = services;
+  const { instances, koophone, syncCommands } = services;
   const projectOf = (request: FastifyRequest) => request.principal!.projectId!;
 
   app.post('/instances/sync-command', {
     config: { iamAction: action('syncInvokeInstance'), errorInfo: true },
     schema: { tags, summary: 'SyncCommand (SyncInvokeInstance)', body: CommandBody, response: { 200: Envelope(Type.Object({ cmd_results: Type.Array(CmdResult) })) } },
   }, async (request) => {
-    const plan = koophone.commands.plan(request.body.command);
-    if (!rateLimits.syncCommands.take(request.principal!.userId)) throw gatewayError('APIGW.0308');
-    const jobs = await koophone.commands.jobs(projectOf(request), request.id, plan, request.body.instance_ids);
-    const ran = await engine.runNow(
-      jobs.filter((entry) => entry.runnable).map((entry) => entry.job),
-      (job) => runCommandJob(job, plan, services.commandDeps, SYNC_PHONE_TIMEOUT_MS),
-    );
-    const closed = new Map<string, Job | NewJob>(ran.map((job) => [job.id, job]));
+    const caller = { userId: request.principal!.userId, projectId: projectOf(request), requestId: request.id };
+    const results = await syncCommands.onInstances(caller, request.body.command, request.body.instance_ids, () => gatewayError('APIGW.0308'));
     return ok({
-      cmd_results: jobs.map(({ instance, job }) => {
-        const done = closed.get(job.id) ?? job;
-        return { instance_id: instance.id, status: done.status, error_code: done.error_code ?? '', error_msg: done.error_msg ?? '', execute_msg: done.execute_msg ?? '' };
-      }),
+      cmd_results: results.map(({ instance, job }) => ({
+        instance_id: instance.id,
+        status: job.status,
+        error_code: job.error_code ?? '',
+        error_msg: job.error_msg ?? '',
+        execute_msg: job.execute_msg ?? '',
+      })),
     });
   });
 

@@ -85,6 +85,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // An idle connection the server closed (restart, failover) is dropped and replaced by the pool;
     // without a listener its 'error' event would end the process.
     pool.on('error', () => {});
+    // A connection closed while checked out (a query or transaction in flight) also emits 'error', and the
+    // pool listens only to idle ones: the query in flight fails with the error, the process must not.
+    pool.on('connect', (client) => client.on('error', () => {}));
     db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: trackingPool(pool, changes) as never }) });
   } else {
     engine = 'pglite';

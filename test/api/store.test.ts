@@ -26,6 +26,30 @@ test('the server keeps serving after PostgreSQL drops its connections (restart, 
   }
 });
 
+test('a connection PostgreSQL drops in the middle of a transaction fails that transaction, not the process', { skip: !process.env.OPENCPH_TEST_PG_URL && 'PostgreSQL only' }, async () => {
+  const uncaught: unknown[] = [];
+  const record = (error: unknown) => uncaught.push(error);
+  process.on('uncaughtException', record);
+  try {
+    const database = (await sql<{ db: string }>`SELECT current_database() AS db`.execute(t.server.store.db)).rows[0].db;
+    const ended = t.server.store.db.transaction().execute(async (trx) => {
+      const { pid } = (await sql<{ pid: number }>`SELECT pg_backend_pid() AS pid`.execute(trx)).rows[0];
+      // The connection is checked out, between two statements, when the server drops it.
+      const admin = await import('pg').then(({ default: pg }) => new pg.Client({ connectionString: process.env.OPENCPH_TEST_PG_URL }));
+      await admin.connect();
+      await admin.query('SELECT pg_terminate_backend($1) FROM pg_stat_activity WHERE datname = $2', [pid, database]);
+      await admin.end();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sql`SELECT 1`.execute(trx);
+    });
+    await assert.rejects(ended);
+    assert.deepEqual(uncaught, []);
+    assert.equal((await call(t, 'GET', '/v1/{project_id}/cloud-phone/phones')).status, 200);
+  } finally {
+    process.off('uncaughtException', record);
+  }
+});
+
 test('PGlite, which has no autovacuum, has the tables whose rows changed vacuumed and analyzed, and the others left alone', { skip: !!process.env.OPENCPH_TEST_PG_URL && 'PGlite only' }, async () => {
   const store = await openStore({ pgliteSnapshot: await pgliteTemplate(), pgliteMaintenanceIntervalMs: 100 });
   try {

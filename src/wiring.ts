@@ -16,7 +16,7 @@ import { phoneLoader } from './jobs/phone-loader.ts';
 import { Drivers } from './devices/dispatch.ts';
 import { DRIVERS, driverFor, type DriverChoice, type DriverRegistry } from './devices/registry.ts';
 import { FaultInjector, withFaults } from './devices/faults.ts';
-import { createObjectStore } from './objects/store.ts';
+import { createObjectStore } from './objects/factory.ts';
 import { HttpDownloads, type Resolver } from './objects/http-download.ts';
 import { Catalogue } from './core/catalogue.ts';
 import { Iam } from './core/iam.ts';

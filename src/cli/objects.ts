@@ -4,7 +4,8 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config.ts';
 import type { Credentials } from '../core/bootstrap.ts';
 import { LocalObjectStore } from '../objects/local.ts';
-import { BUCKET_RULE, createObjectStore, isValidBucketName, KEY_RULE, obsUrl, parseObsUrl, type ObjectStore } from '../objects/store.ts';
+import { createObjectStore } from '../objects/factory.ts';
+import { BUCKET_RULE, isValidBucketName, KEY_RULE, obsUrl, parseObsUrl, type ObjectStore } from '../objects/store.ts';
 
 interface AccountOption {
   account?: string;

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ConfigError, loadConfig } from '../../src/config.ts';
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { createObjectStore } from '../../src/objects/factory.ts';
 import {
-  createObjectStore,
   InvalidObjectNameError,
   isValidBucketName,
   isValidObjectKey,

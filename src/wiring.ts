@@ -8,7 +8,7 @@ import type { Store } from './store/db.ts';
 import { ReadCache } from './store/read-cache.ts';
 import { JobEngine } from './jobs/engine.ts';
 import { Enqueue } from './jobs/enqueue.ts';
-import { jobHandlers } from './jobs/handlers.ts';
+import { jobHandlers } from './jobs/registry.ts';
 import type { CommandDeps } from './jobs/commands.ts';
 import { SyncCommands } from './jobs/sync-commands.ts';
 import { Scratch } from './jobs/scratch.ts';

@@ -1,16 +1,52 @@
 import type { Phone } from '../store/schema.ts';
-import { SERVER_RESTART } from '../core/lifecycle.ts';
+import { SERVER_PROVISIONING, SERVER_RESTART } from '../core/lifecycle.ts';
 import type { JobPayloads } from '../core/job-types.ts';
 import type { JobHandler, JobResult } from './engine.ts';
 import type { CommandDeps } from './commands.ts';
-import { onEachPhone, serverCreate, type HandlerDeps, type JobHandlers } from './handlers.ts';
+import { BOOT_PARALLELISM, eachLimited, onEachPhone, type HandlerDeps, type JobHandlers } from './handlers.ts';
 
-/** Jobs of the server-level operations (restart, flavor and server changes, key pairs…). */
-export function serverJobHandlers(deps: CommandDeps): Pick<JobHandlers, 'server.restart' | 'server.change' | 'server.keypair'> {
+/** Jobs of the servers (core/servers.ts): provisioning, deletion, restart, flavor and server changes, key pairs. */
+export function serverJobHandlers(
+  deps: CommandDeps,
+): Pick<JobHandlers, 'server.create' | 'server.delete' | 'server.restart' | 'server.change' | 'server.keypair'> {
   return {
+    'server.create': serverCreate(deps),
+    'server.delete': serverDelete(deps),
     'server.restart': serverRestart(deps),
     'server.change': serverChange(deps),
     'server.keypair': serverKeypair(deps),
+  };
+}
+
+/** Provisions a bought server: boots each of its phones (1 → 2, or -8), then the server becomes normal (core/lifecycle.ts). */
+function serverCreate(deps: HandlerDeps): JobHandler<unknown> {
+  const { db, driver, clock } = deps;
+  const { via, success, failure, phones: phone } = SERVER_PROVISIONING;
+  return {
+    async run(job) {
+      const serverId = job.server_id!;
+      await db.updateTable('servers').set({ status: via, updated_at: clock.now() }).where('id', '=', serverId).execute();
+      // Phones already up (a retried job) are left alone: the handler is safe to run again.
+      const phones = await db.selectFrom('phones').selectAll().where('server_id', '=', serverId).where('status', '=', phone.via).orderBy('slot').execute();
+      const failed = await onEachPhone(phones, deps, (spec) => driver.create(spec), phone.failure, phone.success);
+      deps.noteBulkWrite();
+      return failed === 0 ? { ok: true, serverStatus: success } : { ok: false, errorCode: 'CPS.0092', serverStatus: failure };
+    },
+    retryable: true,
+    abandoned: () => ({ ok: false, errorCode: 'CPS.0054', serverStatus: failure, serverPhones: { from: phone.via, to: phone.failure } }),
+  };
+}
+
+/** Frees what the deleted servers' phones held on their devices, and the servers' shared storage (the rows are already gone). */
+function serverDelete({ driver, shared }: HandlerDeps): JobHandler<JobPayloads['server.delete']> {
+  return {
+    async run(_job, { phone_ids: phoneIds, server_ids: serverIds }) {
+      await eachLimited(phoneIds, BOOT_PARALLELISM, (id) => driver.destroy(id));
+      for (const serverId of serverIds) await shared.destroy(serverId);
+      return { ok: true };
+    },
+    retryable: true,
+    abandoned: () => ({ ok: false, errorCode: 'CPS.0054' }),
   };
 }
 

@@ -1,6 +1,6 @@
 /**
  * Apps on instances: InstallApp (spec §2.20), a `ZGCA…` task whose jobs download the APK and install it
- * through the phone's driver (src/jobs/koophone-handlers.ts), and the SDK's ListInstanceApp (app-list).
+ * through the phone's driver (src/jobs/koophone/apps.ts), and the SDK's ListInstanceApp (app-list).
  */
 import { sql } from 'kysely';
 import { transaction, type Db } from '../../store/db.ts';

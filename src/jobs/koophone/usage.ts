@@ -2,15 +2,15 @@
 // and backing its data up to the object store before releasing the phone. Backups are the platform's own
 // objects (the internal namespace), which no tenant's obs:// URL or bucket_name can reach.
 import { join } from 'node:path';
-import { DATA_STATE, TRANSFER_STATUS } from '../core/koophone/instances.ts';
-import { BACKUP_BUCKET, BACKUP_JOB, PREPARE_STATUS, RESTORE_JOB, type BackupParams, type RestoreParams } from '../core/koophone/usage.ts';
-import { PHONE_TRANSITIONS } from '../core/lifecycle.ts';
-import type { Instance, InstanceUpdate, Job } from '../store/schema.ts';
-import { PhoneOperationError } from '../devices/driver.ts';
-import { CommandRefused, withDownloads, type CommandDeps } from './commands.ts';
-import type { JobResult } from './engine.ts';
-import { phoneSpec } from '../core/phone-spec.ts';
-import type { JobHandlers } from './handlers.ts';
+import { DATA_STATE, TRANSFER_STATUS } from '../../core/koophone/instances.ts';
+import { BACKUP_BUCKET, BACKUP_JOB, PREPARE_STATUS, RESTORE_JOB, type BackupParams, type RestoreParams } from '../../core/koophone/usage.ts';
+import { PHONE_TRANSITIONS } from '../../core/lifecycle.ts';
+import type { Instance, InstanceUpdate, Job } from '../../store/schema.ts';
+import { PhoneOperationError } from '../../devices/driver.ts';
+import { CommandRefused, withDownloads, type CommandDeps } from '../commands.ts';
+import type { JobResult } from '../engine.ts';
+import { phoneSpec } from '../../core/phone-spec.ts';
+import type { JobHandlers } from '../handlers.ts';
 
 /** What a backup holds: the phone's user data, all of it. */
 const BACKUP_PATHS = ['/data'];

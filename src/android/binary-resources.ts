@@ -1,3 +1,5 @@
+// One file past 400 lines: binary XML and the resource table share the chunk walker, the string pool and
+// typed values, and their checks are read against androidfw's side by side.
 // Android's compiled resource formats: binary XML (AndroidManifest.xml, ResXMLTree) and the resource table
 // (resources.arsc, ResTable). They come from tenants, so they are read as frameworks/base/libs/androidfw
 // reads them: every size, count and offset is checked against the bytes that hold it before it is used

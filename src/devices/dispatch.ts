@@ -2,7 +2,8 @@
 // storage to the driver of its phones (ShareServer.driver). Core and jobs hold one PhoneDriver and one
 // SharedStorage and never know which driver runs a phone. Drivers are built from the registry once per
 // process: those the configuration names at start, any other a phone names when it is first used.
-import type { CommandResult, DriverContext, LoadedDriver, PhoneDriver, PhoneSpec } from './driver.ts';
+import type { CommandResult, PhoneDriver, PhoneSpec } from './driver.ts';
+import type { DriverContext, LoadedDriver } from './driver-factory.ts';
 import { PhoneOperationError } from './driver.ts';
 import type { DriverRegistry } from './registry.ts';
 import type { AppPushResult, ShareEntry, ShareServer, SharedStorage, ShareUsage } from './shared-storage.ts';

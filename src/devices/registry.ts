@@ -2,7 +2,7 @@
 // the phone is bought: OPENCPH_DRIVER, or OPENCPH_DRIVER_BY_FLAVOR for its flavor), so phones of several
 // drivers live side by side; src/devices/dispatch.ts sends each call to its phone's driver. A driver is one
 // folder under src/devices/ and one line here.
-import type { DriverFactory } from './driver.ts';
+import type { DriverFactory } from './driver-factory.ts';
 import { simDriver } from './sim/factory.ts';
 
 export type DriverRegistry = Readonly<Record<string, DriverFactory>>;

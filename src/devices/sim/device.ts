@@ -5,18 +5,17 @@
 import { createHash } from 'node:crypto';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { CommandResult, PhoneSpec } from '../driver.ts';
-import { DeviceFs, mountTable, Overlay, type FsNode, type SharedLayer } from './fs.ts';
+import { DeviceFs } from './fs.ts';
+import { mountTable, type FsNode, type SharedLayer } from './fs-nodes.ts';
+import { Overlay } from './overlay.ts';
 import { baseImage } from './image.ts';
 import { FIRST_INSTALL_UID, installFlags, InstallFailure, PackageManager, type ApkSource, type PackagesState } from './packages.ts';
 import { cphProperties, CPH_DEFAULTS, setpropError } from '../../android/props.ts';
 import { bootProps, buildProps } from './props.ts';
 import { unpackTar } from './push.ts';
-import { screenshotPng } from './screen.ts';
-import { Collector, Shell, SH } from './shell/interpreter.ts';
-import { Budget, MAX_OUTPUT_BYTES, OutOfMemory } from './shell/limits.ts';
 import type { PhoneStore } from './store.ts';
 import type { BootLedger } from './boot-ledger.ts';
-import { ROOT, SHELL } from './users.ts';
+import { ROOT } from './users.ts';
 
 export type SettingsNamespace = 'system' | 'secure' | 'global';
 
@@ -254,11 +253,6 @@ export class SimDevice {
     return this.state.display;
   }
 
-  /** PNG bytes of the screen now (shared with other callers: not to be changed). */
-  screenshot(): Buffer {
-    return screenshotPng(this);
-  }
-
   recordInput(args: string[]): void {
     this.state.inputs.push(args.join(' '));
     if (this.state.inputs.length > MAX_INPUTS) this.state.inputs.splice(0, this.state.inputs.length - MAX_INPUTS);
@@ -291,26 +285,6 @@ export class SimDevice {
   }
 
   // ---- operations ----
-
-  /**
-   * `adb shell <command>` as the shell user; `signal` stops it (the caller's timeout), as does its CPU
-   * budget (CommandAborted). Output past MAX_OUTPUT_BYTES is dropped; a command that holds more memory
-   * than its budget is killed as the OOM killer kills (exit status 137).
-   */
-  async exec(command: string, signal: AbortSignal): Promise<CommandResult> {
-    const output = new Collector({ limit: MAX_OUTPUT_BYTES });
-    this.shellPid++;
-    const shell = new Shell(this, SHELL, new Budget(signal));
-    let exitCode: number;
-    try {
-      exitCode = await shell.execute(command, { stdin: Buffer.alloc(0), stdout: output, stderr: output });
-    } catch (err) {
-      if (!(err instanceof OutOfMemory)) throw err;
-      output.write(`${SH}: out of memory\n`);
-      exitCode = 137;
-    }
-    return { output: output.toBuffer().toString('utf8'), exitCode };
-  }
 
   /** `adb install` / `pm install`: `Success`, or `Failure [CODE: message]` with exit status 1. */
   async install(apks: ApkSource[], flags: string[]): Promise<CommandResult> {

@@ -4,14 +4,16 @@
 // `phones/boots.log` counts) has no files at all.
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import { randomIds, systemClock, type Clock, type Ids } from '../../core/runtime.ts';
+import type { Clock, Ids } from '../../core/runtime.ts';
 import { CommandTimeoutError, PhoneNotRunningError, type CommandResult, type PhoneDriver, type PhoneSpec } from '../driver.ts';
 import { BootLedger } from './boot-ledger.ts';
 import { SimDevice, type DeviceOptions } from './device.ts';
 import { packTar } from './export.ts';
-import type { SharedLayer } from './fs.ts';
+import type { SharedLayer } from './fs-nodes.ts';
 import type { ApkSource } from './packages.ts';
+import { screenshotPng } from './screen.ts';
 import { CommandAborted } from './shell/limits.ts';
+import { runShell } from './shell/run.ts';
 import { PhoneStore } from './store.ts';
 
 /** Realistic durations of the simulated operations, in milliseconds, before scaling. */
@@ -36,8 +38,8 @@ export interface SimDriverOptions {
   timeScale: number;
   /** The server's data directory; phones live in its `phones/` folder. */
   dataDir: string;
-  clock?: Clock;
-  ids?: Ids;
+  clock: Clock;
+  ids: Ids;
   /** Devices kept in memory at most (least recently used ones that are idle are dropped first). */
   maxLoaded?: number;
   /** The shared storage of each server (sim/shared-storage.ts), which its phones see. */
@@ -69,8 +71,7 @@ export class SimDriver implements PhoneDriver {
 
   constructor(private readonly options: SimDriverOptions) {
     this.phonesDir = join(options.dataDir, 'phones');
-    const clock = options.clock ?? systemClock;
-    const ids = options.ids ?? randomIds;
+    const { clock, ids } = options;
     this.deviceOptions = {
       now: () => clock.now().getTime(),
       random: () => ids.hex32(),
@@ -131,7 +132,7 @@ export class SimDriver implements PhoneDriver {
       const controller = new AbortController();
       const timer = options.timeoutMs === undefined ? undefined : setTimeout(() => controller.abort(), options.timeoutMs);
       try {
-        return await device.exec(command, controller.signal);
+        return await runShell(device, command, controller.signal);
       } catch (err) {
         if (err instanceof CommandAborted) {
           throw new CommandTimeoutError(controller.signal.aborted ? `Command did not finish within ${options.timeoutMs} ms.` : err.message);
@@ -166,7 +167,7 @@ export class SimDriver implements PhoneDriver {
 
   /** Nothing changes, so nothing is saved: a stream takes several screenshots a second. */
   screenshot(phone: PhoneSpec): Promise<Buffer> {
-    return this.useRunning(phone, async (device) => device.screenshot(), { save: false });
+    return this.useRunning(phone, async (device) => screenshotPng(device), { save: false });
   }
 
   /**

@@ -7,7 +7,8 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import * as tar from 'tar';
 import type { CommandResult } from '../driver.ts';
-import { FsError, joinPath, type DeviceFs, type FsNode } from './fs.ts';
+import type { DeviceFs } from './fs.ts';
+import { FsError, joinPath, type FsNode } from './fs-nodes.ts';
 import { ROOT } from './users.ts';
 import { RE2JS } from 're2js';
 

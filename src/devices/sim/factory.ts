@@ -1,4 +1,4 @@
-import type { DriverFactory } from '../driver.ts';
+import type { DriverFactory } from '../driver-factory.ts';
 import { SimDriver } from './driver.ts';
 import { SimSharedStorage } from './shared-storage.ts';
 

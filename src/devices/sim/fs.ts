@@ -1,3 +1,5 @@
+// One file past 400 lines: DeviceFs is one class, every call of which walks the same layers with the same
+// permission and mount checks (the entries and paths are in fs-nodes.ts, the overlay in overlay.ts).
 // The file system of a simulated phone: the image's files (a base tree shared by every phone of the same
 // image and flavor, never copied) under an overlay holding only what this phone changed: written files,
 // changed owners or modes, and deletions (a `null` entry hides the base entry at that path and below).
@@ -9,254 +11,14 @@
 // sizes and free space.
 import { copyFileSync, existsSync, linkSync, mkdirSync, renameSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import type { PhoneModel } from '../../core/catalogue.ts';
-import { ERRNO_MESSAGES, type Errno } from '../../android/errno.ts';
+import {
+  allowed, FsError, joinPath, MAX_OWN_ENTRIES, parentOf,
+  type DirNode, type FileNode, type FsNode, type Meta, type Mount, type SharedLayer, type Stat, type SystemView,
+} from './fs-nodes.ts';
 import type { BaseImage } from './image.ts';
+import type { Overlay } from './overlay.ts';
 import type { PhoneStore } from './store.ts';
 import { AID, type Cred } from './users.ts';
-
-export interface Meta {
-  /** Permission bits (07777). */
-  mode: number;
-  uid: number;
-  gid: number;
-  /** Modification time, ms since the epoch. */
-  mtime: number;
-}
-export interface DirNode extends Meta {
-  type: 'dir';
-  opaque?: boolean;
-}
-export interface FileNode extends Meta {
-  type: 'file';
-  size: number;
-  /** Content stored in the phone's blob store (overlay files). */
-  blob?: string;
-  /** Content of a shared file: a blob of the server's shared storage, by hash and host path. */
-  sharedBlob?: { hash: string; path: string };
-  /** Content generated on demand (image files; /proc files, whose size is 0 as in procfs). */
-  source?: (view: SystemView) => Buffer;
-}
-export interface LinkNode extends Meta {
-  type: 'link';
-  target: string;
-}
-export interface CharNode extends Meta {
-  type: 'chr';
-  major: number;
-  minor: number;
-}
-export type FsNode = DirNode | FileNode | LinkNode | CharNode;
-
-/**
- * A server's shared storage as its phones see it: `get` is the entry at a path (`null`: hidden), `childNames`
- * the names the layer itself holds in a directory, `layout` a number that changes whenever a directory, a
- * link or a deletion does (what a path resolves to may then differ). An Overlay has this shape.
- */
-export interface SharedLayer {
-  get(path: string): FsNode | null | undefined;
-  childNames(path: string): Iterable<string>;
-  readonly layout: number;
-}
-
-/** The last layout number given to an overlay: no two layouts of any overlays share one. */
-let layouts = 0;
-
-/** What /proc files show of the running system. */
-export interface SystemView {
-  uptimeSeconds(): number;
-}
-
-export interface Stat {
-  node: FsNode;
-  /** Canonical path (symlinks resolved, except the last one for lstat). */
-  path: string;
-  ino: number;
-  nlink: number;
-  mount: Mount;
-}
-
-
-/** A failed file-system call; the message is strerror's, as commands print it. */
-export class FsError extends Error {
-  constructor(readonly code: Errno) {
-    super(ERRNO_MESSAGES[code]);
-  }
-}
-
-export interface Mount {
-  dir: string;
-  device: string;
-  readOnly: boolean;
-  totalBytes: number;
-  baseUsedBytes: number;
-  /** Overlay files under these top-level directories count as used space of this mount. */
-  storage: string[];
-  /** sdcardfs: whatever is created there belongs to root:sdcard_rw with fixed modes. */
-  forced?: { fileMode: number; dirMode: number };
-  dev: number;
-}
-
-const GiB = 1024 ** 3;
-const MiB = 1024 ** 2;
-
-/**
- * Entries a phone (or a server's shared storage) holds of its own: files, directories, links and deletions
- * of the image's, as ext4 has a number of inodes. Past it a new entry fails with ENOSPC. Each costs the
- * server about 400 bytes of memory while the phone is loaded, and empty files no byte of its volumes.
- */
-export const MAX_OWN_ENTRIES = 200_000;
-
-/** The mounts of a phone of this flavor with a data volume of `dataGiB`, in the order `df` lists them. */
-export function mountTable(model: PhoneModel, dataGiB: number): Mount[] {
-  const ram = model.memory * MiB;
-  const data = dataGiB * GiB;
-  const dataStorage = ['/data', '/storage'];
-  return [
-    { dir: '/', device: 'rootfs', readOnly: true, totalBytes: 0, baseUsedBytes: 0, storage: [], dev: 1 },
-    { dir: '/dev', device: 'tmpfs', readOnly: false, totalBytes: ram / 2, baseUsedBytes: 512 * 1024, storage: ['/dev'], dev: 14 },
-    { dir: '/mnt', device: 'tmpfs', readOnly: false, totalBytes: ram / 2, baseUsedBytes: 0, storage: ['/mnt'], dev: 15 },
-    { dir: '/proc', device: 'proc', readOnly: true, totalBytes: 0, baseUsedBytes: 0, storage: [], dev: 4 },
-    { dir: '/system', device: '/dev/block/dm-0', readOnly: true, totalBytes: 2.5 * GiB, baseUsedBytes: 1.9 * GiB, storage: [], dev: 0xfd00 },
-    { dir: '/data', device: '/dev/block/dm-1', readOnly: false, totalBytes: data, baseUsedBytes: 1.1 * GiB, storage: dataStorage, dev: 0xfd01 },
-    { dir: '/cache', device: '/dev/block/dm-2', readOnly: false, totalBytes: 512 * MiB, baseUsedBytes: 8 * MiB, storage: ['/cache'], dev: 0xfd02 },
-    {
-      dir: '/storage/emulated', device: '/dev/fuse', readOnly: false, totalBytes: data, baseUsedBytes: 1.1 * GiB,
-      storage: dataStorage, forced: { fileMode: 0o660, dirMode: 0o771 }, dev: 0x1f,
-    },
-  ];
-}
-
-export function parentOf(path: string): string {
-  const i = path.lastIndexOf('/');
-  return i <= 0 ? '/' : path.slice(0, i);
-}
-
-export function baseName(path: string): string {
-  return path === '/' ? '/' : path.slice(path.lastIndexOf('/') + 1);
-}
-
-export function joinPath(dir: string, name: string): string {
-  return dir === '/' ? `/${name}` : `${dir}/${name}`;
-}
-
-/** Lexical normalisation of `path` against `cwd` (`.`, `..`, repeated slashes); symlinks are not followed. */
-export function absolutePath(cwd: string, path: string): string {
-  const parts: string[] = [];
-  for (const part of (path.startsWith('/') ? path : `${cwd}/${path}`).split('/')) {
-    if (part === '' || part === '.') continue;
-    if (part === '..') parts.pop();
-    else parts.push(part);
-  }
-  return `/${parts.join('/')}`;
-}
-
-/**
- * The overlay's entries, with an index of children so directories list without a scan, and running totals
- * kept as entries change (the bytes of the files under each top-level directory, the files using each blob),
- * so that neither space nor garbage is found by a scan of a tree that may hold a hundred thousand entries.
- */
-export class Overlay {
-  readonly entries = new Map<string, FsNode | null>();
-  private readonly children = new Map<string, Set<string>>();
-  private readonly bytesByTop = new Map<string, number>();
-  private readonly blobUses = new Map<string, number>();
-  /** Paths set or deleted since the last `takeChanges` (what a save of the phone appends). */
-  private changes = new Set<string>();
-  /** Changes when a directory, link or whiteout is set or anything is deleted: files added or replaced leave it. */
-  layout = ++layouts;
-
-  /** An overlay of saved entries: none of them counts as a change. */
-  static fromJSON(entries: Record<string, FsNode | null>): Overlay {
-    const overlay = new Overlay();
-    for (const [path, node] of Object.entries(entries)) overlay.set(path, node);
-    overlay.changes.clear();
-    return overlay;
-  }
-
-  get size(): number {
-    return this.entries.size;
-  }
-
-  get(path: string): FsNode | null | undefined {
-    return this.entries.get(path);
-  }
-
-  set(path: string, node: FsNode | null): void {
-    const previous = this.entries.get(path);
-    if (node?.type !== 'file' || (previous !== undefined && previous?.type !== 'file')) this.layout = ++layouts;
-    this.count(previous, -1, path);
-    this.entries.set(path, node);
-    this.count(node, 1, path);
-    this.changes.add(path);
-    if (path === '/') return;
-    const parent = parentOf(path);
-    let names = this.children.get(parent);
-    if (!names) this.children.set(parent, (names = new Set()));
-    names.add(baseName(path));
-  }
-
-  delete(path: string): void {
-    this.layout = ++layouts;
-    this.count(this.entries.get(path), -1, path);
-    this.entries.delete(path);
-    this.changes.add(path);
-    this.children.get(parentOf(path))?.delete(baseName(path));
-  }
-
-  childNames(path: string): Iterable<string> {
-    return this.children.get(path) ?? [];
-  }
-
-  /** Bytes of the files under a top-level directory (`/data`). */
-  bytesUnder(top: string): number {
-    return this.bytesByTop.get(top) ?? 0;
-  }
-
-  /** Bytes of all the files. */
-  get bytes(): number {
-    let total = 0;
-    for (const bytes of this.bytesByTop.values()) total += bytes;
-    return total;
-  }
-
-  /** Whether a file uses the blob. */
-  uses(blob: string): boolean {
-    return this.blobUses.has(blob);
-  }
-
-  /** The paths set or deleted since the last call. */
-  takeChanges(): Set<string> {
-    const changes = this.changes;
-    this.changes = new Set();
-    return changes;
-  }
-
-  /** Every overlay path below `path`, deepest last. */
-  descendants(path: string): string[] {
-    const out: string[] = [];
-    const visit = (dir: string) => {
-      for (const name of this.childNames(dir)) {
-        const child = joinPath(dir, name);
-        out.push(child);
-        visit(child);
-      }
-    };
-    visit(path);
-    return out;
-  }
-
-  private count(node: FsNode | null | undefined, sign: 1 | -1, path: string): void {
-    if (node?.type !== 'file') return;
-    const end = path.indexOf('/', 1);
-    const top = end < 0 ? path : path.slice(0, end);
-    this.bytesByTop.set(top, (this.bytesByTop.get(top) ?? 0) + sign * node.size);
-    if (!node.blob) return;
-    const uses = (this.blobUses.get(node.blob) ?? 0) + sign;
-    if (uses > 0) this.blobUses.set(node.blob, uses);
-    else this.blobUses.delete(node.blob);
-  }
-}
 
 const MAX_SYMLINKS = 40;
 
@@ -859,32 +621,9 @@ function pickMeta(node: FsNode): Meta {
   return { mode: node.mode, uid: node.uid, gid: node.gid, mtime: node.mtime };
 }
 
-/** Linux permission check: `want` is a mask of 4 read, 2 write, 1 execute/search. */
-export function allowed(node: FsNode, cred: Cred, want: number): boolean {
-  if (cred.uid === 0) return (want & 1) === 0 || node.type === 'dir' || (node.mode & 0o111) !== 0;
-  let bits = node.mode & 0o7;
-  if (node.uid === cred.uid) bits = (node.mode >> 6) & 0o7;
-  else if (node.gid === cred.gid || cred.groups.includes(node.gid)) bits = (node.mode >> 3) & 0o7;
-  return (bits & want) === want;
-}
-
 /** A stable inode number per path (FNV-1a). */
 function inode(path: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < path.length; i++) hash = Math.imul(hash ^ path.charCodeAt(i), 0x01000193) >>> 0;
   return (hash % 900_000) + 1000;
-}
-
-/** `ls -l`'s mode string, e.g. `drwxrwx--x`. */
-export function modeString(node: FsNode): string {
-  const type = { dir: 'd', file: '-', link: 'l', chr: 'c' }[node.type];
-  const m = node.mode;
-  const rwx = (shift: number, special: number, ch: string) => {
-    const r = m & (4 << shift) ? 'r' : '-';
-    const w = m & (2 << shift) ? 'w' : '-';
-    const x = m & (1 << shift);
-    const s = m & special ? (x ? ch : ch.toUpperCase()) : x ? 'x' : '-';
-    return r + w + s;
-  };
-  return type + rwx(6, 0o4000, 's') + rwx(3, 0o2000, 's') + rwx(0, 0o1000, 't');
 }

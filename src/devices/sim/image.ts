@@ -2,8 +2,7 @@
 // and shared by every phone that runs them (phones keep only their changes, see fs.ts).
 import { createHash } from 'node:crypto';
 import type { PhoneImage, PhoneModel } from '../../core/catalogue.ts';
-import type { FsNode, SystemView } from './fs.ts';
-import { baseName, parentOf } from './fs.ts';
+import { baseName, parentOf, type FsNode, type SystemView } from './fs-nodes.ts';
 import { buildProps, buildTime, kernelRelease, kernelVersion } from './props.ts';
 import { AID, FIRST_APP_UID } from './users.ts';
 

@@ -1,7 +1,8 @@
 // The package manager of a simulated phone: the image's system packages plus what was installed, with
 // Android's install rules and failure messages (PackageManagerService, PackageInstallerSession).
 import { ApkParseError, readApk, type ApkInfo } from '../../android/apk.ts';
-import { FsError, type DeviceFs } from './fs.ts';
+import type { DeviceFs } from './fs.ts';
+import { FsError } from './fs-nodes.ts';
 import type { SystemPackage } from './image.ts';
 import { AID, FIRST_APP_UID, ROOT } from './users.ts';
 

@@ -18,7 +18,8 @@
 import type * as tar from 'tar';
 import { memberPath, pathProblem, TAR_LIMITS, TAR_TOO_LARGE, tarEntries, TarError, tarMember, type TarMember } from '../../android/tar.ts';
 import type { CommandResult } from '../driver.ts';
-import { baseName, FsError, joinPath, MAX_OWN_ENTRIES, parentOf, type DeviceFs, type Mount } from './fs.ts';
+import type { DeviceFs } from './fs.ts';
+import { baseName, FsError, joinPath, MAX_OWN_ENTRIES, parentOf, type Mount } from './fs-nodes.ts';
 import { Slices } from './slices.ts';
 import type { Cred } from './users.ts';
 

@@ -7,7 +7,8 @@ import { gzipSync } from 'node:zlib';
 import * as tar from 'tar';
 import { BootLedger } from '../../../src/devices/sim/boot-ledger.ts';
 import { SimDevice } from '../../../src/devices/sim/device.ts';
-import { MAX_OWN_ENTRIES } from '../../../src/devices/sim/fs.ts';
+import { runShell } from '../../../src/devices/sim/shell/run.ts';
+import { MAX_OWN_ENTRIES } from '../../../src/devices/sim/fs-nodes.ts';
 import { TAR_LIMITS } from '../../../src/android/tar.ts';
 import { unpackTar, type PushTarget } from '../../../src/devices/sim/push.ts';
 import { PhoneStore } from '../../../src/devices/sim/store.ts';
@@ -247,7 +248,7 @@ test(`a phone holds at most ${MAX_OWN_ENTRIES} entries of its own, as ext4 has i
   assert.equal(target.fs.exists('/data/local/tmp/one', ROOT), false);
   // One more entry fits; then the shell's writes fail as on a file system without free inodes.
   assert.deepEqual(await unpackTar(await hostile([{ path: 'data/local/tmp/one', body: '1' }]), target), { output: '', exitCode: 0 });
-  assert.equal((await device.exec('echo x > /data/local/tmp/x; cat /data/local/tmp/one', new AbortController().signal)).output,
+  assert.equal((await runShell(device, 'echo x > /data/local/tmp/x; cat /data/local/tmp/one', new AbortController().signal)).output,
     '/system/bin/sh: can\'t create /data/local/tmp/x: No space left on device\n1');
 });
 

@@ -1,20 +1,19 @@
+// One file past 400 lines: expansion, redirections and the runner of scripts call one another (a command
+// substitution runs a script, a script expands words), so they are one class.
 // Runs parsed shell scripts on a simulated phone: expansion (variables, command substitution, field
 // splitting, globs), redirections, pipelines (each stage runs to completion before the next reads its
 // output), `&&`/`||`, exit statuses and mksh's error messages. Every step is paid for from the command's
 // Budget (limits.ts): the work is sliced so the event loop stays free, and stops when time runs out.
 import type { SimDevice } from '../device.ts';
-import { absolutePath, allowed, baseName, FsError, joinPath } from '../fs.ts';
+import { absolutePath, allowed, baseName, FsError, joinPath } from '../fs-nodes.ts';
 import type { Cred } from '../users.ts';
+import type { CommandShell, Io, Sink } from './command.ts';
 import { COMMANDS } from './commands/index.ts';
 import { MAX_FILE_BYTES, MAX_SHELL_DEPTH, type Budget } from './limits.ts';
 import { parseScript, ShellSyntaxError, type Pipeline, type Script, type SimpleCommand, type Word } from './parser.ts';
 import { wildcard } from './regex.ts';
 
 export const SH = '/system/bin/sh';
-
-export interface Sink {
-  write(data: string | Buffer): void;
-}
 
 /**
  * Collects output in order; `adb shell` shows stdout and stderr interleaved as they were written. With a
@@ -43,20 +42,6 @@ export class Collector implements Sink {
 
 const DISCARD: Sink = { write() {} };
 
-export interface Io {
-  stdin: Buffer;
-  stdout: Sink;
-  stderr: Sink;
-}
-
-export interface CommandContext extends Io {
-  argv: string[];
-  shell: Shell;
-}
-
-/** A command: writes to its sinks and returns its exit status. */
-export type Command = (ctx: CommandContext) => Promise<number> | number;
-
 /** `exit N` unwinds to the top of the script. */
 class ExitSignal {
   constructor(readonly status: number) {}
@@ -70,7 +55,7 @@ export interface ShellOptions {
   env?: Map<string, string>;
 }
 
-export class Shell {
+export class Shell implements CommandShell {
   cwd: string;
   readonly env: Map<string, string>;
   lastStatus = 0;

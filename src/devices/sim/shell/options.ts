@@ -1,7 +1,8 @@
-// Toybox-style option parsing: single-letter flags that combine (`-la`), options anywhere among the
-// operands, `--` to end them, and letters followed by `:` in the spec taking a value (`-n 5`, `-n5`).
-import { FsError } from '../fs.ts';
-import type { CommandContext } from './interpreter.ts';
+// What the commands share: toybox-style option parsing (single-letter flags that combine (`-la`), options
+// anywhere among the operands, `--` to end them, letters followed by `:` in the spec taking a value (`-n 5`,
+// `-n5`)), their failure messages and the reading of their input files.
+import { FsError } from '../fs-nodes.ts';
+import type { CommandContext } from './command.ts';
 
 export interface Parsed {
   flags: Set<string>;
@@ -54,6 +55,12 @@ export function options(ctx: CommandContext, spec: string): Parsed | undefined {
 export function fail(ctx: CommandContext, message: string): number {
   ctx.stderr.write(`${ctx.argv[0]}: ${message}\n`);
   return 1;
+}
+
+/** Prints `cmd: path: error` (toybox quotes the path for some commands) for file-system errors. */
+export function report(ctx: CommandContext, path: string, err: unknown, quote = false): number {
+  if (!(err instanceof FsError)) throw err;
+  return fail(ctx, `${quote ? `'${path}'` : path}: ${err.message}`);
 }
 
 /**

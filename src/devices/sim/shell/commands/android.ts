@@ -1,11 +1,11 @@
 // Android's own tools: pm, am, dumpsys, settings, wm, input, screencap.
 import { createHash } from 'node:crypto';
 import { isoSeconds } from '../../format.ts';
-import { FsError } from '../../fs.ts';
+import { FsError } from '../../fs-nodes.ts';
 import type { PackageView } from '../../packages.ts';
 import { screenshotPng, screenshotRaw } from '../../screen.ts';
 import type { SettingsNamespace } from '../../device.ts';
-import type { Command, CommandContext } from '../interpreter.ts';
+import type { Command, CommandContext } from '../command.ts';
 
 function out(ctx: CommandContext, lines: string[]): void {
   if (lines.length) ctx.stdout.write(`${lines.join('\n')}\n`);

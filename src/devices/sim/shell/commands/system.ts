@@ -1,10 +1,10 @@
 // System commands: id, whoami, uname, date, uptime, ps, getprop, setprop, sleep, reboot, su, sh, test,
 // true, false.
 import { clockTime, dateTime } from '../../format.ts';
-import { FsError, allowed } from '../../fs.ts';
+import { FsError, allowed } from '../../fs-nodes.ts';
 import { kernelRelease, kernelVersion } from '../../props.ts';
 import { AID, idName, ROOT } from '../../users.ts';
-import type { Command, CommandContext } from '../interpreter.ts';
+import type { Command, CommandContext } from '../command.ts';
 import { fail, options } from '../options.ts';
 
 const id: Command = (ctx) => {

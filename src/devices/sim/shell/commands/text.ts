@@ -1,5 +1,5 @@
 // Text commands on files or stdin: echo, wc, head, tail, grep, sort, uniq.
-import type { Command, CommandContext } from '../interpreter.ts';
+import type { Command, CommandContext } from '../command.ts';
 import { eachInput, fail, options } from '../options.ts';
 import { compileRegex, RegexError, type ShellRegex } from '../regex.ts';
 

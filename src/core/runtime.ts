@@ -1,4 +1,4 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 
 /** Time source; tests substitute a controllable one. */
 export interface Clock {
@@ -11,6 +11,8 @@ export interface Ids {
   hex32(): string;
   /** UUID with hyphens: VPC, subnet, bandwidth, volume ids. */
   uuid(): string;
+  /** An integer from 0 to `max` - 1: the digits and letters of order and product ids, addresses, IMEIs. */
+  int(max: number): number;
 }
 
 export const systemClock: Clock = { now: () => new Date() };
@@ -29,6 +31,7 @@ export const randomIds: Ids = {
     return randomPool.toString('hex', randomOffset - 16, randomOffset);
   },
   uuid: () => randomUUID(),
+  int: (max) => randomInt(max),
 };
 
 /** The wire format of every CPH time: `YYYY-MM-DDTHH:MM:SSZ`, UTC. */

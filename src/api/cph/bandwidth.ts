@@ -1,22 +1,11 @@
-import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
 import type { Bandwidth } from '../../store/schema.ts';
 import { wireTime } from '../../core/runtime.ts';
-import { ProjectParams, coded, paging } from '../schema.ts';
+import { ProjectParams } from '../schema.ts';
+import { BandwidthParams, ListBandwidthsQuery, ListBandwidthsResponse, UpdateBandwidthBody, UpdateBandwidthResponse } from '../schemas/cph/bandwidths.ts';
 
 const BANDWIDTHS = '/v1/:project_id/cloud-phone/bandwidths';
-
-/** A bandwidth as ShowBandwidthDetail (§3.14) and the server detail (§3.2) show it. */
-export const BandwidthWire = Type.Object({
-  band_width_id: Type.String(),
-  band_width_name: Type.String(),
-  band_width_size: Type.Integer(),
-  band_width_share_type: Type.Integer(),
-  band_width_charge_mode: Type.Integer(),
-  create_time: Type.String(),
-  update_time: Type.String(),
-});
 
 export function bandwidthWire(bandwidth: Bandwidth) {
   return {
@@ -33,13 +22,7 @@ export function bandwidthWire(bandwidth: Bandwidth) {
 /** Bandwidths: ShowBandwidthDetail and UpdateBandwidth. Bandwidths themselves come from server purchases. */
 export function bandwidthRoutes(app: App, { servers }: Services) {
   app.get(BANDWIDTHS, {
-    schema: {
-      tags: ['Bandwidths'],
-      summary: 'ShowBandwidthDetail',
-      params: ProjectParams,
-      querystring: Type.Object(paging(100)),
-      response: { 200: Type.Object({ request_id: Type.String(), band_widths: Type.Array(BandwidthWire) }) },
-    },
+    schema: { tags: ['Bandwidths'], summary: 'ShowBandwidthDetail', params: ProjectParams, querystring: ListBandwidthsQuery, response: { 200: ListBandwidthsResponse } },
   }, async (request) => {
     // No default limit is documented: 100, the maximum (spec §8 row 14).
     const { offset = 0, limit = 100 } = request.query;
@@ -48,13 +31,7 @@ export function bandwidthRoutes(app: App, { servers }: Services) {
   });
 
   app.put(`${BANDWIDTHS}/:band_width_id`, {
-    schema: {
-      tags: ['Bandwidths'],
-      summary: 'UpdateBandwidth',
-      params: Type.Object({ project_id: Type.String(), band_width_id: Type.String() }),
-      body: coded(Type.Object({ band_width_size: coded(Type.Integer(), 'CPS.0036') }), 'CPS.0036'),
-      response: { 200: Type.Object({ request_id: Type.String() }) },
-    },
+    schema: { tags: ['Bandwidths'], summary: 'UpdateBandwidth', params: BandwidthParams, body: UpdateBandwidthBody, response: { 200: UpdateBandwidthResponse } },
   }, async (request) => {
     await servers.resizeBandwidth(request.params.project_id, request.params.band_width_id, request.body.band_width_size);
     return { request_id: request.id };

@@ -24,8 +24,8 @@ export function serverAddresses(ids: Ids, count: number, network: 'v1' | 'v2', s
   }));
 }
 
-/** A phone's address on its server's internal network, 10.224.0.0/12. */
-export function phoneIp(ids: Ids): string {
+/** An address on a server's internal network, 10.224.0.0/12, as its phones and encoding servers have. */
+export function internalIp(ids: Ids): string {
   return `10.${between(ids, 224, 240)}.${ids.int(256)}.${between(ids, 2, 255)}`;
 }
 

@@ -9,7 +9,7 @@ import type { JobQueue } from '../job-types.ts';
 import { PHONE_STATUS } from '../model.ts';
 import { usableImage } from '../images.ts';
 import { cpsError } from '../errors.ts';
-import { generateImei, phoneIp, serverAddresses } from './generated.ts';
+import { generateImei, internalIp, serverAddresses } from './generated.ts';
 import { validateNetwork, validatePorts, validateV1Bandwidth, validateV2Bandwidth } from './validation.ts';
 
 /** What the server operations work with. */
@@ -108,7 +108,7 @@ export function newPhones(context: ServerContext, projectId: string, serverId: s
     volume_mode: 0,
     has_encrypt: false,
     property,
-    phone_ip: phoneIp(ids),
+    phone_ip: internalIp(ids),
     created_at: now,
     updated_at: now,
   }));

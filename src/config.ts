@@ -4,6 +4,8 @@ import type { LoginPolicy } from './core/login-guard.ts';
 import { isAllowEntry } from './objects/destination-policy.ts';
 import type { DownloadSettings } from './objects/http-download.ts';
 import type { DriverChoice } from './devices/registry.ts';
+import { DEFAULT_QUOTAS, type QuotaLimits } from './core/quotas.ts';
+import type { BootstrapCredentials } from './core/bootstrap.ts';
 
 /** Everything the server needs to know about its environment, validated once at start. */
 export interface Config {
@@ -47,26 +49,6 @@ export interface Config {
   adminToken?: string;
 }
 
-/** Per-account quotas (src/core/quotas.ts). */
-export interface QuotaLimits {
-  servers: number;
-  phones: number;
-  instances: number;
-  /** Queued and running jobs. */
-  jobs: number;
-  /** Bytes of the account's objects. */
-  objectBytes: number;
-}
-
-/**
- * A tenant on a fresh server gets room for a real fleet (2,000 phones, the servers even the smallest
- * flavor needs for them, every phone restarted twice at once and 100 GiB of objects) but not for taking the
- * node: one account once bought 3,030 phones in 12 s. Operators raise them per account (`opencph iam
- * set-quota`) or for all (OPENCPH_QUOTA_*); the benchmarks, which fill one account with 100,000 phones, set
- * their own.
- */
-export const DEFAULT_QUOTAS: QuotaLimits = { servers: 200, phones: 2_000, instances: 2_000, jobs: 5_000, objectBytes: 100 * 1024 ** 3 };
-
 /** Where `obs://` objects live: `<dataDir>/objects` unless an S3-compatible endpoint is set. */
 export interface ObjectStoreConfig {
   endpoint?: string;
@@ -79,16 +61,6 @@ export interface ObjectStoreConfig {
 
 export interface FrontDoorConfig extends ConnectionLimits {
   login: LoginPolicy;
-}
-
-export interface BootstrapCredentials {
-  domainName?: string;
-  userName?: string;
-  password?: string;
-  projectId?: string;
-  projectName?: string;
-  ak?: string;
-  sk?: string;
 }
 
 /**

@@ -1,8 +1,18 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BootstrapCredentials } from '../config.ts';
 import type { Db } from '../store/db.ts';
 import type { Iam } from './iam.ts';
+
+/** The first account's names and secrets as the configuration gives them (OPENCPH_BOOTSTRAP_*); missing ones are generated. */
+export interface BootstrapCredentials {
+  domainName?: string;
+  userName?: string;
+  password?: string;
+  projectId?: string;
+  projectName?: string;
+  ak?: string;
+  sk?: string;
+}
 
 /** What `<data dir>/credentials.json` holds: everything a first API call needs. */
 export interface Credentials {

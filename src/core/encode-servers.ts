@@ -1,13 +1,13 @@
 // Encoding servers (spec §3.32, §3.33): the video encoders of a server whose phone flavor has an
 // `encode_server_spec`. A server gets one per address, and each encodes the phones on its address (phone
 // slot s is on address (s - 1) mod the number of addresses), so it answers on that address's IPs.
-import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import { transaction, type Db } from '../store/db.ts';
 import type { NewEncodeServer, NewServer, ServerAddress } from '../store/schema.ts';
 import { Catalogue, type PhoneModel } from './catalogue.ts';
 import { ENCODE_SERVER_STATUS, SERVER_STATUS } from './model.ts';
 import { HEX32, type Ids } from './runtime.ts';
+import { internalIp } from './servers/generated.ts';
 import { onServer, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, itemError, type CpsCode, type ItemError } from './errors.ts';
 
@@ -53,7 +53,7 @@ export async function insertEncodeServers(trx: Db, servers: NewServer[], phoneMo
       slot: index + 1,
       name: `ENCODE_SERVER_${index + 1}`,
       type: CONTAINER,
-      ip: `10.${randomInt(224, 240)}.${randomInt(256)}.${randomInt(2, 255)}`,
+      ip: internalIp(ids),
       status: ENCODE_SERVER_STATUS.running,
     })),
   );

@@ -1,5 +1,4 @@
 import { sql, type Transaction } from 'kysely';
-import { DEFAULT_QUOTAS, type QuotaLimits } from '../config.ts';
 import type { Db } from '../store/db.ts';
 import type { Database, NewJob } from '../store/schema.ts';
 import { IamError } from './iam.ts';
@@ -21,6 +20,26 @@ import { cpsError, gatewayError, kpError, type DomainError } from './errors.ts';
  * for a purchase, before writing anything but new rows), and locks no existing row after it. No transaction
  * can then wait for rows while holding an account that the holder of those rows waits for.
  */
+
+/** Per-account quotas: the defaults of every account without limits of its own (OPENCPH_QUOTA_*). */
+export interface QuotaLimits {
+  servers: number;
+  phones: number;
+  instances: number;
+  /** Queued and running jobs. */
+  jobs: number;
+  /** Bytes of the account's objects. */
+  objectBytes: number;
+}
+
+/**
+ * A tenant on a fresh server gets room for a real fleet (2,000 phones, the servers even the smallest
+ * flavor needs for them, every phone restarted twice at once and 100 GiB of objects) but not for taking the
+ * node: one account once bought 3,030 phones in 12 s. Operators raise them per account (`opencph iam
+ * set-quota`) or for all (OPENCPH_QUOTA_*); the benchmarks, which fill one account with 100,000 phones, set
+ * their own.
+ */
+export const DEFAULT_QUOTAS: QuotaLimits = { servers: 200, phones: 2_000, instances: 2_000, jobs: 5_000, objectBytes: 100 * 1024 ** 3 };
 
 export type QuotaResource = keyof QuotaLimits;
 export const QUOTA_RESOURCES: QuotaResource[] = ['servers', 'phones', 'instances', 'jobs', 'objectBytes'];

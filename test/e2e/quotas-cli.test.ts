@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { call, createDatabase, purchaseBody } from '../helpers/server.ts';
 import { defaultTenant, runCli, spawnServer, stop } from '../helpers/process.ts';
-import { DEFAULT_QUOTAS } from '../../src/config.ts';
+import { DEFAULT_QUOTAS } from '../../src/core/quotas.ts';
 
 /**
  * `opencph iam quotas` and `opencph iam set-quota` run as operators run them: their own processes on the

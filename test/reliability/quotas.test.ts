@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { call, purchaseBody, startTestServer, type Target, type TestServer } from '../helpers/server.ts';
 import { assertCpsError } from '../helpers/cps.ts';
-import { DEFAULT_QUOTAS } from '../../src/config.ts';
+import { DEFAULT_QUOTAS } from '../../src/core/quotas.ts';
 
 /**
  * Issue 13, finding 10: one tenant bought 3,030 phones in 12 s, and nothing stopped it going on. With the

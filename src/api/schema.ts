@@ -14,13 +14,13 @@ export function coded<T extends TSchema>(schema: T, code: FieldCode, emptyCode?:
   return Object.assign(schema, { 'x-code': code }, emptyCode ? { 'x-empty-code': emptyCode } : {});
 }
 
-/** `offset`/`limit` query parameters: both invalid → CPS.0002. */
 /**
  * A query value such as `1e309` is coerced to Infinity, which ajv's integer, minimum and maximum checks
  * let through (they skip non-finite numbers); `x-finite: true` refuses it (keyword registered in app.ts).
  */
 export const FINITE_KEYWORD = 'x-finite';
 
+/** `offset`/`limit` query parameters: both invalid → CPS.0002. */
 export function paging(maxLimit: number) {
   return {
     offset: Type.Optional(coded(Type.Integer({ minimum: 0, maximum: 2_147_483_647, [FINITE_KEYWORD]: true }), 'CPS.0002')),
@@ -28,7 +28,13 @@ export function paging(maxLimit: number) {
   };
 }
 
+/** A value that may be `null` on the wire. */
+export const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
 export const ProjectParams = Type.Object({ project_id: Type.String() });
+
+/** The answer of an operation that returns nothing else. */
+export const RequestId = Type.Object({ request_id: Type.String() });
 
 export const Metadata = Type.Object({ order_id: Type.String(), product_id: Type.String() });
 

@@ -1,3 +1,5 @@
+import type { Static } from '@sinclair/typebox';
+import type { CommandBody } from '../api/schemas/cph/commands.ts';
 import { transaction, type Db } from '../store/db.ts';
 import type { Phone } from '../store/schema.ts';
 import { parseObsUrl } from '../objects/store.ts';
@@ -11,12 +13,7 @@ import { cpsError, itemError, type CpsCode } from './errors.ts';
 export const COMMANDS = ['push', 'install', 'install-multiple', 'uninstall', 'shell'] as const;
 export type CommandName = (typeof COMMANDS)[number];
 
-export interface CommandRequest {
-  command: string;
-  content: string;
-  phone_ids?: string[];
-  server_ids?: string[];
-}
+export type CommandRequest = Static<typeof CommandBody>;
 
 /** What a command job runs: the checked command and its parsed content. */
 export type CommandPlan =

@@ -2,6 +2,8 @@
 // phone onto another, and traffic routing. As in the other batch operations (phones.ts), a request is
 // refused whole only for its shape and size; each item then gets a job or its documented error, and the
 // jobs (with any status change) are written in one transaction.
+import type { Static } from '@sinclair/typebox';
+import type { MigrateInfo as MigrateInfoSchema, RestoreInfo as RestoreInfoSchema, StorageInfo as StorageInfoSchema } from '../api/schemas/cph/phone-data.ts';
 import { transaction, type Db } from '../store/db.ts';
 import type { Phone } from '../store/schema.ts';
 import { isValidBucketName, isValidObjectKey, type ObjectStore } from '../objects/store.ts';
@@ -15,25 +17,9 @@ import { HEX32, type Clock } from './runtime.ts';
 import { onPhone, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, itemError, type CpsCode, type ItemError } from './errors.ts';
 
-export interface StorageInfo {
-  phone_id: string;
-  include_files: string[];
-  exclude_files?: string[];
-  bucket_name: string;
-  object_path: string;
-}
-
-export interface RestoreInfo {
-  phone_id: string;
-  bucket_name: string;
-  object_path: string;
-}
-
-export interface MigrateInfo {
-  source_phone_id: string;
-  target_phone_id: string;
-  is_migrate_property?: string;
-}
+export type StorageInfo = Static<typeof StorageInfoSchema>;
+export type RestoreInfo = Static<typeof RestoreInfoSchema>;
+export type MigrateInfo = Static<typeof MigrateInfoSchema>;
 
 export type MigrateEntry = { source_phone_id: string; target_phone_id: string } & ({ job_id: string } | ItemError);
 

@@ -1,3 +1,5 @@
+import type { Static } from '@sinclair/typebox';
+import type { PhoneBatchItem as PhoneBatchItemSchema } from '../api/schemas/cph/phones.ts';
 import { inTransaction, type Db } from '../store/db.ts';
 import type { Phone } from '../store/schema.ts';
 import type { Catalogue, PhoneImage } from './catalogue.ts';
@@ -18,10 +20,7 @@ export interface PhoneFilters {
   type?: number;
 }
 
-export interface PhoneBatchItem {
-  phone_id: string;
-  property?: string;
-}
+export type PhoneBatchItem = Static<typeof PhoneBatchItemSchema>;
 
 export type BatchEntry = { phone_id: string; job_id: string } | ({ phone_id: string } & ItemError);
 

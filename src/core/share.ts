@@ -1,5 +1,7 @@
 // Shared storage and shared apps of cloud phone servers (spec §3.7–§3.11): the request rules, the jobs
 // they queue (one per server, run in order with the server's other jobs) and ListShareFiles' result text.
+import type { Static } from '@sinclair/typebox';
+import type { DeleteFilesBody, DeleteShareAppBody, ListShareFilesQuery, PushFilesBody, PushShareAppBody } from '../api/schemas/cph/share.ts';
 import { transaction, type Db } from '../store/db.ts';
 import type { ExpressionBuilder } from 'kysely';
 import type { Database } from '../store/schema.ts';
@@ -48,31 +50,31 @@ export class ShareService {
   ) {}
 
   /** PushShareFiles. */
-  pushFiles(projectId: string, requestId: string, body: { bucket_name: string; object_path: string; server_ids: string[] }) {
+  pushFiles(projectId: string, requestId: string, body: Static<typeof PushFilesBody>) {
     const object = tarObject(body.bucket_name, body.object_path);
     return this.enqueue(projectId, requestId, body.server_ids, 'share.files.push', object);
   }
 
   /** ListShareFiles: `server_ids` is the query's comma-separated list. */
-  listFiles(projectId: string, requestId: string, query: { path: string; server_ids: string; offset: number; limit: number }) {
+  listFiles(projectId: string, requestId: string, query: Required<Static<typeof ListShareFilesQuery>>) {
     const serverIds = query.server_ids.split(',').map((id) => id.trim()).filter(Boolean);
     return this.enqueue(projectId, requestId, serverIds, 'share.files.list', { path: query.path, offset: query.offset, limit: query.limit });
   }
 
   /** DeleteShareFiles. */
-  deleteFiles(projectId: string, requestId: string, body: { file_paths: string[]; server_ids: string[] }) {
+  deleteFiles(projectId: string, requestId: string, body: Static<typeof DeleteFilesBody>) {
     return this.enqueue(projectId, requestId, body.server_ids, 'share.files.delete', { paths: body.file_paths });
   }
 
   /** PushShareApps. */
-  pushApp(projectId: string, requestId: string, body: { package_name: string; pre_install_app?: number; bucket_name: string; object_path: string; server_ids: string[] }) {
+  pushApp(projectId: string, requestId: string, body: Static<typeof PushShareAppBody>) {
     const { bucket, key } = tarObject(body.bucket_name, body.object_path);
     const params = { package_name: body.package_name, preinstall: body.pre_install_app === 1, bucket, key };
     return this.enqueue(projectId, requestId, body.server_ids, 'share.apps.push', params);
   }
 
   /** DeleteShareApps. */
-  deleteApp(projectId: string, requestId: string, body: { package_name: string; server_ids: string[] }) {
+  deleteApp(projectId: string, requestId: string, body: Static<typeof DeleteShareAppBody>) {
     return this.enqueue(projectId, requestId, body.server_ids, 'share.apps.delete', { package_name: body.package_name });
   }
 

@@ -1,7 +1,9 @@
 // Resource tags (Huawei's current SDK: BatchCreateTags, BatchDeleteTags, ListResourceTags, ListProjectTags,
 // ListResourceInstances). The one taggable resource type is `cph-server`. Creating is idempotent and a key
 // given again takes the new value; deleting a tag that is not there succeeds. A server's tags go with it.
+import type { Static } from '@sinclair/typebox';
 import type { ExpressionBuilder } from 'kysely';
+import type { TagItem } from '../api/schemas/cph/tags.ts';
 import type { Db } from '../store/db.ts';
 import type { Database } from '../store/schema.ts';
 import { HEX32, type Clock } from './runtime.ts';
@@ -21,8 +23,7 @@ export interface Tag {
   value: string;
 }
 
-/** A tag as requests give it: creating needs the value, deleting may leave it out. */
-export type TagInput = { key: string; value?: string };
+export type TagInput = Static<typeof TagItem>;
 
 export interface TagFilter {
   action: 'filter' | 'count';

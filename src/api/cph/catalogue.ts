@@ -1,8 +1,8 @@
-import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
-import { Catalogue, ImageLabel, PhoneImageWire, PhoneModelWire, ServerModelWire } from '../../core/catalogue.ts';
-import { ProjectParams, coded, paging } from '../schema.ts';
+import { Catalogue } from '../../core/catalogue.ts';
+import { ProjectParams } from '../schema.ts';
+import { PhoneImages, PhoneImagesQuery, PhoneModels, PhoneModelsQuery, ServerModels, ServerModelsQuery } from '../schemas/cph/catalogue.ts';
 
 const base = '/v1/:project_id/cloud-phone';
 
@@ -13,8 +13,8 @@ export function catalogueRoutes(app: App, { catalogue, images }: Services) {
       tags: ['Catalogue'],
       summary: 'ListCloudPhoneServerModels',
       params: ProjectParams,
-      querystring: Type.Object({ product_type: Type.Optional(coded(Type.Integer({ minimum: 0, maximum: 1 }), 'CPS.0144')) }),
-      response: { 200: Type.Object({ request_id: Type.String(), server_models: Type.Array(ServerModelWire) }) },
+      querystring: ServerModelsQuery,
+      response: { 200: ServerModels },
     },
   }, async (request) => {
     const { product_type } = request.query;
@@ -27,8 +27,8 @@ export function catalogueRoutes(app: App, { catalogue, images }: Services) {
       tags: ['Catalogue'],
       summary: 'ListCloudPhoneModels',
       params: ProjectParams,
-      querystring: Type.Object({ status: Type.Optional(coded(Type.Integer({ minimum: 0, maximum: 1 }), 'CPS.0010')), ...paging(100) }),
-      response: { 200: Type.Object({ request_id: Type.String(), phone_models: Type.Array(PhoneModelWire) }) },
+      querystring: PhoneModelsQuery,
+      response: { 200: PhoneModels },
     },
   }, async (request) => {
     const { status, offset = 0, limit = 100 } = request.query;
@@ -41,14 +41,8 @@ export function catalogueRoutes(app: App, { catalogue, images }: Services) {
       tags: ['Catalogue'],
       summary: 'ListCloudPhoneImages',
       params: ProjectParams,
-      querystring: Type.Object({
-        // One node with `enum` (not a union of literals), so that a refused value fails on the node carrying the code.
-        image_label: Type.Optional(coded(Type.Unsafe<ImageLabel>({ type: 'string', enum: ImageLabel.anyOf.map((label) => label.const) }), 'CPS.0142')),
-        is_public: Type.Optional(coded(Type.Integer({ minimum: 1, maximum: 2 }), 'CPS.0143')),
-        // Huawei's current SDK sends this one.
-        image_type: Type.Optional(coded(Type.Unsafe<'public' | 'private' | 'share' | 'all'>({ type: 'string', enum: ['public', 'private', 'share', 'all'] }), 'CPS.0116')),
-      }),
-      response: { 200: Type.Object({ request_id: Type.String(), phone_images: Type.Array(PhoneImageWire) }) },
+      querystring: PhoneImagesQuery,
+      response: { 200: PhoneImages },
     },
   }, async (request) => {
     const { image_label, is_public, image_type = 'all' } = request.query;

@@ -1,21 +1,11 @@
-import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
 import { planCommand } from '../../core/commands.ts';
-import { ProjectParams, coded, jobEntry } from '../schema.ts';
+import { ProjectParams } from '../schema.ts';
+import { CommandBody, CommandJobs, SyncCommandResults } from '../schemas/cph/commands.ts';
 import { cpsError } from '../../core/errors.ts';
 
 const base = '/v1/:project_id/cloud-phone';
-
-const CommandBody = coded(
-  Type.Object({
-    command: coded(Type.String(), 'CPS.0117', 'CPS.0117'),
-    content: coded(Type.String(), 'CPS.0118', 'CPS.0118'),
-    phone_ids: Type.Optional(coded(Type.Array(coded(Type.String(), 'CPS.0080')), 'CPS.0080')),
-    server_ids: Type.Optional(coded(Type.Array(coded(Type.String(), 'CPS.0094')), 'CPS.0094')),
-  }),
-  'CPS.0117',
-);
 
 /** Async commands reach up to 100 named phones, or every phone of up to 10 servers. */
 const ASYNC_LIMITS = { phones: 100, fanOut: 2000 };
@@ -30,7 +20,7 @@ export function commandRoutes(app: App, services: Services) {
       summary: 'PushFile, InstallApk, UninstallApk, RunShellCommand',
       params: ProjectParams,
       body: CommandBody,
-      response: { 200: Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('phone_id')) }) },
+      response: { 200: CommandJobs },
     },
   }, async (request) => {
     const plan = planCommand(request.body.command, request.body.content);
@@ -45,21 +35,7 @@ export function commandRoutes(app: App, services: Services) {
       summary: 'RunSyncCommand',
       params: ProjectParams,
       body: CommandBody,
-      response: {
-        200: Type.Object({
-          request_id: Type.String(),
-          jobs: Type.Array(
-            Type.Object({
-              phone_id: Type.String(),
-              job_id: Type.Optional(Type.String()),
-              status: Type.Integer(),
-              error_code: Type.String(),
-              error_msg: Type.String(),
-              execute_msg: Type.String(),
-            }),
-          ),
-        }),
-      },
+      response: { 200: SyncCommandResults },
     },
   }, async (request) => {
     const caller = { userId: request.principal!.userId, projectId: request.params.project_id, requestId: request.id };

@@ -1,37 +1,10 @@
-import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
-import { ENCODE_SERVER_STATUS_FILTERS } from '../../core/model.ts';
 import { encodeAccessInfos } from '../../core/encode-servers.ts';
-import { ProjectParams, coded, jobEntry, paging } from '../schema.ts';
+import { ProjectParams } from '../schema.ts';
+import { EncodeServerList, ListEncodeServersQuery, RestartBody, RestartJobs } from '../schemas/cph/encode-servers.ts';
 
 const base = '/v1/:project_id/cloud-phone/encode-servers';
-
-const EncodeAccessInfo = Type.Object({
-  listen_port: Type.Integer(),
-  access_ip: Type.String(),
-  intranet_ip: Type.String(),
-  public_ip: Type.String(),
-  server_ip: Type.String(),
-  access_port: Type.Integer(),
-  type: Type.String(),
-});
-
-const EncodeServerWire = Type.Object({
-  encode_server_name: Type.String(),
-  encode_server_id: Type.String(),
-  encode_server_ip: Type.String(),
-  server_id: Type.String(),
-  keypair_name: Type.String(),
-  type: Type.Integer(),
-  status: Type.Integer(),
-  access_infos: Type.Array(EncodeAccessInfo),
-});
-
-const RestartBody = coded(
-  Type.Object({ encode_server_ids: coded(Type.Array(coded(Type.String(), 'CPS.0121')), 'CPS.0122', 'CPS.0122') }),
-  'CPS.0122',
-);
 
 /** ListEncodeServers and RestartEncodeServer (spec §3.32, §3.33). */
 export function encodeServerRoutes(app: App, { encodeServers }: Services) {
@@ -40,15 +13,8 @@ export function encodeServerRoutes(app: App, { encodeServers }: Services) {
       tags: ['Encoding servers'],
       summary: 'ListEncodeServers',
       params: ProjectParams,
-      querystring: Type.Object({
-        ...paging(100),
-        // One node with `enum` (not a union of literals), so that a refused value fails on the node carrying the code.
-        type: Type.Optional(coded(Type.Integer({ enum: [0, 1] }), 'CPS.0116')),
-        status: Type.Optional(coded(Type.Integer({ enum: ENCODE_SERVER_STATUS_FILTERS }), 'CPS.0010')),
-        // Checked against the project's servers: CPS.0123 when it names none.
-        server_id: Type.Optional(Type.String()),
-      }),
-      response: { 200: Type.Object({ request_id: Type.String(), encode_servers: Type.Array(EncodeServerWire) }) },
+      querystring: ListEncodeServersQuery,
+      response: { 200: EncodeServerList },
     },
   }, async (request) => {
     const { offset = 0, limit = 100, ...filters } = request.query;
@@ -74,7 +40,7 @@ export function encodeServerRoutes(app: App, { encodeServers }: Services) {
       summary: 'RestartEncodeServer',
       params: ProjectParams,
       body: RestartBody,
-      response: { 200: Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('encode_server_id')) }) },
+      response: { 200: RestartJobs },
     },
   }, async (request) => {
     const jobs = await encodeServers.restart(request.params.project_id, request.id, request.body.encode_server_ids);

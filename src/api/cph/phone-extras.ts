@@ -1,59 +1,9 @@
-import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
-import { CLIENT_TYPES, MAX_DATA_VOLUME_GIB } from '../../core/phone-extras.ts';
-import { ProjectParams, coded, jobEntry } from '../schema.ts';
+import { ProjectParams } from '../schema.ts';
+import { ConnectionBody, ConnectionResponse, ExpandBody, ExpandJobs } from '../schemas/cph/phone-extras.ts';
 
 const base = '/v1/:project_id/cloud-phone/phones';
-
-// No code is documented for `client_type`: an invalid or missing one is CPS.0116 "Parameter: type is invalid.".
-const ConnectionBody = coded(
-  Type.Object({
-    phone_ids: coded(Type.Array(coded(Type.String(), 'CPS.0004')), 'CPS.0080', 'CPS.0009'),
-    client_type: coded(Type.String({ enum: CLIENT_TYPES }), 'CPS.0116', 'CPS.0116'),
-  }),
-  'CPS.0080',
-);
-
-const ConnectionResponse = Type.Object({
-  request_id: Type.String(),
-  connect_infos: Type.Array(
-    Type.Object({
-      phone_id: Type.String(),
-      access_info: Type.Object({
-        access_ip: Type.String(),
-        intranet_ip: Type.String(),
-        access_ipv6: Type.String(),
-        access_port: Type.Integer(),
-        session_id: Type.String(),
-        timestamp: Type.String(),
-        ticket: Type.String(),
-      }),
-    }),
-  ),
-  errors: Type.Array(Type.Object({ phone_id: Type.String(), error_code: Type.String(), error_msg: Type.String() })),
-});
-
-// No code is documented for `new_size` either: a value that is not a size in GiB below 32,768 makes the
-// `phones` list invalid (CPS.0077), like any other malformed entry.
-const ExpandBody = coded(
-  Type.Object({
-    phones: coded(
-      Type.Array(
-        coded(
-          Type.Object({
-            phone_id: coded(Type.String(), 'CPS.0004'),
-            new_size: coded(Type.Integer({ minimum: 1, maximum: MAX_DATA_VOLUME_GIB }), 'CPS.0077'),
-          }),
-          'CPS.0077',
-        ),
-      ),
-      'CPS.0077',
-      'CPS.0009',
-    ),
-  }),
-  'CPS.0077',
-);
 
 /** BatchShowPhoneConnectInfos and ExpandPhoneDataVolumeSize: operations of Huawei's SDK beyond the documents. */
 export function phoneExtraRoutes(app: App, { phoneExtras }: Services) {
@@ -70,7 +20,7 @@ export function phoneExtraRoutes(app: App, { phoneExtras }: Services) {
       summary: 'ExpandPhoneDataVolumeSize',
       params: ProjectParams,
       body: ExpandBody,
-      response: { 200: Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('phone_id')) }) },
+      response: { 200: ExpandJobs },
     },
   }, async (request) => {
     const jobs = await phoneExtras.expandVolume(request.params.project_id, request.id, request.body.phones);

@@ -1,45 +1,10 @@
-import { Type, type Static } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
-import { ProjectParams, coded, jobEntry, paging } from '../schema.ts';
+import { ProjectParams } from '../schema.ts';
+import { DeleteShareAppBody, ListShareFilesQuery, PushShareAppBody, ShareFilesBody, ShareJobs } from '../schemas/cph/share.ts';
 import { cpsError } from '../../core/errors.ts';
 
 const base = '/v1/:project_id/cloud-phone';
-
-/** Empty: CPS.0095; not a list of strings: CPS.0094; more than 100 servers: CPS.0096 (checked by the service). */
-const ServerIds = coded(Type.Array(coded(Type.String(), 'CPS.0094')), 'CPS.0094', 'CPS.0095');
-/** The bucket's rule is the object store's (spec §8 row 30: upper case is accepted). */
-const BucketName = coded(Type.String({ minLength: 1 }), 'CPS.0134', 'CPS.0134');
-/** Only `.tar` objects; the characters the document lists. */
-const ObjectPath = coded(Type.String({ minLength: 1, maxLength: 1024, pattern: '^[A-Za-z0-9./_+#=-]*\\.[Tt][Aa][Rr]$' }), 'CPS.0135', 'CPS.0135');
-const PackageName = coded(Type.String({ pattern: '^(?=.{1,128}$)(?=[^.]*\\.)[A-Za-z.][A-Za-z0-9_.]*[A-Za-z0-9_]$' }), 'CPS.0173', 'CPS.0173');
-
-const PushFilesBody = Type.Object({ bucket_name: BucketName, object_path: ObjectPath, server_ids: ServerIds });
-
-/**
- * Absolute, at most 4,096 bytes of letters, digits, `. / - _ =` and spaces, no `..` component. A path of
- * slashes only (the whole shared storage) is refused like ListShareFiles' `path`. At most 100 paths a
- * request (spec §8 row 41's reading for lists).
- */
-const FilePath = coded(Type.String({ maxLength: 4096, pattern: '^(?!/+$)(?!(?:.*/)?\\.\\.(?:/|$))/[A-Za-z0-9./ _=-]*$' }), 'CPS.0155');
-const DeleteFilesBody = Type.Object({
-  file_paths: coded(Type.Array(FilePath, { minItems: 1, maxItems: 100 }), 'CPS.0155', 'CPS.0155'),
-  server_ids: ServerIds,
-});
-
-/**
- * PushShareFiles and DeleteShareFiles share method and path: a body with `file_paths` is a delete
- * (README "same method + path, two operations"), validated as one; any other body is a push.
- */
-const ShareFilesBody = coded(
-  Type.Unsafe<Static<typeof PushFilesBody> | Static<typeof DeleteFilesBody>>({ type: 'object', if: { required: ['file_paths'] }, then: DeleteFilesBody, else: PushFilesBody }),
-  'CPS.0134',
-);
-
-/** Starts with `/`, is not only slashes, holds no `//` and no `..` component; letters, digits and `. + - _ / =`. */
-const ListPath = coded(Type.String({ minLength: 1, maxLength: 4096, pattern: '^(?!/+$)(?!.*//)(?!(?:.*/)?\\.\\.(?:/|$))/[A-Za-z0-9.+_/=-]*$' }), 'CPS.0199', 'CPS.0199');
-
-const ShareJobs = Type.Object({ request_id: Type.String(), jobs: Type.Array(jobEntry('server_id')) });
 
 /** Shared storage (PushShareFiles, ListShareFiles, DeleteShareFiles) and shared apps (PushShareApps, DeleteShareApps). */
 export function shareRoutes(app: App, { share }: Services) {
@@ -64,7 +29,7 @@ export function shareRoutes(app: App, { share }: Services) {
       tags: ['Shared storage'],
       summary: 'ListShareFiles',
       params: ProjectParams,
-      querystring: Type.Object({ path: ListPath, server_ids: coded(Type.String({ minLength: 1 }), 'CPS.0094', 'CPS.0095'), ...paging(100) }),
+      querystring: ListShareFilesQuery,
       response: { 200: ShareJobs },
     },
   }, async (request) => {
@@ -78,16 +43,7 @@ export function shareRoutes(app: App, { share }: Services) {
       tags: ['Shared apps'],
       summary: 'PushShareApps',
       params: ProjectParams,
-      body: coded(
-        Type.Object({
-          package_name: PackageName,
-          pre_install_app: Type.Optional(coded(Type.Integer({ minimum: 0, maximum: 1 }), 'CPS.0148')),
-          bucket_name: BucketName,
-          object_path: ObjectPath,
-          server_ids: ServerIds,
-        }),
-        'CPS.0173',
-      ),
+      body: PushShareAppBody,
       response: { 200: ShareJobs },
     },
   }, async (request) => {
@@ -101,7 +57,7 @@ export function shareRoutes(app: App, { share }: Services) {
       tags: ['Shared apps'],
       summary: 'DeleteShareApps',
       params: ProjectParams,
-      body: coded(Type.Object({ package_name: PackageName, server_ids: ServerIds }), 'CPS.0173'),
+      body: DeleteShareAppBody,
       response: { 200: ShareJobs },
     },
   }, async (request) => {

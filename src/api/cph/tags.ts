@@ -1,53 +1,10 @@
 import { Type } from '@sinclair/typebox';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
-import { coded, paging } from '../schema.ts';
+import { FilterBody, ProjectTags, ProjectTagsQuery, ResourceInstances, ResourceParams, ServerTags, TagActionBody, TypeParams } from '../schemas/cph/tags.ts';
 import { cpsError } from '../../core/errors.ts';
 
 const base = '/v1/:project_id/:resource_type';
-
-const ResourceParams = Type.Object({ project_id: Type.String(), resource_type: Type.String(), resource_id: Type.String() });
-const TypeParams = Type.Object({ project_id: Type.String(), resource_type: Type.String() });
-
-const TagWire = Type.Object({ key: Type.String(), value: Type.String() });
-const TagsWire = Type.Object({ key: Type.String(), values: Type.Array(Type.String()) });
-
-/** BatchCreateTags and BatchDeleteTags share the path; `action` tells them apart. Delete may omit values. */
-const TagActionBody = coded(
-  Type.Object({
-    action: coded(Type.Union([Type.Literal('create'), Type.Literal('delete')]), 'CPS.0303'),
-    tags: coded(
-      Type.Array(coded(Type.Object({ key: coded(Type.String(), 'CPS.0304'), value: Type.Optional(coded(Type.String(), 'CPS.0305')) }), 'CPS.0303')),
-      'CPS.0303',
-    ),
-  }),
-  'CPS.0303',
-);
-
-// The SDK sends `offset` and `limit` as strings; numbers are taken too.
-const Count = coded(Type.String({ pattern: '^[0-9]{1,10}$' }), 'CPS.0002');
-
-const FilterBody = coded(
-  Type.Object({
-    action: coded(Type.Union([Type.Literal('filter'), Type.Literal('count')]), 'CPS.0303'),
-    offset: Type.Optional(Count),
-    limit: Type.Optional(Count),
-    without_any_tag: Type.Optional(coded(Type.Boolean(), 'CPS.0303')),
-    tags: Type.Optional(
-      coded(
-        Type.Array(coded(Type.Object({ key: coded(Type.String(), 'CPS.0304'), values: coded(Type.Array(coded(Type.String(), 'CPS.0315')), 'CPS.0315') }), 'CPS.0303')),
-        'CPS.0303',
-      ),
-    ),
-    matches: Type.Optional(
-      coded(
-        Type.Array(coded(Type.Object({ key: coded(Type.Literal('resource_name'), 'CPS.0313'), value: coded(Type.String({ maxLength: 255 }), 'CPS.0314') }), 'CPS.0312')),
-        'CPS.0311',
-      ),
-    ),
-  }),
-  'CPS.0303',
-);
 
 /** Tags of cloud phone servers: BatchCreateTags, BatchDeleteTags, ListResourceTags, ListProjectTags, ListResourceInstances. */
 export function tagRoutes(app: App, { tags }: Services) {
@@ -72,7 +29,7 @@ export function tagRoutes(app: App, { tags }: Services) {
       tags: ['Tags'],
       summary: 'ListResourceTags',
       params: ResourceParams,
-      response: { 200: Type.Object({ request_id: Type.String(), tags: Type.Array(TagWire) }) },
+      response: { 200: ServerTags },
     },
   }, async (request) => {
     const { project_id, resource_type, resource_id } = request.params;
@@ -84,8 +41,8 @@ export function tagRoutes(app: App, { tags }: Services) {
       tags: ['Tags'],
       summary: 'ListProjectTags',
       params: TypeParams,
-      querystring: Type.Object(paging(100)),
-      response: { 200: Type.Object({ request_id: Type.String(), tags: Type.Array(TagsWire), total_count: Type.Integer() }) },
+      querystring: ProjectTagsQuery,
+      response: { 200: ProjectTags },
     },
   }, async (request) => {
     const { offset = 0, limit = 100 } = request.query;
@@ -98,15 +55,7 @@ export function tagRoutes(app: App, { tags }: Services) {
       summary: 'ListResourceInstances',
       params: TypeParams,
       body: FilterBody,
-      response: {
-        200: Type.Object({
-          request_id: Type.String(),
-          resources: Type.Optional(
-            Type.Array(Type.Object({ resource_id: Type.String(), resource_detail: Type.String(), resource_name: Type.String(), tags: Type.Array(TagWire) })),
-          ),
-          total_count: Type.Integer(),
-        }),
-      },
+      response: { 200: ResourceInstances },
     },
   }, async (request) => {
     const { action, offset = '0', limit = '1000', without_any_tag, tags: tagFilter, matches } = request.body;

@@ -1,5 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
-import { MAX_ID_LENGTH, MAX_INSTANCE_IDS } from '../../core/koophone/instances.ts';
+import { FINITE_KEYWORD } from '../schema.ts';
 
 /** IAM actions are `koophone:cloudphoneResource:<name>` (spec §4.2). */
 export const action = (name: string) => `koophone:cloudphoneResource:${name}`;
@@ -21,6 +21,10 @@ export function okEmpty(message = 'ok'): { error_code: '0'; error_msg: string } 
   return { error_code: '0', error_msg: message };
 }
 
+/** Instance ids per request, and characters per id (spec §1.4). */
+const MAX_INSTANCE_IDS = 100;
+const MAX_ID_LENGTH = 32;
+
 export const InstanceId = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH });
 /** An instance id list: 1–100 ids of ≤ 32 characters each (spec §1.4). */
 export const InstanceIds = Type.Array(InstanceId, { minItems: 1, maxItems: MAX_INSTANCE_IDS });
@@ -29,3 +33,9 @@ export const UserId = Type.String({ minLength: 1, maxLength: MAX_ID_LENGTH });
 
 export const CmdJob = Type.Object({ instance_id: Type.String(), job_id: Type.String() });
 export const TaskData = Type.Object({ task_id: Type.String(), cmd_jobs: Type.Array(CmdJob) });
+
+// page_no is bounded so that the row offset it makes stays an SQL integer.
+export const Paging = {
+  page_no: Type.Integer({ minimum: 1, maximum: 10_000_000, [FINITE_KEYWORD]: true }),
+  page_size: Type.Integer({ minimum: 1, maximum: 200, [FINITE_KEYWORD]: true }),
+};

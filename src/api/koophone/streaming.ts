@@ -1,12 +1,8 @@
-import { Type, type TSchema } from '@sinclair/typebox';
 import websocket from '@fastify/websocket';
 import type { FastifyError, FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
 import {
-  DEFINITIONS,
-  ENCODING_TYPES,
-  NETWORK_TYPES,
   RENEW_INTERVAL_MS,
   STREAM_CLOSE,
   frameRate,
@@ -16,13 +12,12 @@ import {
   type Stream,
   type VideoChoice,
 } from '../../core/koophone/streaming.ts';
-import { EmptyEnvelope, Envelope, InstanceId, InstanceIds, action, okEmpty, ok } from './common.ts';
+import { EmptyEnvelope, Envelope, action, okEmpty, ok } from './common.ts';
+import { DeviceToken, InstanceIdBody, InstanceParams, SignalingQuery, VideoBody } from '../schemas/koophone/streaming.ts';
 import { DomainError, isKooPhoneCode, kpError } from '../../core/errors.ts';
 import { httpStatus } from '../errors.ts';
 
 const tags = ['KooPhone'];
-const Nullable = <T extends TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
-const OneOf = (values: readonly string[]) => Type.Union(values.map((value) => Type.Literal(value)));
 
 /** Where OpenCPH's signalling endpoint listens (docs/streaming.md); GetDeviceToken's `signaling_url`. */
 export const SIGNALING_PATH = '/koophone/signaling';
@@ -33,40 +28,6 @@ const CAPTURE_SHARE = 5;
 /** How often every process runs KooPhone's upkeep (ended streams, queued preparations, abandoned jobs). */
 const UPKEEP_INTERVAL_MS = 2000;
 
-const VideoSpec = Type.Object({
-  code_rate: Type.Integer({ minimum: 100, maximum: 10000, multipleOf: 100 }),
-  fps: Type.Union([Type.Literal(30), Type.Literal(60)]),
-});
-
-const InstanceSettingSchema = Type.Object({
-  network_type: OneOf(NETWORK_TYPES),
-  encoding_type: OneOf(ENCODING_TYPES),
-  video_spec_groups: Type.Array(Type.Object({ definition_540P: VideoSpec, definition_720P: VideoSpec, definition_1080P: VideoSpec }), { minItems: 1 }),
-});
-
-const VideoBody = Type.Object({
-  instance_ids: InstanceIds,
-  // Six combinations at most: a seventh repeats one (1000); fewer than six distinct ones is 1005.
-  instance_settings: Type.Array(InstanceSettingSchema, { maxItems: NETWORK_TYPES.length * ENCODING_TYPES.length }),
-});
-
-const InstanceIdBody = Type.Object({ instance_id: InstanceId });
-
-const DeviceToken = Type.Object({
-  streamingId: Type.String(),
-  resource: Type.Object({
-    sdk: Type.Object({
-      // The printed types: String ports and types inside, Integer ones outside (spec §7 A18).
-      internal: Type.Object({ address: Nullable(Type.String()), aport: Nullable(Type.String()), atype: Nullable(Type.String()), address_ipv6: Nullable(Type.String()) }),
-      external: Type.Object({ address: Nullable(Type.String()), aport: Nullable(Type.Integer()), atype: Nullable(Type.Integer()), address_ipv6: Nullable(Type.String()) }),
-    }),
-    rtc: Type.Object({ ice_signaling: Type.Object({ signaling_url: Type.String(), expired_time: Nullable(Type.String()), ice_servers: Type.Array(Type.String()) }) }),
-    device_id: Nullable(Type.String()),
-    kp_id: Type.String(),
-  }),
-  device_token: Type.String(),
-});
-
 /** Video settings (spec §2.4), device tokens (§2.7), stopping streams (§2.18) and releasing sessions (§2.19). */
 export function streamingRoutes(app: App, services: Services) {
   const streaming = services.koophoneStreaming;
@@ -76,7 +37,7 @@ export function streamingRoutes(app: App, services: Services) {
     config: { iamAction: action('setVideo') },
     schema: { tags, summary: 'SetVideoConfig (SetVideo)', body: VideoBody, response: { 200: EmptyEnvelope } },
   }, async (request) => {
-    await streaming.setVideo(projectOf(request), request.body.instance_ids, request.body.instance_settings as InstanceSetting[]);
+    await streaming.setVideo(projectOf(request), request.body.instance_ids, request.body.instance_settings);
     return okEmpty('ok');
   });
 
@@ -99,7 +60,7 @@ export function streamingRoutes(app: App, services: Services) {
   // Parametric: registered after the literal routes it must not shadow.
   app.post('/instances/:instance_id/auth', {
     config: { iamAction: action('executeInstanceAuthToken') },
-    schema: { tags, summary: 'GetDeviceToken (ExecuteInstanceAuthToken)', params: Type.Object({ instance_id: InstanceId }), response: { 200: Envelope(DeviceToken) } },
+    schema: { tags, summary: 'GetDeviceToken (ExecuteInstanceAuthToken)', params: InstanceParams, response: { 200: Envelope(DeviceToken) } },
   }, async (request) => {
     const issued = await streaming.issue(projectOf(request), request.params.instance_id);
     const base = new URL(streaming.publicUrl ?? `${request.protocol}://${request.host}`);
@@ -120,14 +81,6 @@ export function streamingRoutes(app: App, services: Services) {
     });
   });
 }
-
-const SignalingQuery = Type.Object({
-  device_id: Type.String({ minLength: 1, maxLength: 64 }),
-  device_token: Type.String({ minLength: 1, maxLength: 64 }),
-  network_type: Type.Optional(OneOf(NETWORK_TYPES)),
-  encoding_type: Type.Optional(OneOf(ENCODING_TYPES)),
-  definition: Type.Optional(OneOf(DEFINITIONS)),
-});
 
 /** What the signalling endpoint needs of a `ws` WebSocket. */
 interface Socket {

@@ -1,8 +1,8 @@
-import { Type } from '@sinclair/typebox';
 import type { FastifyRequest } from 'fastify';
 import type { App } from '../app.ts';
 import type { Services } from '../services.ts';
-import { Envelope, InstanceId, InstanceIds, TaskData, UserId, action, ok } from './common.ts';
+import { Envelope, TaskData, action, ok } from './common.ts';
+import { BackupBody, PrepareBody, PrepareStatus, Progress, ProgressBody } from '../schemas/koophone/usage.ts';
 
 const tags = ['KooPhone'];
 
@@ -16,8 +16,8 @@ export function usageRoutes(app: App, services: Services) {
     schema: {
       tags,
       summary: 'BatchPrepareInstances',
-      body: Type.Object({ user_id: UserId, instance_ids: InstanceIds }),
-      response: { 200: Envelope(Type.Object({ status_list: Type.Array(Type.Object({ instance_id: Type.String(), status: Type.Integer() })) })) },
+      body: PrepareBody,
+      response: { 200: Envelope(PrepareStatus) },
     },
   }, async (request) => {
     const statusList = await usage.prepare(projectOf(request), request.body.user_id, request.body.instance_ids);
@@ -29,8 +29,8 @@ export function usageRoutes(app: App, services: Services) {
     schema: {
       tags,
       summary: 'ShowProgress',
-      body: Type.Object({ user_id: UserId, instance_id: InstanceId }),
-      response: { 200: Envelope(Type.Object({ status: Type.Integer(), waitingCount: Type.Integer() })) },
+      body: ProgressBody,
+      response: { 200: Envelope(Progress) },
     },
   }, async (request) => {
     const progress = await usage.progress(projectOf(request), request.body.user_id, request.body.instance_id);
@@ -44,7 +44,7 @@ export function usageRoutes(app: App, services: Services) {
       const body = request.body as Record<string, unknown> | undefined;
       if (body && typeof body === 'object' && body.instance_ids === undefined && typeof body.instance_id === 'string') body.instance_ids = [body.instance_id];
     },
-    schema: { tags, summary: 'BatchBackupInstances', body: Type.Object({ instance_ids: InstanceIds }), response: { 200: Envelope(TaskData) } },
+    schema: { tags, summary: 'BatchBackupInstances', body: BackupBody, response: { 200: Envelope(TaskData) } },
   }, async (request) => {
     const task = await usage.backup(projectOf(request), request.body.instance_ids);
     return ok(task);

@@ -2,7 +2,9 @@
  * Apps on instances: InstallApp (spec §2.20), a `ZGCA…` task whose jobs download the APK and install it
  * through the phone's driver (src/jobs/koophone/apps.ts), and the SDK's ListInstanceApp (app-list).
  */
+import type { Static } from '@sinclair/typebox';
 import { sql } from 'kysely';
+import type { AppQuery as AppQuerySchema, InstallBody } from '../../api/schemas/koophone/apps.ts';
 import { transaction, type Db } from '../../store/db.ts';
 import type { JobRow } from '../job-types.ts';
 import { parseObsUrl } from '../../objects/store.ts';
@@ -12,18 +14,7 @@ import type { InstanceService } from './instances.ts';
 import type { TaskData } from './operations.ts';
 import { kpError } from '../errors.ts';
 
-export interface InstallInput {
-  fast_install?: string;
-  object_name: string;
-  file_name: string;
-  object_version: string;
-  object_size: string;
-  biz_type: string;
-  content_type: string;
-  content_md5?: string;
-  install_package_url: string;
-  instance_id_list: string[];
-}
+export type InstallInput = Static<typeof InstallBody>;
 
 /** What an install job needs (its `params`). */
 export interface InstallParams {
@@ -42,12 +33,7 @@ export const INSTALL_JOB = 'koophone.install';
 const MAX_PACKAGE_MB = 2048;
 const MAX_TENANT_MB = 1024 * 1024;
 
-export interface AppQuery {
-  page_no: number;
-  page_size: number;
-  /** 1 system apps, 2 third-party apps, absent: all. */
-  app_type?: number;
-}
+export type AppQuery = Static<typeof AppQuerySchema>;
 
 export class InstanceApps {
   constructor(

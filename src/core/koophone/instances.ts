@@ -21,10 +21,6 @@ export const RUNNING_STATUS = { unknown: 0, stopped: 1, running: 2, goingOffline
 /** ListInstances `backup_status` / `restore_status` (spec §3.7). */
 export const TRANSFER_STATUS = { preparing: 0, executing: 1, succeeded: 2, failed: 3, other: 4 } as const;
 
-/** Instance ids per request, and characters per id (spec §1.4). */
-export const MAX_INSTANCE_IDS = 100;
-export const MAX_ID_LENGTH = 32;
-
 /** What the tasks of each kind are called on the wire (spec §1.7, §1.8). */
 export type TaskKind = 'command' | 'reset' | 'unassign' | 'backup' | 'install';
 

@@ -2,7 +2,9 @@
  * KooPhone instance management (spec §2.5–2.11): reset, assign, unassign, list, reboot. Work on phones goes
  * through CPH's own jobs (phone.reset, phone.restart) and state machine, so CPH shows every step.
  */
+import type { Static } from '@sinclair/typebox';
 import { sql } from 'kysely';
+import type { ListInstancesQuery, UserInstances } from '../../api/schemas/koophone/instances.ts';
 import { transaction, type Db } from '../../store/db.ts';
 import type { InstanceUpdate } from '../../store/schema.ts';
 import type { JobRow } from '../job-types.ts';
@@ -13,27 +15,15 @@ import { DATA_STATE, RUNNING_STATUS, runningStatus, type BoundInstance, type Ins
 import type { SkuCatalogue } from './skus.ts';
 import { cpsMessage, kpError } from '../errors.ts';
 
-export interface UserInstance {
-  user_id: string;
-  instance_id: string;
-}
+export type UserInstance = Static<typeof UserInstances>['user_instances'][number];
 
 export interface TaskData {
   task_id: string;
   cmd_jobs: Array<{ instance_id: string; job_id: string }>;
 }
 
-export interface ListQuery {
-  page_no: number;
-  page_size: number;
-  instance_id?: string;
-  instance_name?: string;
-  query_start_time?: string;
-  query_end_time?: string;
-  pool_scene_tag?: string;
-  order?: 'asc' | 'desc';
-  order_by?: 'create_time' | 'instance_name' | 'instance_id';
-}
+/** ListInstances' query, with the pool scene under one name (the document's example spells it `poolSceneTag`). */
+export type ListQuery = Omit<Static<typeof ListInstancesQuery>, 'poolSceneTag' | 'x-request-id'>;
 
 /** `YYYY-MM-DD HH:mm:ss`, UTC: ListInstances' time filters and times (spec §1.8). */
 const LIST_TIME = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/;

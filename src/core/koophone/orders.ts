@@ -4,7 +4,9 @@
  * bought for the rest, so the new phones show in CPH as well. OpenCPH bills nothing: an order is complete
  * at once, whatever `isAutoPay` says (as CPH purchases are).
  */
+import type { Static } from '@sinclair/typebox';
 import { sql } from 'kysely';
+import type { CreateBody } from '../../api/schemas/koophone/orders.ts';
 import { transaction, type Db } from '../../store/db.ts';
 import type { NewInstance } from '../../store/schema.ts';
 import type { Catalogue } from '../catalogue.ts';
@@ -18,17 +20,8 @@ import { DATA_STATE, type InstanceService } from './instances.ts';
 import type { OsVersion, SkuCatalogue } from './skus.ts';
 import { kpError } from '../errors.ts';
 
-export interface CreateInput {
-  os: OsVersion;
-  instanceSkuId: string;
-  bandSkuId: string;
-  regionId: string;
-  instanceNamePrefix: string;
-  bandSize: number;
-  count: number;
-  chargeParam: { chargingMode: number; periodType: number; periodNum: number; isAutoPay?: number; isAutoRenew?: number };
-  network?: 'EIP' | 'ADN';
-}
+/** CreateInstance's body; its schema admits only the documented OS versions. */
+export type CreateInput = Omit<Static<typeof CreateBody>, 'os'> & { os: OsVersion };
 
 /** Who orders: the instances belong to the credential's project and account. */
 export interface Buyer {

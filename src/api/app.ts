@@ -10,7 +10,7 @@ import type { Clock } from '../core/runtime.ts';
 import { LoginGuard, type LoginPolicy } from '../core/login-guard.ts';
 import type { Services } from './services.ts';
 import { GateFull } from '../core/rate-limit.ts';
-import { ERROR_KEYWORDS, FINITE_KEYWORD } from './schema.ts';
+import { ERROR_KEYWORDS, FINITE_KEYWORD, errorCode } from './schema.ts';
 import { lazyCompilers } from './lazy-compilers.ts';
 import { assertProject, pendingSignature, signaturePrincipal, tokenPrincipal, type PendingSignature } from './auth/authenticate.ts';
 import { API_BODY_LIMIT, parseJsonBody } from './body.ts';
@@ -345,24 +345,6 @@ function validationError(errors: ErrorObject[], request: FastifyRequest): Domain
     if (code) return codedError(code);
   }
   return malformedBody(request);
-}
-
-export function errorCode(error: ErrorObject): string | undefined {
-  const node = error.parentSchema as Record<string, unknown> | undefined;
-  let code: unknown;
-  if (error.keyword === 'required') {
-    const missing = (node?.properties as Record<string, Record<string, unknown>> | undefined)?.[(error.params as { missingProperty: string }).missingProperty];
-    code = missing?.['x-empty-code'] ?? missing?.['x-code'] ?? node?.['x-empty-code'] ?? node?.['x-code'];
-  } else if ((error.keyword === 'minLength' || error.keyword === 'minItems') && isEmpty(error.data)) {
-    code = node?.['x-empty-code'] ?? node?.['x-code'];
-  } else {
-    code = node?.['x-code'];
-  }
-  return typeof code === 'string' ? code : undefined;
-}
-
-function isEmpty(value: unknown): boolean {
-  return value === '' || (Array.isArray(value) && value.length === 0);
 }
 
 /** A body that is not JSON, or a value no field rule covers: the route body's own code (else its query's). */

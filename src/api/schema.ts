@@ -1,4 +1,5 @@
 import { Type, type TSchema, type TString } from '@sinclair/typebox';
+import type { ErrorObject } from 'ajv';
 import type { CpsCode, KooPhoneCode } from '../core/errors.ts';
 
 /**
@@ -12,6 +13,25 @@ type FieldCode = CpsCode | KooPhoneCode | 'IAM.0011';
 
 export function coded<T extends TSchema>(schema: T, code: FieldCode, emptyCode?: FieldCode): T {
   return Object.assign(schema, { 'x-code': code }, emptyCode ? { 'x-empty-code': emptyCode } : {});
+}
+
+/** The documented code (see `coded`) of the schema node a validation error names, if it carries one. */
+export function errorCode(error: ErrorObject): string | undefined {
+  const node = error.parentSchema as Record<string, unknown> | undefined;
+  let code: unknown;
+  if (error.keyword === 'required') {
+    const missing = (node?.properties as Record<string, Record<string, unknown>> | undefined)?.[(error.params as { missingProperty: string }).missingProperty];
+    code = missing?.['x-empty-code'] ?? missing?.['x-code'] ?? node?.['x-empty-code'] ?? node?.['x-code'];
+  } else if ((error.keyword === 'minLength' || error.keyword === 'minItems') && isEmpty(error.data)) {
+    code = node?.['x-empty-code'] ?? node?.['x-code'];
+  } else {
+    code = node?.['x-code'];
+  }
+  return typeof code === 'string' ? code : undefined;
+}
+
+function isEmpty(value: unknown): boolean {
+  return value === '' || (Array.isArray(value) && value.length === 0);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
 import type { App } from '../app.ts';
-import { errorCode } from '../app.ts';
+import { errorCode } from '../schema.ts';
 import type { Services } from '../services.ts';
 import { instanceRoutes } from './instances.ts';
 import { streamingRoutes } from './streaming.ts';

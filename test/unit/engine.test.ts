@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import { JobEngine, truncateUtf8, type JobHandler, type JobResult } from '../../src/jobs/engine.ts';
 import { randomIds } from '../../src/core/runtime.ts';
+import { cpsMessage } from '../../src/core/errors.ts';
 import type { Store } from '../../src/store/db.ts';
 import type { NewJob } from '../../src/store/schema.ts';
 import { openTestStore } from '../helpers/server.ts';
@@ -137,6 +138,33 @@ test('a job abandoned too often ends failed with CPS.0054 and its failure effect
   assert.equal(failed.error_msg, 'Handle job timeout.');
   const phone = await store.db.selectFrom('phones').select('status').where('id', '=', phoneId).executeTakeFirstOrThrow();
   assert.equal(phone.status, -6, 'no phone is left restarting');
+});
+
+test('an abandoned job of a type this process has no handler for ends failed with CPS.0054, not run again', async () => {
+  let runs = 0;
+  const engine = engineWith({ run: async () => (runs++, { ok: true }), retryable: true, abandoned: () => ({ ok: true }) }, 5);
+  await store.db
+    .insertInto('jobs')
+    .values(job('z', { type: 'retired.type', state: 'running', lease_owner: 'dead-worker', lease_until: new Date(now.getTime() - 1000) }))
+    .execute();
+  await engine.start();
+  const [failed] = await allDone();
+  await engine.stop();
+  assert.equal(runs, 0);
+  assert.equal(failed.status, -1);
+  assert.equal(failed.error_code, 'CPS.0054');
+  assert.equal(failed.error_msg, 'Handle job timeout.');
+});
+
+test('a failure without a code closes the job with CPS.0003 and its catalogue message', async () => {
+  const engine = engineWith({ run: async () => ({ ok: false }), retryable: true, abandoned: () => ({ ok: false }) });
+  await store.db.insertInto('jobs').values(job('w')).execute();
+  await engine.start();
+  const [failed] = await allDone();
+  await engine.stop();
+  assert.equal(failed.status, -1);
+  assert.equal(failed.error_code, 'CPS.0003');
+  assert.equal(failed.error_msg, cpsMessage('CPS.0003'));
 });
 
 test('truncateUtf8 never splits a character', () => {

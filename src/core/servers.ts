@@ -19,9 +19,6 @@ import { validateBatchSize, type ServerBatchEntry } from './servers/batch.ts';
 import { lockServers } from './servers/rows.ts';
 import type { ServerContext } from './servers/setup.ts';
 
-// share.ts's batches are servers' batches too.
-export { MAX_BATCH_SERVERS, type ServerBatchEntry } from './servers/batch.ts';
-
 export class ServerService {
   private readonly context: ServerContext;
 
@@ -122,7 +119,7 @@ export class ServerService {
    * of a power cycle that went wrong: stopping failed (12) and stopped (10, its phones did not start). The
    * server goes to 11 (being stopped) and every phone it holds that a phone restart would take, except the
    * stopped ones (8, stopped on purpose), to 4; one job per server stops those phones (server 10), starts them
-   * (13) and ends 5 (see jobs/server-handlers.ts). Refused servers get their code in place of a job.
+   * (13) and ends 5 (see jobs/servers.ts). Refused servers get their code in place of a job.
    */
   async restart(projectId: string, requestId: string, serverIds: string[]): Promise<ServerBatchEntry[]> {
     validateBatchSize(serverIds.length);

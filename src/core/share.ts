@@ -10,7 +10,7 @@ import type { ShareEntry, ShareUsage } from '../devices/shared-storage.ts';
 import { Catalogue, type PhoneModel } from './catalogue.ts';
 import { SERVER_STATUS } from './model.ts';
 import { HEX32 } from './runtime.ts';
-import { MAX_BATCH_SERVERS, type ServerBatchEntry } from './servers.ts';
+import { MAX_BATCH_SERVERS, type ServerBatchEntry } from './servers/batch.ts';
 import { onServer, type JobPayloads, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, itemError, type CpsCode } from './errors.ts';
 

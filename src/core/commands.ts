@@ -6,7 +6,7 @@ import { parseObsUrl } from '../objects/store.ts';
 import { HEX32 } from './runtime.ts';
 import { PHONE_STATUS } from './model.ts';
 import type { BatchEntry } from './phones.ts';
-import { onPhone, type JobQueue, type JobRow } from './job-types.ts';
+import { onPhone, type CommandPlan, type JobQueue, type JobRow } from './job-types.ts';
 import { cpsError, itemError, type CpsCode } from './errors.ts';
 
 /** The ADB commands of `POST …/phones/commands` (spec §3.34–3.37); sync-commands takes `shell` only. */
@@ -14,13 +14,6 @@ export const COMMANDS = ['push', 'install', 'install-multiple', 'uninstall', 'sh
 export type CommandName = (typeof COMMANDS)[number];
 
 export type CommandRequest = Static<typeof CommandBody>;
-
-/** What a command job runs: the checked command and its parsed content. */
-export type CommandPlan =
-  | { command: 'shell'; script: string }
-  | { command: 'uninstall'; packageName: string }
-  | { command: 'push'; bucket: string; key: string }
-  | { command: 'install' | 'install-multiple'; flags: string[]; apks: Array<{ bucket: string; key: string }> };
 
 export const CONTENT_LIMIT = 1024;
 export const INSTALL_MULTIPLE_LIMIT = 8100;

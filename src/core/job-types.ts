@@ -6,12 +6,63 @@
  */
 import type { Db } from '../store/db.ts';
 import type { NewJob } from '../store/schema.ts';
-import type { CommandPlan } from './commands.ts';
-import type { ExportPlan, MigratePlan } from './phone-data.ts';
-import type { ShareJobs } from './share.ts';
 import type { QuotaChange, QuotaFamily } from './quotas.ts';
-import type { InstallParams } from './koophone/apps.ts';
-import type { BackupParams, RestoreParams } from './koophone/usage.ts';
+
+// The payloads are declared here, not beside the use cases that queue them, so that this file imports no
+// use case and every use case may import it.
+
+/** What a command job runs: the checked command and its parsed content. */
+export type CommandPlan =
+  | { command: 'shell'; script: string }
+  | { command: 'uninstall'; packageName: string }
+  | { command: 'push'; bucket: string; key: string }
+  | { command: 'install' | 'install-multiple'; flags: string[]; apks: Array<{ bucket: string; key: string }> };
+
+/** What an export job runs: checked paths (trailing `/` dropped) and where the tar goes. */
+export interface ExportPlan {
+  include_files: string[];
+  exclude_files: string[];
+  bucket: string;
+  key: string;
+}
+
+export interface MigratePlan {
+  source_phone_id: string;
+  migrate_property: boolean;
+  /** The target's status before the job, which it gets back when the job finds the source changed. */
+  target_status: number;
+}
+
+/** What each share job does, as its `params`. */
+export interface ShareJobs {
+  'share.files.push': { bucket: string; key: string };
+  'share.files.list': { path: string; offset: number; limit: number };
+  'share.files.delete': { paths: string[] };
+  'share.apps.push': { package_name: string; preinstall: boolean; bucket: string; key: string };
+  'share.apps.delete': { package_name: string };
+}
+
+/** What a KooPhone install job needs (its `params`). */
+export interface InstallParams {
+  instance_id: string;
+  url: string;
+  file_name: string;
+  object_name: string;
+  object_version: string;
+  /** MB, as the request gave it. */
+  object_size: number;
+  content_md5: string;
+}
+
+export interface RestoreParams {
+  instance_id: string;
+}
+
+export interface BackupParams {
+  instance_id: string;
+  bucket: string;
+  key: string;
+}
 
 /** What a phone lifecycle job merges into its phone when it succeeds: a new image, new attributes (JSON text). */
 export interface PhoneOperationParams {

@@ -14,7 +14,7 @@ import { phoneRefusal } from './lifecycle.ts';
 import { PHONE_STATUS } from './model.ts';
 import { MAX_BATCH_PHONES, type BatchEntry } from './phones.ts';
 import { HEX32, type Clock } from './runtime.ts';
-import { onPhone, type JobQueue, type JobRow } from './job-types.ts';
+import { onPhone, type ExportPlan, type JobQueue, type JobRow, type MigratePlan } from './job-types.ts';
 import { cpsError, itemError, type CpsCode, type ItemError } from './errors.ts';
 
 export type StorageInfo = Static<typeof StorageInfoSchema>;
@@ -22,21 +22,6 @@ export type RestoreInfo = Static<typeof RestoreInfoSchema>;
 export type MigrateInfo = Static<typeof MigrateInfoSchema>;
 
 export type MigrateEntry = { source_phone_id: string; target_phone_id: string } & ({ job_id: string } | ItemError);
-
-/** What an export job runs: checked paths (trailing `/` dropped) and where the tar goes. */
-export interface ExportPlan {
-  include_files: string[];
-  exclude_files: string[];
-  bucket: string;
-  key: string;
-}
-
-export interface MigratePlan {
-  source_phone_id: string;
-  migrate_property: boolean;
-  /** The target's status before the job, which it gets back when the job finds the source changed. */
-  target_status: number;
-}
 
 const TRAFFIC_TYPES = ['direct', 'routing'];
 /** Most phone ids one PhoneTraffic call takes (spec §3.28). */

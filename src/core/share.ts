@@ -11,17 +11,10 @@ import { Catalogue, type PhoneModel } from './catalogue.ts';
 import { SERVER_STATUS } from './model.ts';
 import { HEX32 } from './runtime.ts';
 import { MAX_BATCH_SERVERS, type ServerBatchEntry } from './servers/batch.ts';
-import { onServer, type JobPayloads, type JobQueue, type JobRow } from './job-types.ts';
+import { onServer, type JobPayloads, type JobQueue, type JobRow, type ShareJobs } from './job-types.ts';
 import { cpsError, itemError, type CpsCode } from './errors.ts';
 
-/** What each share job does, as its `params`. */
-export interface ShareJobs {
-  'share.files.push': { bucket: string; key: string };
-  'share.files.list': { path: string; offset: number; limit: number };
-  'share.files.delete': { paths: string[] };
-  'share.apps.push': { package_name: string; preinstall: boolean; bucket: string; key: string };
-  'share.apps.delete': { package_name: string };
-}
+/** The share jobs (their payloads: core/job-types.ts). */
 export type ShareJobType = keyof ShareJobs;
 
 /** Jobs keep at most this much `execute_msg` (spec §1.7). */

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { CommandPlan } from '../core/commands.ts';
+import type { CommandPlan } from '../core/job-types.ts';
 import { PHONE_STATUS } from '../core/model.ts';
 import { CommandTimeoutError, PhoneDeletedError, PhoneNotRunningError, PhoneOperationError, type CommandResult, type PhoneSpec } from '../devices/driver.ts';
 import type { AccountObjects } from '../core/account-objects.ts';

@@ -4,13 +4,13 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { addObjectBytes, removeObjectBytes } from '../core/quotas.ts';
 import { PHONE_STATUS } from '../core/model.ts';
-import { MIGRATION, type ExportPlan, type MigratePlan } from '../core/phone-data.ts';
+import { MIGRATION } from '../core/phone-data.ts';
 import { PhoneOperationError, type CommandResult } from '../devices/driver.ts';
 import type { Job } from '../store/schema.ts';
 import { CommandRefused, withDownloads, type CommandDeps } from './commands.ts';
 import type { JobResult } from './engine.ts';
 import { phoneSpec } from '../core/phone-spec.ts';
-import type { JobPayloads } from '../core/job-types.ts';
+import type { ExportPlan, JobPayloads, MigratePlan } from '../core/job-types.ts';
 import type { JobHandlers } from './handlers.ts';
 import { DomainError, type CpsCode } from '../core/errors.ts';
 

@@ -1,6 +1,7 @@
 import { PHONE_STATUS } from '../core/model.ts';
 import { phoneImage } from '../core/images.ts';
-import { serverDriver, shareCapacityBytes, shareFilesMessage, unsupportedCode, type ShareJobs, type ShareJobType } from '../core/share.ts';
+import { serverDriver, shareCapacityBytes, shareFilesMessage, unsupportedCode, type ShareJobType } from '../core/share.ts';
+import type { ShareJobs } from '../core/job-types.ts';
 import { PhoneOperationError, type PhoneSpec } from '../devices/driver.ts';
 import type { ShareServer } from '../devices/shared-storage.ts';
 import { SharedStorageDeclined } from '../devices/dispatch.ts';

@@ -16,18 +16,6 @@ import { kpError } from '../errors.ts';
 
 export type InstallInput = Static<typeof InstallBody>;
 
-/** What an install job needs (its `params`). */
-export interface InstallParams {
-  instance_id: string;
-  url: string;
-  file_name: string;
-  object_name: string;
-  object_version: string;
-  /** MB, as the request gave it. */
-  object_size: number;
-  content_md5: string;
-}
-
 export const INSTALL_JOB = 'koophone.install';
 /** One package at most 2 GB (62015); all of a tenant's packages at most 1 TB (62016). Sizes in MB. */
 const MAX_PACKAGE_MB = 2048;

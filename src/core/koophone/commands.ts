@@ -3,8 +3,8 @@
  * on their phones (the same checks, handler and limits as RunShellCommand / RunSyncCommand).
  */
 import { transaction, type Db } from '../../store/db.ts';
-import type { JobRow } from '../job-types.ts';
-import { planCommand, type CommandPlan, type CommandService } from '../commands.ts';
+import type { CommandPlan, JobRow } from '../job-types.ts';
+import { planCommand, type CommandService } from '../commands.ts';
 import type { BoundInstance, InstanceService } from './instances.ts';
 import { DomainError, kpError } from '../errors.ts';
 

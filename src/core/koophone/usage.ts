@@ -48,16 +48,6 @@ export const BACKUP_JOB = 'koophone.backup';
 export const BACKUP_BUCKET = 'opencph-koophone';
 export const backupKey = (projectId: string, instanceId: string) => `backups/${projectId}/${instanceId}.tar`;
 
-export interface RestoreParams {
-  instance_id: string;
-}
-
-export interface BackupParams {
-  instance_id: string;
-  bucket: string;
-  key: string;
-}
-
 const S = PHONE_STATUS;
 const LIVE_JOB_STATES = ['queued', 'running'] as const;
 

@@ -3,7 +3,8 @@
 // objects (the internal namespace), which no tenant's obs:// URL or bucket_name can reach.
 import { join } from 'node:path';
 import { DATA_STATE, TRANSFER_STATUS } from '../../core/koophone/instances.ts';
-import { BACKUP_BUCKET, BACKUP_JOB, PREPARE_STATUS, RESTORE_JOB, type BackupParams, type RestoreParams } from '../../core/koophone/usage.ts';
+import { BACKUP_BUCKET, BACKUP_JOB, PREPARE_STATUS, RESTORE_JOB } from '../../core/koophone/usage.ts';
+import type { BackupParams, RestoreParams } from '../../core/job-types.ts';
 import { PHONE_TRANSITIONS } from '../../core/lifecycle.ts';
 import type { Instance, InstanceUpdate, Job } from '../../store/schema.ts';
 import { PhoneOperationError } from '../../devices/driver.ts';

@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import type { Config } from './config.ts';
-import { buildApp, type App } from './api/app.ts';
+import { buildApp } from './api/app.ts';
+import type { App } from './api/fastify.ts';
 import { limitConnections } from './api/connections.ts';
 import { ensureDefaultCredentials, type Credentials } from './core/bootstrap.ts';
 import type { Clock, Ids } from './core/runtime.ts';

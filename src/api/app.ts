@@ -1,5 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawServerDefault } from 'fastify';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Socket } from 'node:net';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
@@ -9,10 +8,11 @@ import type { Principal } from '../core/iam.ts';
 import type { Clock } from '../core/runtime.ts';
 import { LoginGuard, type LoginPolicy } from '../core/login-guard.ts';
 import type { Services } from './services.ts';
+import type { App } from './fastify.ts';
 import { GateFull } from '../core/rate-limit.ts';
 import { ERROR_KEYWORDS, FINITE_KEYWORD, errorCode } from './schema.ts';
 import { lazyCompilers } from './lazy-compilers.ts';
-import { assertProject, pendingSignature, signaturePrincipal, tokenPrincipal, type PendingSignature } from './auth/authenticate.ts';
+import { assertProject, pendingSignature, signaturePrincipal, tokenPrincipal } from './auth/authenticate.ts';
 import { API_BODY_LIMIT, parseJsonBody } from './body.ts';
 import { iamRoutes } from './iam/routes.ts';
 import { catalogueRoutes } from './cph/catalogue.ts';
@@ -33,20 +33,6 @@ import { adminFaultRoutes } from './admin/faults.ts';
 import { DomainError, codedError, gatewayError } from '../core/errors.ts';
 import { httpStatus } from './errors.ts';
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    rawBody?: Buffer;
-    principal?: Principal;
-    /** An AK/SK request whose signature is checked once its body has arrived, before it is parsed. */
-    signature?: PendingSignature;
-  }
-  interface FastifyContextConfig {
-    /** 'project': a CPH route with `{project_id}`; 'any': any valid credential; 'none': public. */
-    auth?: 'project' | 'any' | 'none';
-  }
-}
-
-export type App = FastifyInstance<RawServerDefault, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
 export interface AppOptions {
   services: Services;

@@ -4,7 +4,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import { FAULT_OPERATIONS, TIMED_OPERATIONS, type FaultInjector } from '../../devices/faults.ts';
 import { DomainError, gatewayError } from '../../core/errors.ts';
 

@@ -1,4 +1,4 @@
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import type { Bandwidth } from '../../store/schema.ts';
 import { wireTime } from '../../core/runtime.ts';

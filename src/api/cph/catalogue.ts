@@ -1,4 +1,4 @@
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import { Catalogue } from '../../core/catalogue.ts';
 import { ProjectParams } from '../schema.ts';

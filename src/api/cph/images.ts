@@ -1,4 +1,4 @@
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import { epochTime } from '../../core/images.ts';
 import { ProjectParams, RequestId } from '../schema.ts';

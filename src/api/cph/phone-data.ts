@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import { ProjectParams, jobEntry } from '../schema.ts';
 import { MigrateBody, MigrateJob, RestoreBody, StorageBody, TrafficBody } from '../schemas/cph/phone-data.ts';

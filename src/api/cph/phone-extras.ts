@@ -1,4 +1,4 @@
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import { ProjectParams } from '../schema.ts';
 import { ConnectionBody, ConnectionResponse, ExpandBody, ExpandJobs } from '../schemas/cph/phone-extras.ts';

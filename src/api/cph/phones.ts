@@ -1,6 +1,6 @@
 import type { OutgoingHttpHeaders } from 'node:http';
 import type { Static, TSchema } from '@sinclair/typebox';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import type { BatchEntry } from '../../core/phones.ts';
 import { wireTime } from '../../core/runtime.ts';

@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import type { Server } from '../../store/schema.ts';
 import { wireTime } from '../../core/runtime.ts';

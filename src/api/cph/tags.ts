@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import { FilterBody, ProjectTags, ProjectTagsQuery, ResourceInstances, ResourceParams, ServerTags, TagActionBody, TypeParams } from '../schemas/cph/tags.ts';
 import { cpsError } from '../../core/errors.ts';

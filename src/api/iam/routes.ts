@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import { LoginsBusy } from '../../core/iam.ts';
 import type { LoginGuard } from '../../core/login-guard.ts';

@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorObject } from 'ajv';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import { errorCode } from '../schema.ts';
 import type { Services } from '../services.ts';
 import { instanceRoutes } from './instances.ts';

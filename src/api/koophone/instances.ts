@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import type { CreateInput } from '../../core/koophone/orders.ts';
 import { EmptyEnvelope, Envelope, TaskData, action, ok, okEmpty } from './common.ts';

@@ -1,6 +1,6 @@
 import websocket from '@fastify/websocket';
 import type { FastifyError, FastifyRequest } from 'fastify';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import {
   RENEW_INTERVAL_MS,

@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify';
-import type { App } from '../app.ts';
+import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import { Envelope, TaskData, action, ok } from './common.ts';
 import { BackupBody, PrepareBody, PrepareStatus, Progress, ProgressBody } from '../schemas/koophone/usage.ts';

@@ -31,7 +31,7 @@ const CONNECTIONS = 50;
 const LOAD_ROUNDS = 3;
 const LOAD_ROUND_S = quick ? 2 : 4;
 const LARGE_PHONES = quick ? 5_000 : 100_000;
-/** One account holds every phone of a benchmark: far past the default quotas (DEFAULT_QUOTAS, src/config.ts). */
+/** One account holds every phone of a benchmark: far past the default quotas (DEFAULT_QUOTAS, src/core/quotas.ts). */
 const BENCH_QUOTAS = { OPENCPH_QUOTA_PHONES: String(2 * LARGE_PHONES), OPENCPH_QUOTA_SERVERS: String(LARGE_PHONES / 50), OPENCPH_QUOTA_JOBS: String(2 * LARGE_PHONES) };
 const bin = fileURLToPath(new URL('../bin/opencph.js', import.meta.url));
 

@@ -180,19 +180,11 @@ export async function buildApp(options: AppOptions): Promise<App> {
       };
     });
     iamRoutes(scope as App, services, options.publicUrl, new LoginGuard(options.login, services.clock));
-    catalogueRoutes(scope as App, services);
-    serverRoutes(scope as App, services);
-    bandwidthRoutes(scope as App, services);
-    phoneRoutes(scope as App, services);
-    jobRoutes(scope as App, services);
-    commandRoutes(scope as App, services);
-    shareRoutes(scope as App, services);
-    imageRoutes(scope as App, services);
-    tagRoutes(scope as App, services);
-    encodeServerRoutes(scope as App, services);
-    phoneExtraRoutes(scope as App, services);
-    phoneDataRoutes(scope as App, services);
-    koophoneRoutes(scope as App, services);
+    const routeFamilies = [
+      catalogueRoutes, serverRoutes, bandwidthRoutes, phoneRoutes, jobRoutes, commandRoutes, shareRoutes, imageRoutes,
+      tagRoutes, encodeServerRoutes, phoneExtraRoutes, phoneDataRoutes, koophoneRoutes,
+    ];
+    for (const routes of routeFamilies) routes(scope as App, services);
   });
   return app;
 }

@@ -3,7 +3,7 @@ import type { App } from '../fastify.ts';
 import type { Services } from '../services.ts';
 import type { Server } from '../../store/schema.ts';
 import { wireTime } from '../../core/runtime.ts';
-import { ProjectParams } from '../schema.ts';
+import { ProjectParams, RequestId } from '../schema.ts';
 import { bandwidthWire } from './bandwidth.ts';
 import {
   ChangeBody,
@@ -19,7 +19,6 @@ import {
   ListServersResponse,
   PurchaseResponse,
   RenameBody,
-  RequestIdResponse,
   RestartBody,
   ServerDetail,
   ServerIdParams,
@@ -87,7 +86,7 @@ export function serverRoutes(app: App, { servers }: Services) {
       summary: 'UpdateServerName',
       params: ServerIdParams,
       body: RenameBody,
-      response: { 200: RequestIdResponse },
+      response: { 200: RequestId },
     },
   }, async (request) => {
     await servers.rename(request.params.project_id, request.params.server_id, request.body.server_name);

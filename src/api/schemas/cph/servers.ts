@@ -242,8 +242,6 @@ export const ServerIdParams = Type.Object({ project_id: Type.String(), server_id
 
 export const RenameBody = coded(Type.Object({ server_name: ServerName }), 'CPS.0087');
 
-export const RequestIdResponse = Type.Object({ request_id: Type.String() });
-
 // The service checks the list's size: too long is CPS.0096, not the field's CPS.0094.
 export const RestartBody = coded(Type.Object({ server_ids: coded(Type.Array(coded(Type.String(), 'CPS.0094')), 'CPS.0094', 'CPS.0095') }), 'CPS.0094');
 

@@ -10,6 +10,7 @@ import { LoginGuard, type LoginPolicy } from '../core/login-guard.ts';
 import type { Services } from './services.ts';
 import type { App } from './fastify.ts';
 import { GateFull } from '../core/rate-limit.ts';
+import { asOwner } from '../store/turns.ts';
 import { ERROR_KEYWORDS, FINITE_KEYWORD, errorCode } from './schema.ts';
 import { lazyCompilers } from './lazy-compilers.ts';
 import { assertProject, pendingSignature, signaturePrincipal, tokenPrincipal } from './auth/authenticate.ts';
@@ -164,17 +165,19 @@ export async function buildApp(options: AppOptions): Promise<App> {
       }
       done();
     });
-    // A request that changes something runs when its account has a turn (services.rateLimits.accountWrites):
-    // one tenant's burst of purchases waits in memory instead of holding every store connection, each
-    // waiting for the account's quota lock, while the other tenants' requests wait for a connection.
+    // A request's store connections are its project's turns (src/store/turns.ts), shared fairly with the
+    // other tenants' requests and jobs. A request that changes something runs when its account has a turn
+    // (services.rateLimits.accountWrites): one tenant's burst of purchases waits in memory instead of holding
+    // every store connection, each waiting for the account's quota lock.
     scope.addHook('onRoute', (route) => {
-      const methods = [route.method].flat();
-      if (methods.every((method) => method === 'GET' || method === 'HEAD')) return;
+      const writes = [route.method].flat().some((method) => method !== 'GET' && method !== 'HEAD');
       const handler = route.handler;
       route.handler = function (request, reply) {
         const principal = request.principal;
         if (!principal) return handler.call(this, request, reply);
-        return services.rateLimits.accountWrites.run(principal.domainId, async () => handler.call(this, request, reply)).catch((error: unknown) => {
+        const owner = (request.params as { project_id?: string }).project_id ?? principal.projectId ?? principal.domainId;
+        if (!writes) return asOwner(owner, () => handler.call(this, request, reply));
+        return asOwner(owner, () => services.rateLimits.accountWrites.run(principal.domainId, async () => handler.call(this, request, reply))).catch((error: unknown) => {
           throw error instanceof GateFull ? gatewayError('APIGW.0308') : error;
         });
       };

@@ -7,6 +7,7 @@ import { JOB_STATUS } from '../core/model.ts';
 import { applyJobEffects, type JobEffects } from '../core/lifecycle.ts';
 import { cpsMessage, isKooPhoneCode, kpMessage, type CpsCode, type KooPhoneCode } from '../core/errors.ts';
 import { writeJobs } from './enqueue.ts';
+import { asOwner } from '../store/turns.ts';
 
 /**
  * How a job ended. Its status effects (the phone and server lifecycle, core/lifecycle.ts) are applied in
@@ -171,7 +172,8 @@ export class JobEngine {
     this.inFlight.add(job.id);
     const handler = this.options.handlers[job.type];
     // The params were written by Enqueue from the payload its type declares, which is what the handler takes.
-    const running = handler ? handler.run(job, job.params as never) : Promise.resolve<JobResult>({ ok: false, errorCode: 'CPS.0003' });
+    // The job's store connections are its project's turns, shared fairly with other tenants' work (src/store/turns.ts).
+    const running = handler ? asOwner(job.project_id, () => handler.run(job, job.params as never)) : Promise.resolve<JobResult>({ ok: false, errorCode: 'CPS.0003' });
     running
       .catch((error): JobResult => this.crashed(job, error))
       .then((result) => this.finish([{ job, result }]))

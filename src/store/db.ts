@@ -19,6 +19,7 @@ import * as tokensBeforePreparing from './migrations/013-tokens-before-preparing
 import * as imageMemberStatus from './migrations/014-image-member-status.ts';
 import * as phoneDrivers from './migrations/015-phone-drivers.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
+import { fairPool } from './turns.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
 import { pgliteWasmModule } from './pglite-wasm.ts';
 import type { Database } from './schema.ts';
@@ -52,6 +53,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Connections to a PostgreSQL server, handed out by fair turns (src/store/turns.ts). */
+const POOL_SIZE = 10;
 const PGLITE_SHARED_BUFFERS = '32MB';
 const PGLITE_MAINTENANCE_INTERVAL_MS = 30 * 1000;
 /** Long enough for PostgreSQL's other sessions to have published what they wrote (they do within a second). */
@@ -81,14 +84,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const changes = new StoreChanges();
   if (options.databaseUrl) {
     engine = 'postgres';
-    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: 10 });
+    const pool = new pg.Pool({ connectionString: options.databaseUrl, max: POOL_SIZE });
     // An idle connection the server closed (restart, failover) is dropped and replaced by the pool;
     // without a listener its 'error' event would end the process.
     pool.on('error', () => {});
     // A connection closed while checked out (a query or transaction in flight) also emits 'error', and the
     // pool listens only to idle ones: the query in flight fails with the error, the process must not.
     pool.on('connect', (client) => client.on('error', () => {}));
-    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: trackingPool(pool, changes) as never }) });
+    db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: trackingPool(fairPool<pg.PoolClient>(pool, POOL_SIZE), changes) as never }) });
   } else {
     engine = 'pglite';
     let dataDir: string | undefined;

@@ -3,16 +3,18 @@ import { PostgresDialect } from 'kysely';
 import pg from 'pg';
 import { trackingPool, type StoreChanges } from './changes.ts';
 import { PGliteStream } from './pglite-stream.ts';
+import { FairTurns } from './turns.ts';
 
 /**
  * Lets Kysely's PostgresDialect drive an embedded PGlite database, through the same node-postgres client as
  * a PostgreSQL server (src/store/pglite-stream.ts).
  *
  * PGlite is a single session, so the "pool" hands out one connection at a time: a transaction
- * holds it until it commits, and every other query waits its turn.
+ * holds it until it commits, and every other query waits its turn, taken fairly between owners
+ * (src/store/turns.ts).
  */
 export function pgliteDialect(lite: PGlite, changes: StoreChanges): PostgresDialect {
-  let queue: Promise<void> = Promise.resolve();
+  const turns = new FairTurns(1);
   let client: Promise<pg.Client> | undefined;
   const connectClient = async () => {
     // PGlite's one session is already open: the names sent at start-up are not used.
@@ -24,10 +26,8 @@ export function pgliteDialect(lite: PGlite, changes: StoreChanges): PostgresDial
   };
   const pool = {
     async connect() {
-      let release!: () => void;
-      const previous = queue;
-      queue = new Promise<void>((resolve) => (release = resolve));
-      await previous;
+      await turns.acquire();
+      const release = () => turns.release();
       // PGlite runs a query synchronously and settles it in microtasks: handed over that way, the queries of
       // every waiting request would run back to back without the event loop ever polling, and under load the
       // server would accept no new connection until the queue emptied. Each turn waits for the loop once.
@@ -42,7 +42,7 @@ export function pgliteDialect(lite: PGlite, changes: StoreChanges): PostgresDial
       return { query: (sql: string, parameters: unknown[]) => connected.query(sql, parameters), release };
     },
     async end() {
-      await queue;
+      await turns.acquire();
       await (await client)?.end();
       await lite.close();
     },

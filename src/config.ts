@@ -5,6 +5,7 @@ import { isAllowEntry } from './objects/destination-policy.ts';
 import type { DownloadSettings } from './objects/http-download.ts';
 import type { DriverChoice } from './devices/registry.ts';
 import { DEFAULT_QUOTAS, type QuotaLimits } from './core/quotas.ts';
+import { DEFAULT_KEYPAIRS_PER_USER } from './core/keypairs.ts';
 import type { BootstrapCredentials } from './core/bootstrap.ts';
 
 /** Everything the server needs to know about its environment, validated once at start. */
@@ -45,6 +46,8 @@ export interface Config {
   downloads: DownloadSettings;
   /** What an account may hold and have in flight, unless `opencph iam set-quota` set its own limits. */
   quotas: QuotaLimits;
+  /** Most KPS key pairs one user may hold (OPENCPH_QUOTA_KEYPAIRS_PER_USER). */
+  keypairsPerUser: number;
   /** Enables the admin API (fault injection) for requests carrying it as `X-Admin-Token`; absent → no admin API. */
   adminToken?: string;
 }
@@ -134,6 +137,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: ConfigFlags = {}): Con
     frontDoor: frontDoorConfig(env),
     downloads: downloadSettings(env),
     quotas: quotaLimits(env),
+    keypairsPerUser: integer('OPENCPH_QUOTA_KEYPAIRS_PER_USER', env.OPENCPH_QUOTA_KEYPAIRS_PER_USER ?? String(DEFAULT_KEYPAIRS_PER_USER), 0, MAX_COUNT_QUOTA),
     adminToken,
   };
 }

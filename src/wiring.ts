@@ -31,6 +31,7 @@ import { CommandService } from './core/commands.ts';
 import { PhoneDataService } from './core/phone-data.ts';
 import { ImageService } from './core/images.ts';
 import { TagService } from './core/tags.ts';
+import { KeypairService } from './core/keypairs.ts';
 import { ShareService } from './core/share.ts';
 import { ACCOUNT_WRITES_WAITING, ConcurrencyGate, SlidingWindowLimiter } from './core/rate-limit.ts';
 import { AccountObjects } from './core/account-objects.ts';
@@ -109,6 +110,7 @@ export async function createServices(
     phoneData: new PhoneDataService(store.db, catalogue, commandDeps.objects, clock, queue),
     images: new ImageService(store.db, catalogue, clock, ids),
     tags: new TagService(store.db, clock),
+    keypairs: new KeypairService(store.db, clock, config.keypairsPerUser),
     share: new ShareService(store.db, catalogue, queue, (driver) => drivers.sharesStorage(driver)),
     encodeServers: new EncodeServerService(store.db, queue),
     phoneExtras: new PhoneExtraService(store.db, catalogue, clock, ids, queue),

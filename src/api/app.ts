@@ -28,6 +28,7 @@ import { tagRoutes } from './cph/tags.ts';
 import { encodeServerRoutes } from './cph/encode-servers.ts';
 import { phoneExtraRoutes } from './cph/phone-extras.ts';
 import { phoneDataRoutes } from './cph/phone-data.ts';
+import { keypairRoutes } from './kps/keypairs.ts';
 import { koophoneRoutes } from './koophone/index.ts';
 import { signalingRoutes } from './koophone/streaming.ts';
 import { adminFaultRoutes } from './admin/faults.ts';
@@ -185,7 +186,7 @@ export async function buildApp(options: AppOptions): Promise<App> {
     iamRoutes(scope as App, services, options.publicUrl, new LoginGuard(options.login, services.clock));
     const routeFamilies = [
       catalogueRoutes, serverRoutes, bandwidthRoutes, phoneRoutes, jobRoutes, commandRoutes, shareRoutes, imageRoutes,
-      tagRoutes, encodeServerRoutes, phoneExtraRoutes, phoneDataRoutes, koophoneRoutes,
+      tagRoutes, encodeServerRoutes, phoneExtraRoutes, phoneDataRoutes, keypairRoutes, koophoneRoutes,
     ];
     for (const routes of routeFamilies) routes(scope as App, services);
   });

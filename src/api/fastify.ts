@@ -16,6 +16,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** 'project': a CPH route with `{project_id}`; 'any': any valid credential; 'none': public. */
     auth?: 'project' | 'any' | 'none';
+    /** The IAM action that authorises the operation: every KooPhone route (spec §4.2) and every KPS route. */
+    iamAction?: string;
   }
 }
 

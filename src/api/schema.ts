@@ -1,6 +1,6 @@
 import { Type, type TSchema, type TString } from '@sinclair/typebox';
 import type { ErrorObject } from 'ajv';
-import type { CpsCode, KooPhoneCode } from '../core/errors.ts';
+import type { CpsCode, KooPhoneCode, KpsCode } from '../core/errors.ts';
 
 /**
  * Schema keywords that carry the documented error of a field: `x-code` when the value is invalid,
@@ -8,8 +8,8 @@ import type { CpsCode, KooPhoneCode } from '../core/errors.ts';
  */
 export const ERROR_KEYWORDS = ['x-code', 'x-empty-code', 'x-finite'] as const;
 
-/** The codes a field may carry: its API family's (a KooPhone route's field, KooPhone codes; a CPH route's, CPS). */
-type FieldCode = CpsCode | KooPhoneCode | 'IAM.0011';
+/** The codes a field may carry: its API family's (a KooPhone route's field, KooPhone codes; a CPH route's, CPS; a KPS route's, KPS). */
+type FieldCode = CpsCode | KooPhoneCode | KpsCode | 'IAM.0011';
 
 export function coded<T extends TSchema>(schema: T, code: FieldCode, emptyCode?: FieldCode): T {
   return Object.assign(schema, { 'x-code': code }, emptyCode ? { 'x-empty-code': emptyCode } : {});

@@ -15,6 +15,7 @@ import type { CommandService } from '../core/commands.ts';
 import type { PhoneDataService } from '../core/phone-data.ts';
 import type { ImageService } from '../core/images.ts';
 import type { TagService } from '../core/tags.ts';
+import type { KeypairService } from '../core/keypairs.ts';
 import type { ShareService } from '../core/share.ts';
 import type { ConcurrencyGate } from '../core/rate-limit.ts';
 import type { InstanceService } from '../core/koophone/instances.ts';
@@ -46,6 +47,8 @@ export interface Services {
   images: ImageService;
   /** Server tags. */
   tags: TagService;
+  /** KPS key pairs of users and accounts. */
+  keypairs: KeypairService;
   /** Shared storage and shared apps of servers. */
   share: ShareService;
   encodeServers: EncodeServerService;

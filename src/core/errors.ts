@@ -158,8 +158,32 @@ export const IAM_CODES = {
   'IAM.0011': { kind: 'invalid', message: 'Request parameter error.' },
 } as const satisfies Record<string, { kind: ErrorKind; message: string }>;
 
-/** The error for a schema keyword's code (`x-code`): an IAM, KooPhone or CPS code. */
+/**
+ * Errors of the key pair service (KPS). Huawei's pages show only the placeholder `KPS.XXX`, so these codes
+ * and messages are OpenCPH's own (docs/kps-notes.md, "Errors, limits, visibility"), in the flat body.
+ */
+export const KPS_CODES = {
+  'KPS.0001': { kind: 'invalid', message: 'Invalid request body.' },
+  'KPS.0002': { kind: 'invalid', message: 'Invalid key pair name: 1 to 255 letters, digits, underscores or hyphens.' },
+  'KPS.0003': { kind: 'invalid', message: 'Invalid public key.' },
+  'KPS.0004': { kind: 'invalid', message: 'A key pair with this name already exists.' },
+  'KPS.0005': { kind: 'invalid', message: 'Quota exceeded: too many key pairs.' },
+  'KPS.0006': { kind: 'not-found', message: 'The key pair does not exist.' },
+  'KPS.0007': { kind: 'invalid', message: 'Invalid description: at most 255 characters.' },
+  'KPS.0008': { kind: 'invalid', message: 'Invalid limit or marker.' },
+  'KPS.0009': { kind: 'invalid', message: 'Invalid type, scope or user_id.' },
+  'KPS.0010': { kind: 'invalid', message: 'Invalid key_protection or private key.' },
+} as const satisfies Record<string, { kind: ErrorKind; message: string }>;
+export type KpsCode = keyof typeof KPS_CODES;
+
+export function kpsError(code: KpsCode): DomainError {
+  const { kind, message } = KPS_CODES[code];
+  return new DomainError(code, kind, message);
+}
+
+/** The error for a schema keyword's code (`x-code`): an IAM, KPS, KooPhone or CPS code. */
 export function codedError(code: string): DomainError {
+  if (code in KPS_CODES) return kpsError(code as KpsCode);
   if (code in IAM_CODES) {
     const { kind, message } = IAM_CODES[code as keyof typeof IAM_CODES];
     return new DomainError(code, kind, message);

@@ -18,6 +18,7 @@ import * as quotas from './migrations/012-quotas.ts';
 import * as tokensBeforePreparing from './migrations/013-tokens-before-preparing.ts';
 import * as imageMemberStatus from './migrations/014-image-member-status.ts';
 import * as phoneDrivers from './migrations/015-phone-drivers.ts';
+import * as keypairs from './migrations/016-keypairs.ts';
 import { listenForChanges, StoreChanges, trackingPool } from './changes.ts';
 import { fairPool } from './turns.ts';
 import { pgliteDialect } from './pglite-dialect.ts';
@@ -76,6 +77,7 @@ const migrations: Record<string, Migration> = {
   '013-tokens-before-preparing': tokensBeforePreparing,
   '014-image-member-status': imageMemberStatus,
   '015-phone-drivers': phoneDrivers,
+  '016-keypairs': keypairs,
 };
 
 export async function openStore(options: StoreOptions): Promise<Store> {

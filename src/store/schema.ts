@@ -29,6 +29,27 @@ export interface Database {
   instance_prepares: { instance_id: string; seq: Generated<string>; project_id: string; created_at: Timestamp };
   /** Each account's quotas and what it holds (migrations/012-quotas.ts, src/core/quotas.ts). */
   account_quotas: AccountQuotaTable;
+  /** KPS key pairs of users and accounts (migrations/016-keypairs.ts, src/core/keypairs.ts). */
+  keypairs: KeypairTable;
+}
+
+export interface KeypairTable {
+  /** bigserial: node-postgres reads it as a string. */
+  id: Generated<string>;
+  domain_id: string;
+  user_id: string;
+  name: string;
+  scope: 'user' | 'domain';
+  type: 'ssh' | 'x509';
+  public_key: string;
+  adb_public_key: string | null;
+  fingerprint: string;
+  algorithm: string;
+  description: string;
+  /** Kept only when the key is hosted (`key_protection`). */
+  private_key: string | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface ServerAddress { server_ip: string; public_ip: string }

@@ -11,8 +11,6 @@ import { httpStatus } from '../errors.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
-    /** KooPhone routes: the IAM action that authorises the operation (spec §4.2). Every route has one. */
-    iamAction?: string;
     /** KooPhone `x-request-id`: 'required' where both the documents and the SDK send it (spec §1.2.2). */
     requestId?: 'required';
     /** SyncCommand's error bodies carry `error_info` as well as `error_msg` (spec §2.1). */

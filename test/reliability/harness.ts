@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { sql } from 'kysely';
 import type { Db } from '../../src/store/db.ts';
 import type { Tenant } from '../helpers/server.ts';
-import { CPS_CODES, IAM_CODES } from '../../src/core/errors.ts';
+import { CPS_CODES, IAM_CODES, KPS_CODES } from '../../src/core/errors.ts';
 
 export type JsonSchema = {
   type?: string | string[];
@@ -34,7 +34,7 @@ export interface Param {
   schema: JsonSchema;
 }
 
-export type Family = 'cph' | 'koophone' | 'iam';
+export type Family = 'cph' | 'koophone' | 'iam' | 'kps';
 
 export interface Operation {
   method: string;
@@ -91,7 +91,7 @@ export async function loadOperations(url: string): Promise<Operation[]> {
         method: method.toUpperCase(),
         path,
         summary: op.summary ?? '',
-        family: path.startsWith('/v3/') ? 'iam' : /^\/(v1\/)?instances\b/.test(path) ? 'koophone' : 'cph',
+        family: path.startsWith('/v3/{project_id}/keypairs') ? 'kps' : path.startsWith('/v3/') ? 'iam' : /^\/(v1\/)?instances\b/.test(path) ? 'koophone' : 'cph',
         open: Array.isArray(op.security) && op.security.length === 0,
         pathParams: params.filter((p) => p.in === 'path'),
         query: params.filter((p) => p.in === 'query'),
@@ -400,7 +400,8 @@ const KOOPHONE_CODE = /^(KOOPHONE\.API\.\d{4,5}|KPAPI\.\d{4})$/;
 /**
  * What is wrong with an error answer, or undefined when it is in its family's documented envelope:
  * CPH `{request_id, error_code, error_msg}` with a catalogued CPS code or a gateway APIGW code (at its
- * status); IAM the same with IAM or APIGW codes; KooPhone `{error_code, error_msg}` (`data`, `error_info`
+ * status); IAM the same with IAM or APIGW codes; KPS (key pairs) with KPS codes, or IAM ones for the
+ * credential; KooPhone `{error_code, error_msg}` (`data`, `error_info`
  * allowed) with KOOPHONE.API codes, or APIGW ones from the gateway.
  */
 export function envelopeProblem(family: Family, answer: ApiAnswer): string | undefined {
@@ -419,6 +420,7 @@ export function envelopeProblem(family: Family, answer: ApiAnswer): string | und
   if (gateway) return undefined;
   if (family === 'cph' && !(code in CPS_CODES)) return `${code} is not a catalogued CPS code`;
   if (family === 'iam' && !(code in IAM_CODES)) return `${code} is not an IAM code`;
+  if (family === 'kps' && !(code in KPS_CODES) && !(code in IAM_CODES)) return `${code} is not a KPS code`;
   if (family === 'koophone' && !KOOPHONE_CODE.test(code)) return `${code} is not a KooPhone code`;
   return undefined;
 }

@@ -6,7 +6,8 @@ import { FINITE_KEYWORD, coded } from '../../schema.ts';
 /** 1–255 bytes of letters, digits, `_` and `-` (the current CreateKeypair pages; docs/kps-notes.md). */
 export const KEYPAIR_NAME = '^[A-Za-z0-9_-]{1,255}$';
 
-export const KeypairParams = Type.Object({ project_id: Type.String(), keypair_name: Type.String() });
+// No stored name holds what a name in the path may (U+0000): such a name is a key pair that does not exist.
+export const KeypairParams = Type.Object({ project_id: Type.String(), keypair_name: coded(Type.String(), 'KPS.0006') });
 
 const Encryption = coded(
   Type.Object({

@@ -177,7 +177,9 @@ test('a large file is exported as a stream, not read into memory first', async (
   } finally {
     clearInterval(sampling);
   }
-  assert.ok(most - before < 32 * MiB, `${Math.round((most - before) / MiB)} MiB of buffers held at once`);
+  // Reading the file whole would hold its 128 MiB at once. Streamed chunks stay counted until the garbage
+  // collector frees them, which a loaded machine delays: half the file is the bound that still tells the two apart.
+  assert.ok(most - before < 64 * MiB, `${Math.round((most - before) / MiB)} MiB of buffers held at once`);
   assert.deepEqual(await members(join(dir, 'out.tar')), { 'data/local/tmp/big.bin': { type: 'File', mode: 0o644, uid: 0, gid: 0, size: 128 * MiB, mtime: 1767261600000 } });
 });
 
